@@ -1,0 +1,91 @@
+import { defineCommand } from 'citty'
+import { consola } from 'consola'
+import { stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { createError } from '../../core/errors.ts'
+import { createPeer } from '../../core/peer-engine.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
+import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
+import { exportFile } from '../export-file.ts'
+import { formatBytes } from '../format.ts'
+import { reportError } from '../report-error.ts'
+
+export default defineCommand({
+  meta: { name: 'get', description: 'Download a URL through the swarm (wget-like), verifying every piece' },
+  args: {
+    url: { type: 'positional', description: 'URL to download', required: true },
+    output: { type: 'string', alias: 'o', description: 'Output file', required: true },
+    supernode: { type: 'string', alias: 's', description: 'Supernode URL (repeat for failover)' },
+    header: { type: 'string', alias: 'H', description: "Header for the source, 'Name: value' (repeatable)" },
+    digest: { type: 'string', description: 'Expected content digest, sha256:<hex>' },
+    filter: { type: 'string', description: "Query parameters left out of the task id, 'a&b'" },
+    tag: { type: 'string', description: 'Tag that separates otherwise identical URLs' },
+    home: { type: 'string', description: 'Data directory (default ~/.dragonfly)' },
+    config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+    location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
+    concurrency: { type: 'string', description: 'Pieces fetched in parallel' },
+    'back-source': { type: 'boolean', default: true, description: 'Go to the source when no supernode answers', negativeDescription: 'Fail instead of going to the source' },
+    json: { type: 'boolean', description: 'Print one JSON object when done' },
+  },
+  async run({ args, rawArgs }) {
+    const abort = new AbortController()
+    const onSignal = (): void => abort.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    let peer: ReturnType<typeof createPeer> | undefined
+    try {
+      const output = resolve(args.output)
+      await checkOutput(output)
+      const headers = parseHeaders(repeated(rawArgs, 'H', 'header'))
+      const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
+      const ctx = await createRoleContext(args.config, {
+        ...defined({ home: args.home }),
+        peer: defined({
+          location: args.location,
+          concurrency: parseIntArg('concurrency', args.concurrency, 1, 256),
+          backSource: args['back-source'] === false ? false : undefined,
+        }),
+      })
+      const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
+      const storage = openStorage(ctx, 'peer')
+      peer = createPeer({
+        plugins: ctx.plugins,
+        storage,
+        createHash: ctx.runtime.createHash,
+        serve: ctx.runtime.serve,
+        supernodes,
+        location: ctx.config.peer.location,
+        concurrency: ctx.config.peer.concurrency,
+        uploadSlots: ctx.config.peer.uploadSlots,
+        pieceTimeoutMs: ctx.config.peer.pieceTimeoutMs,
+        backSource: ctx.config.peer.backSource,
+        advertiseHost: ctx.config.peer.advertiseHost ?? pickAdvertiseHost(supernodes),
+        listenHost: ctx.config.peer.listenHost,
+      })
+      if (supernodes.length > 0) await peer.start()
+      const result = await peer.download({ url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, signal: abort.signal })
+      await peer.leave(result.taskId)
+      await exportFile(storage, result.storageKey, output)
+      peer.tasks.delete(result.taskId)
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
+      } else {
+        const from = `${formatBytes(result.bytesFromPeers)} from peers, ${formatBytes(result.bytesFromSupernode)} from supernode, ${formatBytes(result.bytesFromSource)} from source`
+        consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (${from})`)
+      }
+    } catch (error) {
+      reportError(abort.signal.aborted ? createError('E_ABORTED', 'interrupted; verified pieces are kept for the next run', { cause: error }) : error, args.json)
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      await peer?.close()
+    }
+  },
+})
+
+async function checkOutput(output: string): Promise<void> {
+  const parent = await stat(dirname(output)).catch(() => null)
+  if (!parent?.isDirectory()) throw createError('E_BAD_ARGUMENT', `the directory of --output does not exist: ${dirname(output)}`)
+  const existing = await stat(output).catch(() => null)
+  if (existing?.isDirectory()) throw createError('E_BAD_ARGUMENT', `--output is a directory: ${output}`)
+}

@@ -1,0 +1,43 @@
+import { defineCommand } from 'citty'
+import { consola } from 'consola'
+import { createSupernode } from '../../core/supernode.ts'
+import { parseIntArg } from '../args.ts'
+import { createRoleContext, defined, openStorage } from '../context.ts'
+import { reportError } from '../report-error.ts'
+
+export default defineCommand({
+  meta: { name: 'supernode', description: 'Run a supernode: tracker, scheduler and passive CDN of the swarm' },
+  args: {
+    port: { type: 'string', alias: 'p', description: 'Port (0 picks a free one; default 8002)' },
+    host: { type: 'string', description: 'Interface to listen on (default 0.0.0.0)' },
+    home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
+    config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+  },
+  async run({ args }) {
+    try {
+      const ctx = await createRoleContext(args.config, {
+        ...defined({ home: args.home }),
+        supernode: defined({ port: parseIntArg('port', args.port, 0, 65535), host: args.host }),
+      })
+      const { supernode: cfg } = ctx.config
+      const supernode = createSupernode({
+        plugins: ctx.plugins,
+        storage: openStorage(ctx, 'cdn'),
+        createHash: ctx.runtime.createHash,
+        longPollMs: cfg.longPollMs,
+        swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
+      })
+      const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
+      consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      consola.info('supernode shutting down')
+      await supernode.close()
+      await server.close()
+    } catch (error) {
+      reportError(error)
+    }
+  },
+})

@@ -1,0 +1,37 @@
+import { networkInterfaces } from 'node:os'
+import { createPluginSet, type PluginSet } from '../core/plugin.ts'
+import type { StorageDriver } from '../core/storage.ts'
+import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
+import { loadRuntime, type Runtime } from '../runtime/index.ts'
+
+export interface RoleContext {
+  config: ResolvedDragonflyConfig
+  runtime: Runtime
+  plugins: PluginSet
+}
+
+/** Config file + flags, the runtime adapter and the plugin slots: what every command starts from. */
+export async function createRoleContext(configFile: string | undefined, overrides: DragonflyConfig): Promise<RoleContext> {
+  const config = await loadDragonflyConfig({ configFile, overrides })
+  const [runtime, plugins] = await Promise.all([loadRuntime(), createPluginSet(config.plugins)])
+  return { config, runtime, plugins }
+}
+
+export function openStorage(ctx: RoleContext, namespace: 'cdn' | 'peer', home = ctx.config.home): StorageDriver {
+  return ctx.plugins.storage({ home, namespace })
+}
+
+/** 127.0.0.1 when every supernode is on loopback, else the first external IPv4 of this host. */
+export function pickAdvertiseHost(supernodes: string[]): string {
+  const loopback = supernodes.every((s) => /^(localhost|127\.|\[::1\])/.test(new URL(s).host))
+  if (loopback) return '127.0.0.1'
+  for (const list of Object.values(networkInterfaces())) {
+    for (const addr of list ?? []) if (addr.family === 'IPv4' && !addr.internal) return addr.address
+  }
+  return '127.0.0.1'
+}
+
+/** Drops undefined values so they do not override the config file. */
+export function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>
+}

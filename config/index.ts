@@ -1,0 +1,169 @@
+import { loadConfig } from 'c12'
+import { createDefu } from 'defu'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import * as v from 'valibot'
+import { createError, isDragonflyError } from '../core/errors.ts'
+import type { DragonflyPlugin } from '../core/plugin.ts'
+import sourceHttp from '../plugins/source-http/index.ts'
+import storageFs from '../plugins/storage-fs/index.ts'
+
+export interface SupernodeConfig {
+  /** @default 8002 */
+  port?: number
+  /** @default '0.0.0.0' */
+  host?: string
+  /** How long a pull waits for work before answering empty. @default 15000 */
+  longPollMs?: number
+  /** Concurrent uploads the supernode offers per task. @default 48 */
+  uploadSlots?: number
+  /** Concurrent uploads assumed for a peer that does not say. @default 6 */
+  peerSlots?: number
+  /** An assignment not reported back within this is reclaimed. @default 30000 */
+  pieceTimeoutMs?: number
+}
+
+export interface PeerConfig {
+  /** Supernode base URLs, tried in order. */
+  supernodes?: string[]
+  /** `region|zone|rack`; peers sharing a prefix are preferred. */
+  location?: string
+  /** Pieces fetched in parallel. @default 8 */
+  concurrency?: number
+  /** Concurrent uploads offered to other peers. @default 6 */
+  uploadSlots?: number
+  /** @default 30000 */
+  pieceTimeoutMs?: number
+  /** Go to the source when no supernode answers. @default true */
+  backSource?: boolean
+  /** Address other peers reach this one at. @default 127.0.0.1 for a loopback supernode, else the first external IPv4 */
+  advertiseHost?: string
+  /** Interface the piece server binds. @default the advertised host */
+  listenHost?: string
+}
+
+export interface DragonflyConfig {
+  /** Data directory of every role. @default ~/.dragonfly */
+  home?: string
+  /** Replaces the default list; storage-fs and source-http are added when no plugin fills their slots. */
+  plugins?: DragonflyPlugin[]
+  supernode?: SupernodeConfig
+  peer?: PeerConfig
+}
+
+export interface ResolvedDragonflyConfig {
+  home: string
+  plugins: DragonflyPlugin[]
+  supernode: Required<SupernodeConfig>
+  peer: PeerConfig & Required<Pick<PeerConfig, 'supernodes' | 'concurrency' | 'uploadSlots' | 'pieceTimeoutMs' | 'backSource'>>
+  /** The file the config came from, if any. */
+  configFile?: string
+}
+
+/** Typed identity helper for `dragonfly.config.ts`. */
+export function defineConfig(config: DragonflyConfig): DragonflyConfig {
+  return config
+}
+
+export const DEFAULTS = {
+  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000 },
+  peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
+} satisfies DragonflyConfig
+
+/** Arrays from the user replace the defaults instead of being concatenated. */
+const merge = createDefu((object, key, value) => {
+  if (Array.isArray(value)) {
+    ;(object as Record<string, unknown>)[key as string] = value
+    return true
+  }
+  return false
+})
+
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
+const Positive = v.pipe(v.number(), v.integer(), v.minValue(1))
+const ConfigSchema = v.object({
+  home: v.optional(v.string()),
+  plugins: v.optional(v.array(v.looseObject({ name: v.string() }))),
+  supernode: v.optional(
+    v.strictObject({
+      port: v.optional(Port),
+      host: v.optional(v.string()),
+      longPollMs: v.optional(Positive),
+      uploadSlots: v.optional(Positive),
+      peerSlots: v.optional(Positive),
+      pieceTimeoutMs: v.optional(Positive),
+    }),
+  ),
+  peer: v.optional(
+    v.strictObject({
+      supernodes: v.optional(v.array(v.pipe(v.string(), v.url()))),
+      location: v.optional(v.string()),
+      concurrency: v.optional(Positive),
+      uploadSlots: v.optional(Positive),
+      pieceTimeoutMs: v.optional(Positive),
+      backSource: v.optional(v.boolean()),
+      advertiseHost: v.optional(v.string()),
+      listenHost: v.optional(v.string()),
+    }),
+  ),
+})
+
+export interface LoadOptions {
+  /** Explicit config file (`--config`); must exist. */
+  configFile?: string
+  cwd?: string
+  /** Values from CLI flags; they win over the file. */
+  overrides?: DragonflyConfig
+}
+
+/** Loads `dragonfly.config.{ts,mjs,js,json}` with c12, merges defaults with defu and validates. */
+export async function loadDragonflyConfig(options: LoadOptions = {}): Promise<ResolvedDragonflyConfig> {
+  const cwd = options.cwd ?? process.cwd()
+  const file = options.configFile ? resolve(cwd, options.configFile) : undefined
+  let loaded: Awaited<ReturnType<typeof loadConfig<DragonflyConfig>>>
+  try {
+    loaded = await loadConfig<DragonflyConfig>({
+      name: 'dragonfly',
+      cwd,
+      configFile: file,
+      configFileRequired: file !== undefined,
+      rcFile: false,
+      globalRc: false,
+      packageJson: false,
+      dotenv: false,
+      giget: false,
+      merger: merge as never,
+    })
+  } catch (error) {
+    if (isDragonflyError(error)) throw error
+    throw createError('E_CONFIG', `cannot load config ${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error)?.message ?? error}`, { cause: error })
+  }
+  return resolveConfig(merge({}, options.overrides ?? {}, loaded.config ?? {}) as DragonflyConfig, loaded.configFile && loaded._configFile ? loaded._configFile : file)
+}
+
+/** Validates and fills defaults; the one place the config's shape is checked. */
+export function resolveConfig(config: DragonflyConfig, configFile?: string): ResolvedDragonflyConfig {
+  const where = configFile ?? 'config'
+  const result = v.safeParse(ConfigSchema, config)
+  if (!result.success) {
+    const issue = result.issues[0]
+    const path = issue?.path?.map((p) => String(p.key)).join('.') ?? ''
+    throw createError('E_CONFIG', `${where}: ${path ? `${path}: ` : ''}${issue?.message}`)
+  }
+  const merged = merge({}, config, DEFAULTS) as DragonflyConfig
+  return {
+    home: resolve(config.home ?? join(homedir(), '.dragonfly')),
+    plugins: resolvePlugins(config.plugins),
+    supernode: merged.supernode as Required<SupernodeConfig>,
+    peer: merged.peer as ResolvedDragonflyConfig['peer'],
+    ...(configFile ? { configFile } : {}),
+  }
+}
+
+/** The user's list, plus the plugins core cannot run without when nothing else fills their slots. */
+export function resolvePlugins(plugins: DragonflyPlugin[] = [storageFs(), sourceHttp()]): DragonflyPlugin[] {
+  const out = [...plugins]
+  if (!out.some((p) => p.storage)) out.unshift(storageFs())
+  if (!out.some((p) => p.source?.protocols.includes('http:'))) out.unshift(sourceHttp())
+  return out
+}

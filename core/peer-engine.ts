@@ -1,0 +1,271 @@
+import { Bitset } from './bitset.ts'
+import type { CreateHash } from './digest.ts'
+import { parseDigest } from './digest.ts'
+import { createError, type DragonflyError } from './errors.ts'
+import { OrderedDigest } from './ordered-digest.ts'
+import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
+import { createPieceRoutes } from './piece-server.ts'
+import type { PluginSet } from './plugin.ts'
+import type { ServeFn, ServerHandle } from './serve.ts'
+import type { StorageDriver } from './storage.ts'
+import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
+import { backToSource } from './back-to-source.ts'
+import { runSwarmDownload } from './swarm-download.ts'
+import { computeTaskId, parseFilter } from './task-id.ts'
+
+export interface PeerOptions {
+  plugins: PluginSet
+  /** The peer's piece store (the storage plugin opened on the `peer` namespace). */
+  storage: StorageDriver
+  createHash: CreateHash
+  serve: ServeFn
+  /** Supernode base URLs, tried in order; later ones are failovers. */
+  supernodes: string[]
+  /** `region|zone|rack`, for locality-aware scheduling. */
+  location?: string
+  /** Pieces fetched at once. @default 8 */
+  concurrency?: number
+  /** Concurrent uploads this peer offers. @default 6 */
+  uploadSlots?: number
+  /** @default 30000 */
+  pieceTimeoutMs?: number
+  /** Fetch from the source when no supernode answers. @default true */
+  backSource?: boolean
+  /** Address other peers use to reach this one. @default '127.0.0.1' */
+  advertiseHost?: string
+  /** Interface the piece server listens on. @default advertiseHost */
+  listenHost?: string
+  /** Piece server port; 0 picks a free one. @default 0 */
+  port?: number
+}
+
+export interface DownloadRequest {
+  url: string
+  headers?: Record<string, string>
+  digest?: string
+  filter?: string | string[]
+  tag?: string
+  signal?: AbortSignal
+}
+
+export interface DownloadStats {
+  bytesFromPeers: number
+  bytesFromSupernode: number
+  bytesFromSource: number
+  wireBytes: number
+  piecesFromPeers: number
+  piecesFromSupernode: number
+}
+
+export interface DownloadResult extends DownloadStats {
+  taskId: string
+  /** Key of the content in the peer's storage. */
+  storageKey: string
+  bytes: number
+  pieces: number
+  durationMs: number
+  digest: string
+  /** The supernode that scheduled it, or null after going back to source. */
+  supernode: string | null
+  backToSource: boolean
+}
+
+/** A task as this peer holds it: what it can serve to others. */
+export interface LocalTask {
+  taskId: string
+  layout: PieceLayout
+  have: Bitset
+  digest: OrderedDigest
+}
+
+interface PeerMeta {
+  url: string
+  contentLength: number
+  pieceSize: number
+  have: string
+}
+
+/**
+ * The peer engine: one piece server, any number of downloads. Runs the
+ * download against the supernodes in order, fails over, and goes back to
+ * the source when none answers (unless told not to).
+ */
+export class Peer {
+  readonly options: PeerOptions
+  readonly tasks = new Map<string, LocalTask>()
+  readonly client: SupernodeClient
+  private server?: ServerHandle
+  /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
+  private readonly memberships = new Map<string, { base: string; peerId: string }>()
+  private heartbeat?: ReturnType<typeof setInterval>
+  address = ''
+
+  constructor(options: PeerOptions) {
+    this.options = options
+    this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url) })
+  }
+
+  async start(): Promise<string> {
+    const routes = createPieceRoutes({
+      lookup: (taskId) => {
+        const task = this.tasks.get(taskId)
+        return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n) }
+      },
+    })
+    const host = this.options.advertiseHost ?? '127.0.0.1'
+    this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })
+    this.address = `http://${host.includes(':') ? `[${host}]` : host}:${this.server.port}`
+    return this.address
+  }
+
+  /** Leaves every swarm, then stops serving. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat)
+    await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId)))
+    this.memberships.clear()
+    await this.server?.close()
+    this.server = undefined
+  }
+
+  joined(taskId: string, base: string, peerId: string): void {
+    this.memberships.set(taskId, { base, peerId })
+    this.heartbeat ??= setInterval(() => {
+      for (const [id, m] of this.memberships) {
+        this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => this.memberships.delete(id))
+      }
+    }, 10_000)
+    ;(this.heartbeat as { unref?: () => void }).unref?.()
+  }
+
+  /** Leaves one task's swarm (its pieces are no longer offered). */
+  async leave(taskId: string): Promise<void> {
+    const m = this.memberships.get(taskId)
+    this.memberships.delete(taskId)
+    if (m) await this.client.leave(m.base, taskId, m.peerId).catch(() => {})
+  }
+
+  outgoingHeaders(url: string): Record<string, string> {
+    let headers: Record<string, string> = {}
+    for (const hook of this.options.plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
+    return headers
+  }
+
+  async download(request: DownloadRequest): Promise<DownloadResult> {
+    const started = Date.now()
+    const filter = parseFilter(request.filter)
+    const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
+    const taskId = await computeTaskId({ url: request.url, filter, digest: expected, tag: request.tag })
+    const stats: DownloadStats = { bytesFromPeers: 0, bytesFromSupernode: 0, bytesFromSource: 0, wireBytes: 0, piecesFromPeers: 0, piecesFromSupernode: 0 }
+    let supernode: string | null = null
+    let task: LocalTask | undefined
+    let lastError: DragonflyError | undefined
+    let announced: string | undefined
+    for (const base of this.options.supernodes) {
+      try {
+        const previous = task ?? (await this.resume(taskId))
+        const registration = await this.client.register(base, {
+          url: request.url,
+          headers: request.headers,
+          filter,
+          digest: expected,
+          tag: request.tag,
+          peer: { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() },
+        })
+        task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
+        supernode = base
+        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request })
+        break
+      } catch (error) {
+        if (!isSupernodeDown(error)) {
+          await this.persist(taskId, request.url)
+          throw error
+        }
+        lastError = error as DragonflyError
+        supernode = null
+      }
+    }
+    let usedSource = false
+    if (!task || !task.have.complete) {
+      if (this.options.backSource === false) {
+        await this.persist(taskId, request.url)
+        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${lastError ? ` (${lastError.message})` : ''} and back-to-source is off`, { cause: lastError })
+      }
+      task = await backToSource({ peer: this, taskId, request, task, stats })
+      usedSource = true
+    }
+    const digest = await task.digest.digest()
+    if (!digest) throw createError('E_INTERNAL', 'download ended with pieces missing')
+    const want = expected ?? announced
+    if (want && want !== digest) {
+      await this.discard(taskId)
+      throw createError('E_DIGEST_MISMATCH', `downloaded content is ${digest}, expected ${want}`)
+    }
+    await this.persist(taskId, request.url)
+    return {
+      taskId,
+      storageKey: taskId,
+      bytes: task.layout.contentLength,
+      pieces: task.layout.pieceCount,
+      durationMs: Date.now() - started,
+      digest,
+      supernode,
+      backToSource: usedSource,
+      ...stats,
+    }
+  }
+
+  /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */
+  async discard(taskId: string): Promise<void> {
+    await this.leave(taskId)
+    this.tasks.delete(taskId)
+    await this.options.storage.remove(taskId)
+  }
+
+  /** Registers a task's layout; keeps verified pieces of a previous run when the layout agrees. */
+  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask): LocalTask {
+    const same = previous && previous.layout.contentLength === layout.contentLength && previous.layout.pieceSize === layout.pieceSize
+    const have = same ? previous.have : new Bitset(layout.pieceCount)
+    const digest = same ? previous.digest : this.newDigest(taskId, layout)
+    const task: LocalTask = { taskId, layout, have, digest }
+    this.tasks.set(taskId, task)
+    return task
+  }
+
+  newDigest(taskId: string, layout: PieceLayout): OrderedDigest {
+    return new OrderedDigest(this.options.createHash, layout.pieceCount, (n) => {
+      const r = pieceRange(layout, n)
+      return this.options.storage.readAt(taskId, r.start, r.length)
+    })
+  }
+
+  /** Saves which pieces are verified, so an interrupted download resumes. */
+  async persist(taskId: string, url: string): Promise<void> {
+    const task = this.tasks.get(taskId)
+    if (!task) return
+    const meta: PeerMeta = { url, contentLength: task.layout.contentLength, pieceSize: task.layout.pieceSize, have: task.have.toBase64() }
+    await this.options.storage.setMeta(taskId, meta).catch(() => {})
+  }
+
+  private async resume(taskId: string): Promise<LocalTask | undefined> {
+    const known = this.tasks.get(taskId)
+    if (known) return known
+    const meta = await this.options.storage.getMeta<PeerMeta>(taskId).catch(() => null)
+    if (!meta || !Number.isSafeInteger(meta.contentLength) || !Number.isSafeInteger(meta.pieceSize) || meta.pieceSize <= 0) return undefined
+    const layout = createPieceLayout(meta.contentLength, meta.pieceSize)
+    let have: Bitset
+    try {
+      have = Bitset.fromBase64(layout.pieceCount, meta.have)
+    } catch {
+      return undefined
+    }
+    return { taskId, layout, have, digest: this.newDigest(taskId, layout) }
+  }
+}
+
+export function createPeer(options: PeerOptions): Peer {
+  return new Peer(options)
+}
+
+function invalidDigest(value: string): never {
+  throw createError('E_BAD_ARGUMENT', `digest must be sha256:<64 hex chars>, got ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,37 @@
+/**
+ * Dynamic piece size: aim for about TARGET_PIECES pieces, rounded to a power of
+ * two, kept within [MIN_PIECE_SIZE, MAX_PIECE_SIZE]. Small files get small
+ * pieces (parallelism), large files get large pieces (bounded per-piece
+ * overhead); a receiver buffers at most MAX_PIECE_SIZE per piece in flight.
+ */
+export const MIN_PIECE_SIZE = 256 * 1024
+export const MAX_PIECE_SIZE = 8 * 1024 * 1024
+export const TARGET_PIECES = 256
+/** Used while the content length is unknown (chunked source responses). */
+export const UNKNOWN_LENGTH_PIECE_SIZE = 4 * 1024 * 1024
+
+export function computePieceSize(contentLength: number | null): number {
+  if (contentLength === null || !Number.isFinite(contentLength) || contentLength < 0) return UNKNOWN_LENGTH_PIECE_SIZE
+  const ideal = Math.ceil(contentLength / TARGET_PIECES)
+  let size = MIN_PIECE_SIZE
+  while (size < ideal && size < MAX_PIECE_SIZE) size *= 2
+  return size
+}
+
+export interface PieceLayout {
+  contentLength: number
+  pieceSize: number
+  pieceCount: number
+}
+
+export function createPieceLayout(contentLength: number, pieceSize = computePieceSize(contentLength)): PieceLayout {
+  const pieceCount = contentLength === 0 ? 0 : Math.ceil(contentLength / pieceSize)
+  return { contentLength, pieceSize, pieceCount }
+}
+
+/** Byte range [start, end) of piece `n`. */
+export function pieceRange(layout: PieceLayout, n: number): { start: number; end: number; length: number } {
+  const start = n * layout.pieceSize
+  const end = Math.min(start + layout.pieceSize, layout.contentLength)
+  return { start, end, length: end - start }
+}

@@ -1,0 +1,187 @@
+import type { Bitset } from './bitset.ts'
+
+/**
+ * The scheduler: pure, no I/O, no clock. Given a read-only view of one task's
+ * swarm and one requester, it picks up to `want` pieces and who serves each.
+ *
+ * Rules, each stated by a unit test:
+ * - rarest first (fewest holders), ties spread across requesters;
+ * - a peer that has the piece is preferred over the supernode;
+ *   among peers: same location prefix first, then the least loaded;
+ * - a source never gets more concurrent uploads than its slots;
+ * - never a source the requester reported as failing, never an isolated one;
+ * - the supernode serves pieces no peer has and nobody is fetching yet, and
+ *   keeps a requester busy when every holder is saturated (seed of last
+ *   resort); a piece on its way to a peer is waited for, not fetched twice;
+ * - end-game: when everything missing is already in flight, duplicate the
+ *   last pieces from another source.
+ *
+ * Cost per call: O(pieces * K + K * candidates) with K = 4 * want, small.
+ */
+
+export const SUPERNODE_ID = 'supernode'
+
+export interface SourceView {
+  id: string
+  have: Bitset
+  /** Uploads in flight from this source right now. */
+  uploading: number
+  slots: number
+  /** `region|zone|rack`. */
+  location?: string
+  isolated?: boolean
+}
+
+export interface RequesterView {
+  id: string
+  have: Bitset
+  location?: string
+  /** piece → sources already fetching it for this requester. */
+  inflight: ReadonlyMap<number, readonly string[]>
+  /** Sources this requester reported as failing. */
+  blacklist: ReadonlySet<string>
+}
+
+export interface ScheduleInput {
+  pieceCount: number
+  /** Holder count per piece among live, non-isolated peers (not counting the supernode). */
+  holders: ArrayLike<number>
+  /** Transfers of each piece in flight to any requester: holders-to-be. */
+  pending?: ArrayLike<number>
+  peers: Iterable<SourceView>
+  supernode: SourceView | null
+  requester: RequesterView
+  want: number
+  /** Keep the requester at least this busy with supernode pieces when peers are saturated. */
+  minInflight?: number
+  /** End-game starts when this many pieces or fewer are missing. */
+  endgameThreshold?: number
+}
+
+export interface Assignment {
+  piece: number
+  from: string
+  endgame?: boolean
+}
+
+export function schedule(input: ScheduleInput): Assignment[] {
+  const { pieceCount, holders, requester, supernode } = input
+  const pending = input.pending ?? []
+  const want = Math.max(0, Math.floor(input.want))
+  if (want === 0 || pieceCount === 0) return []
+
+  const usable = (s: SourceView): boolean =>
+    s.id !== requester.id && !s.isolated && !requester.blacklist.has(s.id) && s.uploading < s.slots
+  const candidates: Candidate[] = []
+  for (const peer of input.peers) {
+    if (usable(peer)) candidates.push({ view: peer, load: peer.uploading, locality: localityScore(requester.location, peer.location) })
+  }
+  const seed: Candidate | null = supernode && usable(supernode) ? { view: supernode, load: supernode.uploading, locality: 0 } : null
+
+  const picks = rarestMissing(input, want * 4)
+  const out: Assignment[] = []
+  const deferred: number[] = []
+  for (const piece of picks) {
+    if (out.length >= want) break
+    const peer = bestHolder(candidates, piece, [])
+    if (peer) {
+      take(peer, piece, out)
+    } else if ((holders[piece] ?? 0) === 0 && (pending[piece] ?? 0) === 0 && seed && hasRoom(seed) && seed.view.have.has(piece)) {
+      take(seed, piece, out)
+    } else if ((holders[piece] ?? 0) > 0) {
+      deferred.push(piece)
+    }
+  }
+
+  const minInflight = input.minInflight ?? 2
+  for (const piece of deferred) {
+    if (out.length >= want || requester.inflight.size + out.length >= minInflight) break
+    if (seed && hasRoom(seed) && seed.view.have.has(piece)) take(seed, piece, out)
+  }
+
+  if (out.length === 0) endgame(input, candidates, seed, want, out)
+  return out
+}
+
+interface Candidate {
+  view: SourceView
+  load: number
+  locality: number
+}
+
+function hasRoom(c: Candidate): boolean {
+  return c.load < c.view.slots
+}
+
+function take(c: Candidate, piece: number, out: Assignment[], endgame = false): void {
+  c.load++
+  out.push(endgame ? { piece, from: c.view.id, endgame } : { piece, from: c.view.id })
+}
+
+/** Best holder of `piece`: closest location, then lowest relative load. */
+function bestHolder(candidates: Candidate[], piece: number, exclude: readonly string[]): Candidate | null {
+  let best: Candidate | null = null
+  for (const c of candidates) {
+    if (!hasRoom(c) || !c.view.have.has(piece) || exclude.includes(c.view.id)) continue
+    if (!best || c.locality > best.locality || (c.locality === best.locality && c.load / c.view.slots < best.load / best.view.slots)) best = c
+  }
+  return best
+}
+
+/**
+ * Up to `limit` missing, not-in-flight, available pieces, fewest holders first.
+ * The scan starts at an offset derived from the requester id, so requesters
+ * that see equal rarity pick different pieces.
+ */
+function rarestMissing(input: ScheduleInput, limit: number): number[] {
+  const { pieceCount, holders, requester, supernode } = input
+  const pending = input.pending ?? []
+  const start = hashOffset(requester.id, pieceCount)
+  const picked: number[] = []
+  const rank: number[] = []
+  for (let k = 0; k < pieceCount; k++) {
+    const piece = (start + k) % pieceCount
+    if (requester.have.has(piece) || requester.inflight.has(piece)) continue
+    const held = holders[piece] ?? 0
+    if (held === 0 && !(supernode && !supernode.isolated && supernode.have.has(piece))) continue
+    const count = held + (pending[piece] ?? 0)
+    if (picked.length === limit && count >= rank[limit - 1]!) continue
+    let at = picked.length === limit ? limit - 1 : picked.length
+    while (at > 0 && rank[at - 1]! > count) {
+      picked[at] = picked[at - 1]!
+      rank[at] = rank[at - 1]!
+      at--
+    }
+    picked[at] = piece
+    rank[at] = count
+  }
+  return picked
+}
+
+function endgame(input: ScheduleInput, candidates: Candidate[], seed: Candidate | null, want: number, out: Assignment[]): void {
+  const { requester, pieceCount } = input
+  const missing = pieceCount - requester.have.count
+  if (requester.inflight.size === 0 || missing > (input.endgameThreshold ?? Math.max(4, want))) return
+  for (const [piece, sources] of requester.inflight) {
+    if (out.length >= want || sources.length >= 2) continue
+    const peer = bestHolder(candidates, piece, sources)
+    if (peer) take(peer, piece, out, true)
+    else if (seed && hasRoom(seed) && seed.view.have.has(piece) && !sources.includes(seed.view.id)) take(seed, piece, out, true)
+  }
+}
+
+/** Shared prefix length of `region|zone|rack` locations. */
+export function localityScore(a: string | undefined, b: string | undefined): number {
+  if (!a || !b) return 0
+  const x = a.split('|')
+  const y = b.split('|')
+  let n = 0
+  while (n < x.length && n < y.length && x[n] === y[n]) n++
+  return n
+}
+
+function hashOffset(id: string, modulo: number): number {
+  let h = 2166136261
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
+  return (h >>> 0) % modulo
+}

@@ -1,0 +1,14 @@
+/** The serve capability each runtime adapter provides (Node, Bun, Deno). */
+export type FetchHandler = (request: Request) => Response | Promise<Response>
+
+export interface ServeOptions {
+  port: number
+  hostname: string
+}
+
+export interface ServerHandle {
+  port: number
+  close(): Promise<void>
+}
+
+export type ServeFn = (fetch: FetchHandler, options: ServeOptions) => Promise<ServerHandle>

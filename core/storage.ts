@@ -1,0 +1,34 @@
+/**
+ * The storage capability: one random-access blob per task (content, written
+ * piece by piece at offsets) and small JSON metadata records. storage-fs is
+ * the default driver; any driver passing `testStorage` can replace it.
+ */
+export interface StorageDriver {
+  readonly name: string
+  /** Writes `data` at `offset` of the blob `key`, creating it if needed. */
+  writeAt(key: string, offset: number, data: Uint8Array): Promise<void>
+  /** Reads exactly `length` bytes at `offset`; rejects if the blob is shorter. */
+  readAt(key: string, offset: number, length: number): Promise<Uint8Array>
+  /** Removes the blob and its metadata; no error when absent. */
+  remove(key: string): Promise<void>
+  getMeta<T = unknown>(key: string): Promise<T | null>
+  setMeta(key: string, value: unknown): Promise<void>
+  listKeys(): Promise<string[]>
+  /** Optional: hand the finished blob to a path outside storage (rename when possible). */
+  exportTo?(key: string, path: string): Promise<void>
+  /** Optional: bytes held, for quotas and status. */
+  usage?(): Promise<number>
+  close?(): Promise<void>
+}
+
+export interface StorageContext {
+  /** The role's home directory (`--home`). */
+  home: string
+  /** Which role's data: the supernode's CDN cache or a peer's pieces. */
+  namespace: 'cdn' | 'peer'
+}
+
+export type StorageFactory = (context: StorageContext) => StorageDriver
+
+/** Keys come from task ids (hex) plus a namespace; anything else is refused. */
+export const STORAGE_KEY_RE = /^[0-9a-z][0-9a-z._-]{0,127}$/

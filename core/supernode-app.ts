@@ -1,0 +1,136 @@
+import { Hono } from 'hono'
+import { type AssignmentDto, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from './api-schema.ts'
+import type { Cdn, CdnTask } from './cdn.ts'
+import { createError, toErrorResponse } from './errors.ts'
+import { readJson } from './http-json.ts'
+import { pieceRange } from './piece-layout.ts'
+import { createPieceRoutes } from './piece-server.ts'
+import { SUPERNODE_ID } from './scheduler.ts'
+import type { StorageDriver } from './storage.ts'
+import { TASK_ID_RE } from './task-id.ts'
+
+export interface SupernodeAppOptions {
+  cdn: Cdn
+  storage: StorageDriver
+  /** How long a pull with nothing to hand out waits for work. */
+  longPollMs: number
+}
+
+/** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
+export function createSupernodeApp(options: SupernodeAppOptions): Hono {
+  const { cdn, storage, longPollMs } = options
+  const app = new Hono()
+
+  const taskOf = (taskId: string): CdnTask => {
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    const task = cdn.get(taskId)
+    if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId}`)
+    return task
+  }
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+
+  app.post('/api/v1/tasks/register', async (c) => {
+    const body = parseBody(RegisterBody, await readJson(c))
+    const task = await cdn.ensure(body)
+    if (task.error) throw task.error
+    const peerId = crypto.randomUUID()
+    task.swarm.register(peerId, body.peer, Date.now())
+    const response: RegisterResponse = {
+      taskId: task.taskId,
+      peerId,
+      contentLength: task.layout.contentLength,
+      pieceSize: task.layout.pieceSize,
+      pieceCount: task.layout.pieceCount,
+      ...(task.digest ? { digest: task.digest } : {}),
+    }
+    return c.json(response)
+  })
+
+  app.post('/api/v1/tasks/:taskId/pull', async (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    const body = parseBody(PullBody, await readJson(c))
+    const { swarm } = task
+    const deadline = Date.now() + longPollMs
+    let results = body.results
+    for (;;) {
+      if (task.error) return c.json<PullResponse>({ assignments: [], error: task.error.toJSON() })
+      const assignments = swarm.pull(body.peerId, results, body.want, Date.now())
+      results = []
+      const peer = swarm.peer(body.peerId)
+      const now = Date.now()
+      if (assignments.length > 0 || !body.wait || peer.have.complete || now >= deadline || c.req.raw.signal.aborted) {
+        const dto: AssignmentDto[] = assignments.map((a) => {
+          const source = a.from === SUPERNODE_ID ? undefined : swarm.peers.get(a.from)
+          return {
+            piece: a.piece,
+            digest: swarm.digests[a.piece]!,
+            size: pieceRange(task.layout, a.piece).length,
+            from: a.from,
+            ...(source ? { address: source.address } : {}),
+            ...(a.endgame ? { endgame: true } : {}),
+          }
+        })
+        return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
+      }
+      await swarm.waitForChange(deadline - now, c.req.raw.signal)
+    }
+  })
+
+  app.post('/api/v1/tasks/:taskId/leave', async (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    const body = parseBody(LeaveBody, await readJson(c))
+    task.swarm.leave(body.peerId)
+    return c.json({ ok: true })
+  })
+
+  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task ? [describeTask(e.task)] : [])) }))
+
+  app.get('/api/v1/tasks/:taskId', (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    return c.json({
+      ...describeTask(task),
+      peers: [...task.swarm.peers.values()].map((p) => ({
+        id: p.id,
+        address: p.address,
+        location: p.location ?? null,
+        pieces: p.have.count,
+        isolated: p.isolated,
+        uploading: p.uploading,
+        bytesUploaded: p.bytesUploaded,
+        bytesDownloaded: p.bytesDownloaded,
+      })),
+    })
+  })
+
+  app.route(
+    '/',
+    createPieceRoutes({
+      lookup: (taskId) => {
+        const task = cdn.get(taskId)
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n) }
+      },
+    }),
+  )
+
+  app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
+  app.onError((error) => toErrorResponse(error))
+  return app
+}
+
+function describeTask(task: CdnTask) {
+  return {
+    taskId: task.taskId,
+    url: task.url,
+    contentLength: task.layout.contentLength,
+    pieceSize: task.layout.pieceSize,
+    pieceCount: task.layout.pieceCount,
+    piecesCached: task.swarm.seed.have.count,
+    complete: task.complete,
+    digest: task.digest ?? null,
+    error: task.error?.toJSON() ?? null,
+    peers: task.swarm.peers.size,
+    bytesFromSource: task.bytesFromSource,
+    bytesFromSupernode: task.swarm.seed.bytesUploaded,
+  }
+}

@@ -1,0 +1,113 @@
+import type { AssignmentDto, RegisterResponse } from './api-schema.ts'
+import { createError, type ErrorCode } from './errors.ts'
+import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer-engine.ts'
+import { pieceRange } from './piece-layout.ts'
+import { fetchPiece } from './piece-transfer.ts'
+import { SUPERNODE_ID } from './scheduler.ts'
+import type { PieceResult } from './swarm.ts'
+
+export interface SwarmDownloadContext {
+  peer: Peer
+  /** The supernode this registration belongs to. */
+  base: string
+  registration: RegisterResponse
+  task: LocalTask
+  stats: DownloadStats
+  request: DownloadRequest
+}
+
+/**
+ * The pull loop: report the last results and ask for up to `concurrency -
+ * running` pieces in one request; wait on the supernode (long-poll) only when
+ * nothing is running, otherwise wait for the next piece to settle. Returns
+ * the whole-content digest the supernode announced, if any.
+ */
+export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
+  const { peer, base, registration, task, stats, request } = ctx
+  const { peerId, taskId } = registration
+  const concurrency = peer.options.concurrency ?? 8
+  const timeoutMs = peer.options.pieceTimeoutMs ?? 30_000
+  const results: PieceResult[] = []
+  const running = new Set<Promise<void>>()
+  const perPiece = new Map<number, AbortController[]>()
+  const stop = new AbortController()
+  let fatal: unknown
+  let announced = registration.digest
+  let waker: (() => void) | null = null
+  let stored = 0
+  const wake = (): void => {
+    waker?.()
+    waker = null
+  }
+  const onAbort = (): void => wake()
+  request.signal?.addEventListener('abort', onAbort)
+  peer.joined(taskId, base, peerId)
+
+  const fetchAndStore = async (a: AssignmentDto): Promise<PieceResult> => {
+    const done = { piece: a.piece, from: a.from, ok: true, bytes: 0 }
+    if (task.have.has(a.piece)) return done
+    const mine = new AbortController()
+    perPiece.set(a.piece, [...(perPiece.get(a.piece) ?? []), mine])
+    const source = a.address ?? base
+    const outcome = await fetchPiece({
+      base: source,
+      taskId,
+      piece: a.piece,
+      size: a.size,
+      digest: a.digest,
+      timeoutMs,
+      headers: peer.outgoingHeaders(source),
+      signal: AbortSignal.any([mine.signal, stop.signal]),
+    })
+    if (task.have.has(a.piece)) return done
+    if (!outcome.ok) return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
+    stats.wireBytes += outcome.wireBytes
+    await peer.options.storage.writeAt(taskId, pieceRange(task.layout, a.piece).start, outcome.bytes)
+    if (!task.have.set(a.piece)) return done
+    for (const other of perPiece.get(a.piece) ?? []) if (other !== mine) other.abort()
+    perPiece.delete(a.piece)
+    if (a.from === SUPERNODE_ID) {
+      stats.bytesFromSupernode += outcome.bytes.byteLength
+      stats.piecesFromSupernode++
+    } else {
+      stats.bytesFromPeers += outcome.bytes.byteLength
+      stats.piecesFromPeers++
+    }
+    task.digest.advance(task.have, { piece: a.piece, bytes: outcome.bytes }).catch((error) => (fatal ??= error))
+    if (++stored % 32 === 0) await peer.persist(taskId, request.url)
+    return { piece: a.piece, from: a.from, ok: true, bytes: outcome.bytes.byteLength }
+  }
+
+  try {
+    while (!task.have.complete) {
+      if (fatal) throw fatal
+      if (request.signal?.aborted) throw createError('E_ABORTED', 'download interrupted')
+      const response = await peer.client.pull(base, taskId, {
+        peerId,
+        results: results.splice(0),
+        want: Math.max(0, concurrency - running.size),
+        wait: running.size === 0,
+      })
+      if (response.error) throw createError(response.error.code as ErrorCode, response.error.message)
+      if (response.digest) announced = response.digest
+      for (const assignment of response.assignments) {
+        const job: Promise<void> = fetchAndStore(assignment)
+          .then((result) => void results.push(result))
+          .catch((error) => void (fatal ??= error))
+          .finally(() => {
+            running.delete(job)
+            wake()
+          })
+        running.add(job)
+      }
+      if (running.size > 0 && results.length === 0 && !fatal) await new Promise<void>((resolve) => (waker = resolve))
+    }
+    if (fatal) throw fatal
+    await peer.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => {})
+    return announced
+  } finally {
+    request.signal?.removeEventListener('abort', onAbort)
+    stop.abort()
+    await Promise.allSettled(running)
+  }
+}

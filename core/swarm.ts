@@ -1,0 +1,284 @@
+import { Bitset } from './bitset.ts'
+import { createError } from './errors.ts'
+import type { PieceLayout } from './piece-layout.ts'
+import { type Assignment, schedule, SUPERNODE_ID, type SourceView } from './scheduler.ts'
+
+/** What a requester says about one assignment of its last batch. */
+export interface PieceResult {
+  piece: number
+  from: string
+  ok: boolean
+  /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
+  error?: 'digest' | 'unreachable' | 'timeout' | 'http'
+  bytes?: number
+}
+
+export interface PeerRegistration {
+  /** Base URL of the peer's piece server, e.g. `http://10.0.0.5:41234`. */
+  address: string
+  location?: string
+  slots?: number
+  /** Pieces the peer already holds (resume), base64 bitset. */
+  have?: string
+}
+
+export interface PeerState {
+  id: string
+  address: string
+  location?: string
+  have: Bitset
+  uploading: number
+  slots: number
+  inflight: Map<number, { sources: string[]; deadline: number }>
+  blacklist: Set<string>
+  isolated: boolean
+  /** Distinct requesters that could not reach this peer. */
+  unreachableBy: Set<string>
+  lastSeen: number
+  joinedAt: number
+  bytesUploaded: number
+  bytesDownloaded: number
+}
+
+export interface SwarmOptions {
+  peerSlots: number
+  supernodeSlots: number
+  /** How long an assignment may run before its slot is reclaimed. */
+  pieceTimeoutMs: number
+  /** A peer that has not pulled for this long is gone. */
+  peerTtlMs: number
+  /** Distinct requesters that must fail to reach a peer before it stops serving. */
+  unreachableLimit: number
+}
+
+export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
+  peerSlots: 6,
+  supernodeSlots: 48,
+  pieceTimeoutMs: 30_000,
+  peerTtlMs: 45_000,
+  unreachableLimit: 2,
+}
+
+/**
+ * One task's swarm: who holds which piece, who is fetching what from whom,
+ * who is isolated. It applies reports, runs the scheduler and wakes
+ * long-polling pullers on every change. Owns no I/O and no timers; the
+ * caller passes `now`.
+ */
+export class Swarm {
+  readonly taskId: string
+  readonly layout: PieceLayout
+  readonly digests: (string | undefined)[]
+  readonly seed: SourceView & { bytesUploaded: number }
+  readonly peers = new Map<string, PeerState>()
+  readonly holders: Int32Array
+  /** In-flight transfers per piece, over all requesters. */
+  readonly pending: Int32Array
+  readonly isolatedAddresses: Set<string>
+  private readonly options: SwarmOptions
+  private waiters = new Set<() => void>()
+  version = 0
+
+  constructor(taskId: string, layout: PieceLayout, options: Partial<SwarmOptions> = {}, isolatedAddresses = new Set<string>()) {
+    this.taskId = taskId
+    this.layout = layout
+    this.options = { ...DEFAULT_SWARM_OPTIONS, ...options }
+    this.digests = new Array(layout.pieceCount)
+    this.holders = new Int32Array(layout.pieceCount)
+    this.pending = new Int32Array(layout.pieceCount)
+    this.seed = { id: SUPERNODE_ID, have: new Bitset(layout.pieceCount), uploading: 0, slots: this.options.supernodeSlots, bytesUploaded: 0 }
+    this.isolatedAddresses = isolatedAddresses
+  }
+
+  /** The supernode stored piece `n` with this digest: it can now be scheduled. */
+  seedPiece(n: number, digest: string): void {
+    this.digests[n] = digest
+    if (this.seed.have.set(n)) this.changed()
+  }
+
+  register(id: string, info: PeerRegistration, now: number): PeerState {
+    const have = info.have ? Bitset.fromBase64(this.layout.pieceCount, info.have) : new Bitset(this.layout.pieceCount)
+    // Only pieces the swarm can vouch for count: a digest must be known for them.
+    for (let i = 0; i < have.size; i++) if (have.has(i) && this.digests[i] === undefined) have.clear(i)
+    const peer: PeerState = {
+      id,
+      address: info.address,
+      location: info.location,
+      have,
+      uploading: 0,
+      slots: info.slots ?? this.options.peerSlots,
+      inflight: new Map(),
+      blacklist: new Set(),
+      isolated: this.isolatedAddresses.has(info.address),
+      unreachableBy: new Set(),
+      lastSeen: now,
+      joinedAt: now,
+      bytesUploaded: 0,
+      bytesDownloaded: 0,
+    }
+    this.peers.set(id, peer)
+    if (this.counted(peer)) for (let i = 0; i < have.size; i++) if (have.has(i)) this.holders[i]!++
+    this.changed()
+    return peer
+  }
+
+  peer(id: string): PeerState {
+    const peer = this.peers.get(id)
+    if (!peer) throw createError('E_UNKNOWN_PEER', `peer ${id} is not registered for task ${this.taskId}`)
+    return peer
+  }
+
+  /** Applies a requester's results, then schedules its next batch. */
+  pull(peerId: string, results: PieceResult[], want: number, now: number): Assignment[] {
+    const peer = this.peer(peerId)
+    peer.lastSeen = now
+    for (const result of results) this.applyResult(peer, result)
+    this.reclaimExpired(peer, now)
+    const assignments = schedule({
+      pieceCount: this.layout.pieceCount,
+      holders: this.holders,
+      pending: this.pending,
+      peers: this.livePeers(),
+      supernode: this.seed,
+      requester: {
+        id: peer.id,
+        have: peer.have,
+        location: peer.location,
+        inflight: new Map([...peer.inflight].map(([piece, f]) => [piece, f.sources])),
+        blacklist: peer.blacklist,
+      },
+      want,
+    })
+    for (const a of assignments) {
+      const source = this.source(a.from)
+      if (source) source.uploading++
+      this.pending[a.piece]!++
+      const entry = peer.inflight.get(a.piece)
+      if (entry) entry.sources.push(a.from)
+      else peer.inflight.set(a.piece, { sources: [a.from], deadline: now + this.options.pieceTimeoutMs })
+    }
+    return assignments
+  }
+
+  leave(peerId: string): void {
+    const peer = this.peers.get(peerId)
+    if (!peer) return
+    this.drop(peer)
+  }
+
+  /** Removes peers that stopped pulling; returns their ids. */
+  expire(now: number): string[] {
+    const gone: string[] = []
+    for (const peer of this.peers.values()) {
+      if (now - peer.lastSeen > this.options.peerTtlMs) {
+        this.drop(peer)
+        gone.push(peer.id)
+      }
+    }
+    return gone
+  }
+
+  /** Resolves on the next change or after `timeoutMs`, whichever is first. */
+  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.waiters.delete(done)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.waiters.add(done)
+      signal?.addEventListener('abort', done)
+    })
+  }
+
+  /** Wakes every waiter; the supernode calls it on shutdown too. */
+  changed(): void {
+    this.version++
+    const waiters = [...this.waiters]
+    this.waiters.clear()
+    for (const wake of waiters) wake()
+  }
+
+  source(id: string): (SourceView & { bytesUploaded: number }) | PeerState | undefined {
+    return id === SUPERNODE_ID ? this.seed : this.peers.get(id)
+  }
+
+  /** Whether a peer's pieces count as available (not isolated, reachable). */
+  private counted(p: PeerState): boolean {
+    return !p.isolated && p.unreachableBy.size < this.options.unreachableLimit
+  }
+
+  private *livePeers(): Iterable<SourceView> {
+    for (const p of this.peers.values()) if (this.counted(p)) yield p
+  }
+
+  private applyResult(requester: PeerState, result: PieceResult): void {
+    const { piece } = result
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.layout.pieceCount) return
+    const entry = requester.inflight.get(piece)
+    if (!entry || !entry.sources.includes(result.from)) return
+    entry.sources.splice(entry.sources.indexOf(result.from), 1)
+    if (entry.sources.length === 0) requester.inflight.delete(piece)
+    const source = this.release(piece, result.from)
+    if (result.ok) {
+      const bytes = result.bytes ?? 0
+      if (source) source.bytesUploaded += bytes
+      requester.bytesDownloaded += bytes
+      if (requester.have.set(piece) && this.counted(requester)) this.holders[piece]!++
+    } else {
+      requester.blacklist.add(result.from)
+      if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error)
+    }
+    this.changed()
+  }
+
+  private blame(source: PeerState, reporter: PeerState, error: PieceResult['error']): void {
+    if (error === 'digest') this.isolate(source)
+    else if (error === 'unreachable') {
+      const counted = this.counted(source)
+      source.unreachableBy.add(reporter.id)
+      if (counted && !this.counted(source)) this.forgetHoldings(source)
+    }
+  }
+
+  /** A peer that served bytes with a wrong digest serves no one again, under any peer id. */
+  isolate(peer: PeerState): void {
+    if (peer.isolated) return
+    this.isolatedAddresses.add(peer.address)
+    if (this.counted(peer)) this.forgetHoldings(peer)
+    peer.isolated = true
+    this.changed()
+  }
+
+  private forgetHoldings(peer: PeerState): void {
+    for (let i = 0; i < peer.have.size; i++) if (peer.have.has(i)) this.holders[i]!--
+  }
+
+  private reclaimExpired(peer: PeerState, now: number): void {
+    for (const [piece, entry] of peer.inflight) {
+      if (entry.deadline > now) continue
+      for (const from of entry.sources) {
+        this.release(piece, from)
+        peer.blacklist.add(from)
+      }
+      peer.inflight.delete(piece)
+    }
+  }
+
+  /** One transfer of `piece` from `from` is over: free the upload slot and the pending count. */
+  private release(piece: number, from: string) {
+    this.pending[piece] = Math.max(0, this.pending[piece]! - 1)
+    const source = this.source(from)
+    if (source) source.uploading = Math.max(0, source.uploading - 1)
+    return source
+  }
+
+  private drop(peer: PeerState): void {
+    if (this.counted(peer)) this.forgetHoldings(peer)
+    for (const [piece, entry] of peer.inflight) for (const from of entry.sources) this.release(piece, from)
+    this.peers.delete(peer.id)
+    this.changed()
+  }
+}

@@ -1,0 +1,50 @@
+import { createError } from '../../core/errors.ts'
+import type { DragonflyPlugin, SourceRequest } from '../../core/plugin.ts'
+
+export const SOURCE_NAME = 'source-http'
+
+export interface SourceHttpOptions {
+  /**
+   * Time allowed until the response headers arrive; the body may take as long as it needs.
+   * @default 30000
+   */
+  headersTimeoutMs?: number
+  /** Headers added to every source request (the user's own `-H` win). */
+  headers?: Record<string, string>
+}
+
+/** http(s) sources over `fetch`: the user's headers, Range, conditional requests, redirects. */
+export default function sourceHttp(options: SourceHttpOptions = {}): DragonflyPlugin {
+  return {
+    name: SOURCE_NAME,
+    source: {
+      protocols: ['http:', 'https:'],
+      fetch: (request) => fetchHttp(request, options),
+    },
+  }
+}
+
+async function fetchHttp(request: SourceRequest, options: SourceHttpOptions): Promise<Response> {
+  const headers = new Headers({ ...options.headers, ...request.headers })
+  const { range, validators } = request
+  if (range) headers.set('range', `bytes=${range.start}-${range.end ?? ''}`)
+  if (range && validators) {
+    // Resume only if the copy we hold is still current; otherwise the server sends it whole.
+    const v = validators.etag ?? validators.lastModified
+    if (v) headers.set('if-range', v)
+  } else if (validators) {
+    if (validators.etag) headers.set('if-none-match', validators.etag)
+    if (validators.lastModified) headers.set('if-modified-since', validators.lastModified)
+  }
+  const timeout = new AbortController()
+  const timer = setTimeout(() => timeout.abort(), options.headersTimeoutMs ?? 30_000)
+  const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal
+  try {
+    return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'follow' })
+  } catch (error) {
+    const why = timeout.signal.aborted ? 'no response headers in time' : ((error as Error).cause as Error)?.message ?? (error as Error).message
+    throw createError('E_SOURCE_UNREACHABLE', `cannot fetch ${request.url}: ${why}`, { cause: error })
+  } finally {
+    clearTimeout(timer)
+  }
+}

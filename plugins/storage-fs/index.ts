@@ -1,0 +1,145 @@
+import { type FileHandle, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { createError } from '../../core/errors.ts'
+import type { DragonflyPlugin } from '../../core/plugin.ts'
+import { STORAGE_KEY_RE, type StorageDriver } from '../../core/storage.ts'
+
+export const DRIVER_NAME = 'storage-fs'
+
+export interface StorageFsOptions {
+  /**
+   * Root directory; content goes to `<dir>/data/<key>`, metadata to `<dir>/meta/<key>.json`.
+   * @default `<home>/<namespace>` (e.g. `~/.dragonfly/peer`)
+   */
+  dir?: string
+}
+
+/** The default storage: one sparse file per task, written at offsets, and atomic JSON metadata. */
+export default function storageFs(options: StorageFsOptions = {}): DragonflyPlugin {
+  return {
+    name: DRIVER_NAME,
+    storage: (context) => createFsStorage(options.dir ?? join(context.home, context.namespace)),
+  }
+}
+
+export function createFsStorage(dir: string): StorageDriver {
+  const dataDir = join(dir, 'data')
+  const metaDir = join(dir, 'meta')
+  const handles = new Map<string, Promise<FileHandle>>()
+
+  const checkKey = (key: string): string => {
+    if (!STORAGE_KEY_RE.test(key)) throw createError('E_BAD_REQUEST', `invalid storage key ${JSON.stringify(key)}`)
+    return key
+  }
+  const dataPath = (key: string): string => join(dataDir, checkKey(key))
+  const metaPath = (key: string): string => join(metaDir, `${checkKey(key)}.json`)
+
+  const handle = (key: string): Promise<FileHandle> => {
+    let h = handles.get(key)
+    if (!h) {
+      const path = dataPath(key)
+      h = open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error
+        await mkdir(dataDir, { recursive: true })
+        return open(path, 'w+')
+      })
+      h.catch(() => handles.delete(key))
+      handles.set(key, h)
+    }
+    return h
+  }
+  const release = async (key: string): Promise<void> => {
+    const h = handles.get(key)
+    handles.delete(key)
+    if (h) await (await h.catch(() => null))?.close().catch(() => {})
+  }
+  const io = (what: string, error: unknown) =>
+    createError('E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
+
+  return {
+    name: DRIVER_NAME,
+    async writeAt(key, offset, data) {
+      const fh = await handle(key)
+      let done = 0
+      try {
+        while (done < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done)
+          done += bytesWritten
+        }
+      } catch (error) {
+        throw io(`cannot write ${key}`, error)
+      }
+    },
+    async readAt(key, offset, length) {
+      const fh = await handle(key)
+      const out = new Uint8Array(length)
+      let done = 0
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, offset + done)
+        if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
+        done += bytesRead
+      }
+      return out
+    },
+    async remove(key) {
+      await release(key)
+      await rm(dataPath(key), { force: true })
+      await rm(metaPath(key), { force: true })
+    },
+    async getMeta<T>(key: string) {
+      try {
+        return JSON.parse(await readFile(metaPath(key), 'utf8')) as T
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return null
+        throw io(`cannot read metadata of ${key}`, error)
+      }
+    },
+    async setMeta(key, value) {
+      const path = metaPath(key)
+      const tmp = `${path}.${crypto.randomUUID()}.tmp`
+      try {
+        await mkdir(metaDir, { recursive: true })
+        await writeFile(tmp, JSON.stringify(value))
+        await rename(tmp, path)
+      } catch (error) {
+        await rm(tmp, { force: true })
+        throw io(`cannot write metadata of ${key}`, error)
+      }
+    },
+    async listKeys() {
+      const names = await readdir(metaDir).catch(() => [] as string[])
+      return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5))
+    },
+    async exportTo(key, path) {
+      await release(key)
+      const from = dataPath(key)
+      await mkdir(dirname(path), { recursive: true })
+      try {
+        await rename(from, path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw io(`cannot move ${key} to ${path}`, error)
+        // Another filesystem: copy beside the target, then rename, so `path` never holds a partial file.
+        const tmp = `${path}.${crypto.randomUUID()}.tmp`
+        try {
+          await copyFile(from, tmp)
+          await rename(tmp, path)
+        } catch (copyError) {
+          await rm(tmp, { force: true })
+          throw io(`cannot copy ${key} to ${path}`, copyError)
+        }
+        await rm(from, { force: true })
+      }
+      await rm(metaPath(key), { force: true })
+    },
+    async usage() {
+      let total = 0
+      for (const name of await readdir(dataDir).catch(() => [] as string[])) {
+        total += (await stat(join(dataDir, name)).catch(() => ({ blocks: 0 }))).blocks * 512
+      }
+      return total
+    },
+    async close() {
+      await Promise.all([...handles.keys()].map(release))
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import { serve } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import type { ServeFn } from '../core/serve.ts'
+import { createSha256 } from './node-hash.ts'
+import type { Runtime } from './types.ts'
+
+const nodeServe: ServeFn = (fetch, options) =>
+  new Promise((resolve, reject) => {
+    const server = serve({ fetch, port: options.port, hostname: options.hostname }, (info: AddressInfo) => {
+      const http = server as Server
+      // Long-polls and slow pieces must not be cut by Node's default timeouts.
+      http.requestTimeout = 0
+      http.headersTimeout = 60_000
+      http.keepAliveTimeout = 65_000
+      resolve({
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            http.closeAllConnections?.()
+            http.close(() => done())
+          }),
+      })
+    })
+    server.once('error', reject)
+  })
+
+export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256 }
