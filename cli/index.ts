@@ -1,5 +1,9 @@
 import { defineCommand, runMain } from 'citty'
+import { consola } from 'consola'
 import pkg from '../package.json' with { type: 'json' }
+
+// consola lowers its level when it detects CI or a test runner; a CLI's output must not depend on that.
+consola.level = Number(process.env.DRAGONFLY_LOG_LEVEL ?? 3)
 
 const main = defineCommand({
   meta: { name: 'dragonfly', version: pkg.version, description: 'P2P file and container-image distribution' },

@@ -1,7 +1,7 @@
 import { Bitset } from './bitset.ts'
 import type { CreateHash } from './digest.ts'
 import { parseDigest } from './digest.ts'
-import { createError, type DragonflyError } from './errors.ts'
+import { createError, type DragonflyError, isDragonflyError } from './errors.ts'
 import { OrderedDigest } from './ordered-digest.ts'
 import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
 import { createPieceRoutes } from './piece-server.ts'
@@ -160,7 +160,9 @@ export class Peer {
     let task: LocalTask | undefined
     let lastError: DragonflyError | undefined
     let announced: string | undefined
-    for (const base of this.options.supernodes) {
+    const attempts = this.options.supernodes.flatMap((base) => [base, base])
+    for (let i = 0; i < attempts.length; i++) {
+      const base = attempts[i]!
       try {
         const previous = task ?? (await this.resume(taskId))
         const registration = await this.client.register(base, {
@@ -176,10 +178,13 @@ export class Peer {
         announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request })
         break
       } catch (error) {
-        if (!isSupernodeDown(error)) {
+        // The supernode forgot us (took us for dead, or restarted): register again, once.
+        const forgotten = isDragonflyError(error) && (error.code === 'E_UNKNOWN_PEER' || error.code === 'E_UNKNOWN_TASK') && i % 2 === 0
+        if (!forgotten && !isSupernodeDown(error)) {
           await this.persist(taskId, request.url)
           throw error
         }
+        if (!forgotten) i += 1 - (i % 2)
         lastError = error as DragonflyError
         supernode = null
       }

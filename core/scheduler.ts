@@ -46,8 +46,12 @@ export interface ScheduleInput {
   pieceCount: number
   /** Holder count per piece among live, non-isolated peers (not counting the supernode). */
   holders: ArrayLike<number>
-  /** Transfers of each piece in flight to any requester: holders-to-be. */
-  pending?: ArrayLike<number>
+  /**
+   * Pieces on their way to some peer (holders-to-be) that are worth waiting
+   * for; the swarm stops reporting a transfer here once it runs long, so a
+   * requester that died mid-transfer cannot hold a piece back.
+   */
+  pending?: (piece: number) => number
   peers: Iterable<SourceView>
   supernode: SourceView | null
   requester: RequesterView
@@ -66,7 +70,7 @@ export interface Assignment {
 
 export function schedule(input: ScheduleInput): Assignment[] {
   const { pieceCount, holders, requester, supernode } = input
-  const pending = input.pending ?? []
+  const pending = input.pending ?? noPending
   const want = Math.max(0, Math.floor(input.want))
   if (want === 0 || pieceCount === 0) return []
 
@@ -86,7 +90,7 @@ export function schedule(input: ScheduleInput): Assignment[] {
     const peer = bestHolder(candidates, piece, [])
     if (peer) {
       take(peer, piece, out)
-    } else if ((holders[piece] ?? 0) === 0 && (pending[piece] ?? 0) === 0 && seed && hasRoom(seed) && seed.view.have.has(piece)) {
+    } else if ((holders[piece] ?? 0) === 0 && pending(piece) === 0 && seed && hasRoom(seed) && seed.view.have.has(piece)) {
       take(seed, piece, out)
     } else if ((holders[piece] ?? 0) > 0) {
       deferred.push(piece)
@@ -135,7 +139,7 @@ function bestHolder(candidates: Candidate[], piece: number, exclude: readonly st
  */
 function rarestMissing(input: ScheduleInput, limit: number): number[] {
   const { pieceCount, holders, requester, supernode } = input
-  const pending = input.pending ?? []
+  const pending = input.pending ?? noPending
   const start = hashOffset(requester.id, pieceCount)
   const picked: number[] = []
   const rank: number[] = []
@@ -144,7 +148,7 @@ function rarestMissing(input: ScheduleInput, limit: number): number[] {
     if (requester.have.has(piece) || requester.inflight.has(piece)) continue
     const held = holders[piece] ?? 0
     if (held === 0 && !(supernode && !supernode.isolated && supernode.have.has(piece))) continue
-    const count = held + (pending[piece] ?? 0)
+    const count = held + pending(piece)
     if (picked.length === limit && count >= rank[limit - 1]!) continue
     let at = picked.length === limit ? limit - 1 : picked.length
     while (at > 0 && rank[at - 1]! > count) {
@@ -179,6 +183,8 @@ export function localityScore(a: string | undefined, b: string | undefined): num
   while (n < x.length && n < y.length && x[n] === y[n]) n++
   return n
 }
+
+const noPending = (): number => 0
 
 function hashOffset(id: string, modulo: number): number {
   let h = 2166136261

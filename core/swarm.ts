@@ -49,6 +49,10 @@ export interface SwarmOptions {
   peerTtlMs: number
   /** Distinct requesters that must fail to reach a peer before it stops serving. */
   unreachableLimit: number
+  /** How long others wait for a piece already on its way to a peer before taking it from the supernode. */
+  pendingGraceMs: number
+  /** A peer reported unreachable that has not pulled for this long is taken for dead. */
+  silentPeerMs: number
 }
 
 export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
@@ -57,6 +61,8 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   pieceTimeoutMs: 30_000,
   peerTtlMs: 45_000,
   unreachableLimit: 2,
+  pendingGraceMs: 3_000,
+  silentPeerMs: 5_000,
 }
 
 /**
@@ -74,6 +80,8 @@ export class Swarm {
   readonly holders: Int32Array
   /** In-flight transfers per piece, over all requesters. */
   readonly pending: Int32Array
+  /** When the oldest running transfer of each piece started. */
+  private readonly pendingAt: Float64Array
   readonly isolatedAddresses: Set<string>
   private readonly options: SwarmOptions
   private waiters = new Set<() => void>()
@@ -86,6 +94,7 @@ export class Swarm {
     this.digests = new Array(layout.pieceCount)
     this.holders = new Int32Array(layout.pieceCount)
     this.pending = new Int32Array(layout.pieceCount)
+    this.pendingAt = new Float64Array(layout.pieceCount)
     this.seed = { id: SUPERNODE_ID, have: new Bitset(layout.pieceCount), uploading: 0, slots: this.options.supernodeSlots, bytesUploaded: 0 }
     this.isolatedAddresses = isolatedAddresses
   }
@@ -132,12 +141,12 @@ export class Swarm {
   pull(peerId: string, results: PieceResult[], want: number, now: number): Assignment[] {
     const peer = this.peer(peerId)
     peer.lastSeen = now
-    for (const result of results) this.applyResult(peer, result)
+    for (const result of results) this.applyResult(peer, result, now)
     this.reclaimExpired(peer, now)
     const assignments = schedule({
       pieceCount: this.layout.pieceCount,
       holders: this.holders,
-      pending: this.pending,
+      pending: (n) => (this.pending[n]! > 0 && now - this.pendingAt[n]! < this.options.pendingGraceMs ? this.pending[n]! : 0),
       peers: this.livePeers(),
       supernode: this.seed,
       requester: {
@@ -152,7 +161,7 @@ export class Swarm {
     for (const a of assignments) {
       const source = this.source(a.from)
       if (source) source.uploading++
-      this.pending[a.piece]!++
+      if (this.pending[a.piece]!++ === 0) this.pendingAt[a.piece] = now
       const entry = peer.inflight.get(a.piece)
       if (entry) entry.sources.push(a.from)
       else peer.inflight.set(a.piece, { sources: [a.from], deadline: now + this.options.pieceTimeoutMs })
@@ -214,7 +223,7 @@ export class Swarm {
     for (const p of this.peers.values()) if (this.counted(p)) yield p
   }
 
-  private applyResult(requester: PeerState, result: PieceResult): void {
+  private applyResult(requester: PeerState, result: PieceResult, now: number): void {
     const { piece } = result
     if (!Number.isInteger(piece) || piece < 0 || piece >= this.layout.pieceCount) return
     const entry = requester.inflight.get(piece)
@@ -229,14 +238,17 @@ export class Swarm {
       if (requester.have.set(piece) && this.counted(requester)) this.holders[piece]!++
     } else {
       requester.blacklist.add(result.from)
-      if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error)
+      if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error, now)
     }
     this.changed()
   }
 
-  private blame(source: PeerState, reporter: PeerState, error: PieceResult['error']): void {
+  private blame(source: PeerState, reporter: PeerState, error: PieceResult['error'], now: number): void {
     if (error === 'digest') this.isolate(source)
-    else if (error === 'unreachable') {
+    else if (error === 'unreachable' && now - source.lastSeen > this.options.silentPeerMs) {
+      // Unreachable and silent: it is gone; free what it held and what it was fetching.
+      this.drop(source)
+    } else if (error === 'unreachable') {
       const counted = this.counted(source)
       source.unreachableBy.add(reporter.id)
       if (counted && !this.counted(source)) this.forgetHoldings(source)

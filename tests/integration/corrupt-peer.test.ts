@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Hono } from 'hono'
+import { afterAll, expect, it } from 'vitest'
+import { Bitset } from '../../core/bitset.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
+import { startOrigin } from '../helpers/origin.ts'
+
+afterAll(() => killAll())
+
+it('a peer serving corrupted bytes is isolated and the output is still correct', async () => {
+  const dir = await tempDir()
+  const size = 8 * 1024 * 1024
+  const file = await randomFile(dir, size)
+  const origin = await startOrigin(file)
+  const supernode = await startSupernode(join(dir, 'sn'))
+  // A liar: claims every piece, serves random bytes of the right length.
+  let served = 0
+  const evil = new Hono().get('/pieces/:task/:piece', (c) => {
+    served++
+    return c.body(randomBytes(256 * 1024), 200, { 'content-type': 'application/octet-stream' })
+  })
+  const evilServer = await nodeRuntime.serve(evil.fetch, { port: 0, hostname: '127.0.0.1' })
+  try {
+    const warm = dragonfly(['get', origin.url(), '-o', join(dir, 'warm'), '--supernode', supernode.url, '--home', join(dir, 'w'), '--json'])
+    expect(await warm.done, warm.stderr).toBe(0)
+    const { taskId, pieces } = parseJsonLine<{ taskId: string; pieces: number }>(warm.stdout)
+    const all = new Bitset(pieces)
+    for (let i = 0; i < pieces; i++) all.set(i)
+    const reg = await fetch(`${supernode.url}/api/v1/tasks/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${evilServer.port}`, have: all.toBase64(), slots: 64 } }),
+    })
+    expect(reg.status).toBe(200)
+
+    const victim = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', supernode.url, '--home', join(dir, 'v'), '--json'])
+    expect(await victim.done, victim.stderr).toBe(0)
+    expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+    expect(served).toBeGreaterThan(0)
+    const detail = (await (await fetch(`${supernode.url}/api/v1/tasks/${taskId}`)).json()) as { peers: { address: string; isolated: boolean }[] }
+    expect(detail.peers.find((p) => p.address.endsWith(`:${evilServer.port}`))?.isolated).toBe(true)
+    // Isolated after the first bad piece: the victim asked the liar for one batch at most.
+    expect(served).toBeLessThanOrEqual(8)
+  } finally {
+    await evilServer.close()
+    await supernode.stop()
+    await origin.close()
+  }
+})

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest'
+import { Bitset } from '../../core/bitset.ts'
+import { createPieceLayout } from '../../core/piece-layout.ts'
+import { SUPERNODE_ID } from '../../core/scheduler.ts'
+import { Swarm } from '../../core/swarm.ts'
+
+const PIECES = 8
+function seeded(): Swarm {
+  const swarm = new Swarm('t'.repeat(64), createPieceLayout(PIECES * 262144, 262144))
+  for (let i = 0; i < PIECES; i++) swarm.seedPiece(i, `d${i}`)
+  return swarm
+}
+const full = new Bitset(PIECES)
+for (let i = 0; i < PIECES; i++) full.set(i)
+
+describe('swarm', () => {
+  it('counts a reported piece as held and frees the source slot', () => {
+    const swarm = seeded()
+    swarm.register('a', { address: 'http://a' }, 0)
+    const [first] = swarm.pull('a', [], 1, 0)
+    expect(first).toMatchObject({ from: SUPERNODE_ID })
+    expect(swarm.seed.uploading).toBe(1)
+    swarm.pull('a', [{ piece: first!.piece, from: SUPERNODE_ID, ok: true, bytes: 262144 }], 0, 1)
+    expect(swarm.seed.uploading).toBe(0)
+    expect(swarm.holders[first!.piece]).toBe(1)
+    expect(swarm.peer('a').have.has(first!.piece)).toBe(true)
+  })
+
+  it('isolates a peer that served a wrong digest, for every requester and under a new peer id', () => {
+    const swarm = seeded()
+    swarm.register('bad', { address: 'http://bad', have: full.toBase64() }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    const [a] = swarm.pull('me', [], 1, 0)
+    expect(a!.from).toBe('bad')
+    swarm.pull('me', [{ piece: a!.piece, from: 'bad', ok: false, error: 'digest' }], 0, 1)
+    expect(swarm.peer('bad').isolated).toBe(true)
+    expect(Array.from(swarm.holders)).toEqual(new Array(PIECES).fill(0))
+    swarm.register('other', { address: 'http://other' }, 2)
+    expect(swarm.pull('other', [], 8, 2).every((x) => x.from === SUPERNODE_ID)).toBe(true)
+    swarm.register('bad-again', { address: 'http://bad', have: full.toBase64() }, 3)
+    expect(swarm.peer('bad-again').isolated).toBe(true)
+  })
+
+  it('forgets a peer that is unreachable and silent, freeing the pieces it was fetching', () => {
+    const swarm = seeded()
+    swarm.register('dead', { address: 'http://dead', have: full.toBase64() }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    const [a] = swarm.pull('me', [], 1, 10_000)
+    expect(a!.from).toBe('dead')
+    swarm.pull('me', [{ piece: a!.piece, from: 'dead', ok: false, error: 'unreachable' }], 0, 10_001)
+    expect(swarm.peers.has('dead')).toBe(false)
+    expect(swarm.pull('me', [], 1, 10_002)[0]!.from).toBe(SUPERNODE_ID)
+  })
+
+  it('reclaims an assignment that was never reported after the piece timeout', () => {
+    const swarm = new Swarm('t'.repeat(64), createPieceLayout(262144, 262144), { pieceTimeoutMs: 1000 })
+    swarm.seedPiece(0, 'd0')
+    swarm.register('me', { address: 'http://me' }, 0)
+    expect(swarm.pull('me', [], 1, 0)).toHaveLength(1)
+    expect(swarm.pull('me', [], 1, 500)).toHaveLength(0)
+    expect(swarm.seed.uploading).toBe(1)
+    swarm.pull('me', [], 0, 2000)
+    expect(swarm.seed.uploading).toBe(0)
+  })
+
+  it('expires peers that stopped pulling, and their pieces leave the swarm', () => {
+    const swarm = seeded()
+    swarm.register('gone', { address: 'http://gone', have: full.toBase64() }, 0)
+    expect(swarm.holders[0]).toBe(1)
+    expect(swarm.expire(100_000)).toEqual(['gone'])
+    expect(swarm.holders[0]).toBe(0)
+  })
+
+  it('wakes a long-polling waiter when something changes', async () => {
+    const swarm = seeded()
+    const waited = swarm.waitForChange(60_000)
+    swarm.register('a', { address: 'http://a' }, 0)
+    await expect(waited).resolves.toBeUndefined()
+  })
+})
