@@ -1,12 +1,13 @@
+import { ingest } from './cdn-ingest.ts'
 import type { CreateHash } from './digest.ts'
-import { sha256Hex } from './digest.ts'
 import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
-import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
+import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
+import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
-import { fetchSource, sourceStatusError } from './source.ts'
+import { sourceStatusError } from './source.ts'
+import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
 import { Swarm, type SwarmOptions } from './swarm.ts'
-import { contentLengthOf, cutIntoPieces, rangeContinues } from './piece-cutter.ts'
 import { computeTaskId, normalizeTaskUrl, parseFilter, type TaskIdentity } from './task-id.ts'
 
 /** What the CDN keeps on disk beside a task's bytes. */
@@ -52,6 +53,8 @@ export interface CdnOptions {
   failureTtlMs?: number
   /** Pieces buffered between the source reader and storage. */
   writeAhead?: number
+  /** Retries of 5xx answers, failed connections and bodies cut short. */
+  retry?: RetryPolicy
 }
 
 interface Entry {
@@ -113,54 +116,83 @@ export class Cdn {
   }
 
   private async start(taskId: string, request: TaskRequest, entry: Entry): Promise<CdnTask> {
-    const { storage } = this.options
+    const { storage, plugins } = this.options
     const url = normalizeTaskUrl(request.url, parseFilter(request.filter))
-    const meta = await storage.getMeta<CdnMeta>(taskId).catch(() => null)
-    if (meta?.complete && meta.url === url && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount) {
-      const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize))
-      meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
-      task.complete = true
-      task.digest = meta.digest
-      entry.task = task
-      return task
+    const stored = await storage.getMeta<CdnMeta>(taskId).catch(() => null)
+    const meta = stored && stored.url === url && isSaneMeta(stored) ? stored : null
+    const validators = meta && (meta.etag || meta.lastModified) ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
+    const complete = meta?.complete && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount
+    // Content named by its digest never changes: a complete cache of it needs no revalidation.
+    if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry)
+    const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null
+    const offset = partial ? partial.digests.length * partial.pieceSize : 0
+    const response = await fetchSourceWithRetry(
+      plugins,
+      {
+        url: request.url,
+        headers: request.headers ?? {},
+        // A complete cache asks "changed?" (304 keeps it); a partial one asks for the rest if unchanged (If-Range).
+        ...(complete && validators ? { validators } : {}),
+        ...(partial ? { range: { start: offset }, validators } : {}),
+        signal: this.aborter.signal,
+      },
+      this.options.retry,
+    )
+    if (complete && response.status === 304) {
+      await response.body?.cancel().catch(() => {})
+      return this.fromCache(taskId, url, meta!, entry)
     }
-    const resumeFrom = meta && meta.url === url && !meta.complete && meta.digests.length > 0 && (meta.etag || meta.lastModified) ? meta : null
-    const offset = resumeFrom ? resumeFrom.digests.length * resumeFrom.pieceSize : 0
-    const response = await fetchSource(this.options.plugins, {
-      url: request.url,
-      headers: request.headers ?? {},
-      ...(resumeFrom ? { range: { start: offset }, validators: { etag: resumeFrom.etag, lastModified: resumeFrom.lastModified } } : {}),
-      signal: this.aborter.signal,
-    })
-    const resumed = resumeFrom !== null && response.status === 206 && rangeContinues(response, offset, resumeFrom.contentLength) !== null
+    const resumed = partial !== null && response.status === 206 && rangeContinues(response, offset, partial.contentLength) !== null
     if (response.status !== 200 && !resumed) {
       await response.body?.cancel().catch(() => {})
       throw sourceStatusError(request.url, response.status)
     }
-    const length = resumed ? resumeFrom!.contentLength : contentLengthOf(response)
+    const length = resumed ? partial!.contentLength : contentLengthOf(response)
     if (length === null) {
       await response.body?.cancel().catch(() => {})
       throw createError('E_SOURCE_STATUS', `source gave no Content-Length for ${request.url}; chunked sources are not supported yet`)
     }
-    const layout = createPieceLayout(length, resumed ? resumeFrom!.pieceSize : undefined)
+    // A 200 replaces whatever was cached: the content changed, or the source cannot resume.
+    if (meta && !resumed) await storage.remove(taskId)
+    const layout = createPieceLayout(length, resumed ? partial!.pieceSize : undefined)
     const task = this.createTask(taskId, url, layout)
     const next: CdnMeta = {
       url,
       contentLength: length,
       pieceSize: layout.pieceSize,
-      digests: resumed ? resumeFrom!.digests : [],
+      digests: resumed ? partial!.digests : [],
       complete: false,
-      etag: response.headers.get('etag') ?? resumeFrom?.etag ?? undefined,
-      lastModified: response.headers.get('last-modified') ?? resumeFrom?.lastModified ?? undefined,
+      etag: response.headers.get('etag') ?? partial?.etag ?? undefined,
+      lastModified: response.headers.get('last-modified') ?? partial?.lastModified ?? undefined,
       updatedAt: Date.now(),
     }
     next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
     entry.task = task
-    this.ingest(task, response, next, request.digest).catch((error) => {
+    ingest({
+      task,
+      meta: next,
+      response,
+      request,
+      plugins,
+      storage,
+      createHash: this.options.createHash,
+      signal: this.aborter.signal,
+      retry: this.options.retry ?? DEFAULT_RETRY,
+      writeAhead: this.options.writeAhead,
+    }).catch((error) => {
       task.error = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
       entry.failedAt = Date.now()
       task.swarm.changed()
     })
+    return task
+  }
+
+  private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry): CdnTask {
+    const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize))
+    meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    task.complete = true
+    task.digest = meta.digest
+    entry.task = task
     return task
   }
 
@@ -177,66 +209,11 @@ export class Cdn {
       lastUsed: now,
     }
   }
-
-  /** Reads the source body, piece by piece: hash, store, seed. */
-  private async ingest(task: CdnTask, response: Response, meta: CdnMeta, expectedDigest?: string): Promise<void> {
-    const { storage } = this.options
-    const { layout } = task
-    const resumedPieces = meta.digests.length
-    const fileHash = this.options.createHash()
-    for (let n = 0; n < resumedPieces; n++) {
-      const r = pieceRange(layout, n)
-      fileHash.update(await storage.readAt(task.taskId, r.start, r.length))
-    }
-    await storage.setMeta(task.taskId, meta)
-    const pending: Promise<void>[] = []
-    const writeAhead = this.options.writeAhead ?? 3
-    const saveProgress = (): Promise<void> => storage.setMeta(task.taskId, { ...meta, digests: contiguous(meta.digests), updatedAt: Date.now() })
-    try {
-      await cutIntoPieces(response.body, {
-        layout,
-        firstPiece: resumedPieces,
-        url: task.url,
-        onBytes: (n) => (task.bytesFromSource += n),
-        onPiece: async (n, bytes) => {
-          fileHash.update(bytes)
-          pending.push(
-            (async () => {
-              const digest = await sha256Hex(bytes)
-              await storage.writeAt(task.taskId, pieceRange(layout, n).start, bytes)
-              meta.digests[n] = digest
-              task.swarm.seedPiece(n, digest)
-            })(),
-          )
-          if (pending.length >= writeAhead) await pending.shift()
-          if (n % 16 === 15) await saveProgress()
-        },
-      })
-    } finally {
-      await Promise.allSettled(pending)
-      await saveProgress().catch(() => {})
-    }
-    await Promise.all(pending)
-    const digest = `sha256:${fileHash.digest()}`
-    if (expectedDigest && expectedDigest.toLowerCase() !== digest) {
-      await storage.remove(task.taskId)
-      throw createError('E_DIGEST_MISMATCH', `source content of ${task.url} is ${digest}, expected ${expectedDigest}`)
-    }
-    meta.complete = true
-    meta.digest = digest
-    meta.updatedAt = Date.now()
-    await storage.setMeta(task.taskId, meta)
-    task.digest = digest
-    task.complete = true
-    task.swarm.changed()
-  }
 }
 
-function contiguous(digests: string[]): string[] {
-  const out: string[] = []
-  for (const d of digests) {
-    if (d === undefined) break
-    out.push(d)
-  }
-  return out
+function isSaneMeta(meta: CdnMeta): boolean {
+  return (
+    Number.isSafeInteger(meta.contentLength) && meta.contentLength >= 0 && Number.isSafeInteger(meta.pieceSize) && meta.pieceSize > 0 &&
+    Array.isArray(meta.digests) && meta.digests.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))
+  )
 }

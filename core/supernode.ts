@@ -2,6 +2,7 @@ import type { Hono } from 'hono'
 import { Cdn } from './cdn.ts'
 import type { CreateHash } from './digest.ts'
 import type { PluginSet } from './plugin.ts'
+import type { RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeApp } from './supernode-app.ts'
 import type { SwarmOptions } from './swarm.ts'
@@ -14,6 +15,8 @@ export interface SupernodeOptions {
   /** @default 15000 */
   longPollMs?: number
   swarm?: Partial<SwarmOptions>
+  /** Source retries (5xx, failed connections, bodies cut short). */
+  retry?: RetryPolicy
   /** How often gone peers are swept. @default 5000 */
   sweepIntervalMs?: number
 }
@@ -26,7 +29,7 @@ export interface Supernode {
 
 /** A supernode without a socket: serve `app.fetch` with the runtime's adapter. */
 export function createSupernode(options: SupernodeOptions): Supernode {
-  const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm })
+  const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry })
   const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000 })
   const sweep = setInterval(() => {
     const now = Date.now()
