@@ -1,0 +1,106 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
+import { startOrigin } from '../helpers/origin.ts'
+
+afterAll(() => killAll())
+
+const SIZE = 32 * 1024 * 1024
+const DEAD = 'http://127.0.0.1:1'
+
+interface GetJson {
+  bytesFromPeers: number
+  bytesFromSupernode: number
+  bytesFromSource: number
+  backToSource: boolean
+  supernode: string | null
+}
+
+/** Verified pieces recorded in a peer's resume metadata. */
+function verifiedPieces(metaDir: string): number {
+  const [file] = readdirSync(metaDir)
+  const meta = JSON.parse(readFileSync(join(metaDir, file!), 'utf8')) as { have: string }
+  return [...Buffer.from(meta.have, 'base64')].reduce((n, byte) => n + byte.toString(2).replaceAll('0', '').length, 0)
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('supernode trouble, seen from get', () => {
+  it('fails over to the next --supernode, also when the first dies mid-transfer', async () => {
+    const dir = await tempDir()
+    const file = await randomFile(dir, SIZE)
+    const origin = await startOrigin(file, { rate: 16 * 1024 * 1024 })
+    const a = await startSupernode(join(dir, 'a'))
+    const b = await startSupernode(join(dir, 'b'))
+    try {
+      const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', DEAD, '--supernode', a.url, '--supernode', b.url, '--home', join(dir, 'p'), '--json'])
+      await waitFor(() => origin.bytes > SIZE / 3)
+      a.run.child.kill('SIGKILL')
+      expect(await run.done, run.stderr).toBe(0)
+      expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+      expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ supernode: b.url, backToSource: false })
+    } finally {
+      await b.stop()
+      await origin.close()
+    }
+  })
+
+  it('goes back to source, with the user headers, when no supernode answers', async () => {
+    const dir = await tempDir()
+    const file = await randomFile(dir, 2 * 1024 * 1024)
+    const origin = await startOrigin(file, { auth: 'token t' })
+    try {
+      const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', DEAD, '-H', 'Authorization: token t', '--home', join(dir, 'p'), '--json'])
+      expect(await run.done, run.stderr).toBe(0)
+      expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ backToSource: true, bytesFromSource: 2 * 1024 * 1024, supernode: null })
+      expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+    } finally {
+      await origin.close()
+    }
+  })
+
+  it('--no-back-source: exits non-zero with a clear message and leaves no file', async () => {
+    const dir = await tempDir()
+    const run = dragonfly(['get', 'http://127.0.0.1:9/never', '-o', join(dir, 'out'), '--supernode', DEAD, '--no-back-source', '--home', join(dir, 'p')])
+    expect(await run.done).toBe(7)
+    expect(run.stderr + run.stdout).toMatch(/E_NO_SUPERNODE: no supernode could serve/)
+    expect(existsSync(join(dir, 'out'))).toBe(false)
+  })
+})
+
+describe('resume', () => {
+  it('Ctrl-C keeps the verified pieces; the same command again fetches only what is missing', async () => {
+    const dir = await tempDir()
+    const file = await randomFile(dir, SIZE)
+    const origin = await startOrigin(file, { rate: 16 * 1024 * 1024 })
+    const sn = await startSupernode(join(dir, 'sn'))
+    const args = ['get', origin.url(), '-o', join(dir, 'out'), '--supernode', sn.url, '--home', join(dir, 'p'), '--json']
+    try {
+      const first = dragonfly(args)
+      await waitFor(() => origin.bytes > SIZE / 2)
+      first.child.kill('SIGINT')
+      expect(await first.done).toBe(130)
+      expect(parseJsonLine<{ error: { code: string } }>(first.stdout).error.code).toBe('E_ABORTED')
+      expect(existsSync(join(dir, 'out'))).toBe(false)
+      const kept = verifiedPieces(join(dir, 'p', 'peer', 'meta'))
+      expect(kept).toBeGreaterThan(0)
+      const second = dragonfly(args)
+      expect(await second.done, second.stderr).toBe(0)
+      const result = parseJsonLine<GetJson>(second.stdout)
+      expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+      const fetched = result.bytesFromPeers + result.bytesFromSupernode
+      // Exactly the missing pieces were fetched (this file's pieces are 256 KiB).
+      expect(fetched).toBe(SIZE - kept * 256 * 1024)
+    } finally {
+      await sn.stop()
+      await origin.close()
+    }
+  })
+})
