@@ -9,7 +9,8 @@ interface BunServer {
 declare const Bun: { serve(options: Record<string, unknown>): BunServer }
 
 const bunServe: ServeFn = async (fetch, options) => {
-  // idleTimeout 0: Bun's default (10 s) would cut long-polls and slow pieces.
+  // Bun's default idleTimeout (10 s) cuts a request still waiting for its response,
+  // i.e. every 15 s long-poll and any stalled piece; 0 disables it (1..255 s otherwise).
   const server = Bun.serve({ fetch, port: options.port, hostname: options.hostname, idleTimeout: 0 })
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }

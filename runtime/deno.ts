@@ -5,18 +5,16 @@ import type { Runtime } from './types.ts'
 interface DenoServer {
   addr: { port: number }
   shutdown(): Promise<void>
-  finished: Promise<void>
 }
 declare const Deno: {
   serve(options: Record<string, unknown>, handler: (request: Request) => Response | Promise<Response>): DenoServer
 }
 
-const denoServe: ServeFn = (fetch, options) =>
-  new Promise((resolve) => {
-    const server: DenoServer = Deno.serve(
-      { port: options.port, hostname: options.hostname, onListen: () => resolve({ port: server.addr.port, close: () => server.shutdown() }) },
-      fetch,
-    )
-  })
+const denoServe: ServeFn = async (fetch, options) => {
+  // Deno.serve binds before it returns (a taken port throws here); onListen only
+  // replaces Deno's own "Listening on" line, which would pollute --json output.
+  const server = Deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, fetch)
+  return { port: server.addr.port, close: () => server.shutdown() }
+}
 
 export const denoRuntime: Runtime = { name: 'deno', serve: denoServe, createHash: createSha256 }

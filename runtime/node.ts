@@ -7,7 +7,10 @@ import type { Runtime } from './types.ts'
 
 const nodeServe: ServeFn = (fetch, options) =>
   new Promise((resolve, reject) => {
-    const server = serve({ fetch, port: options.port, hostname: options.hostname }, (info: AddressInfo) => {
+    // The global Request/Response swap (a Node speed-up) would break Bun.serve when this
+    // adapter runs a side server under Bun (the demo origin), so it is Node-only.
+    const overrideGlobalObjects = !('Bun' in globalThis)
+    const server = serve({ fetch, port: options.port, hostname: options.hostname, overrideGlobalObjects }, (info: AddressInfo) => {
       const http = server as Server
       // Long-polls and slow pieces must not be cut by Node's default timeouts.
       http.requestTimeout = 0
