@@ -21,6 +21,10 @@ export interface SupernodeConfig {
   peerSlots?: number
   /** An assignment not reported back within this is reclaimed. @default 30000 */
   pieceTimeoutMs?: number
+  /** Source hosts the supernode may fetch from (`*.example.com`); empty = any. @default [] */
+  allowSources?: string[]
+  /** Source hosts refused, on top of the cloud metadata endpoints that are always refused. @default [] */
+  denySources?: string[]
 }
 
 export interface PeerConfig {
@@ -66,7 +70,7 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 }
 
 export const DEFAULTS = {
-  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000 },
+  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[] },
   peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
 } satisfies DragonflyConfig
 
@@ -92,6 +96,8 @@ const ConfigSchema = v.object({
       uploadSlots: v.optional(Positive),
       peerSlots: v.optional(Positive),
       pieceTimeoutMs: v.optional(Positive),
+      allowSources: v.optional(v.array(v.string())),
+      denySources: v.optional(v.array(v.string())),
     }),
   ),
   peer: v.optional(

@@ -5,6 +5,7 @@ import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
 import { sourceStatusError } from './source.ts'
+import { createSourceGuard, type SourceGuard } from './source-guard.ts'
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
 import { Swarm, type SwarmOptions } from './swarm.ts'
@@ -55,6 +56,8 @@ export interface CdnOptions {
   writeAhead?: number
   /** Retries of 5xx answers, failed connections and bodies cut short. */
   retry?: RetryPolicy
+  /** Refuses source hosts (SSRF guard); cloud metadata addresses are always refused. */
+  guard?: SourceGuard
 }
 
 interface Entry {
@@ -75,12 +78,16 @@ export class Cdn {
   private readonly options: CdnOptions
   private readonly aborter = new AbortController()
 
+  private readonly guard: SourceGuard
+
   constructor(options: CdnOptions) {
     this.options = options
+    this.guard = options.guard ?? createSourceGuard()
   }
 
   /** The task for this request, starting the source fetch if nobody has. Resolves once the layout is known. */
   async ensure(request: TaskRequest): Promise<CdnTask> {
+    this.guard(request.url)
     const filter = parseFilter(request.filter)
     const taskId = await computeTaskId({ url: request.url, digest: request.digest, tag: request.tag, filter })
     const existing = this.tasks.get(taskId)

@@ -3,6 +3,7 @@ import { Cdn } from './cdn.ts'
 import type { CreateHash } from './digest.ts'
 import type { PluginSet } from './plugin.ts'
 import type { RetryPolicy } from './source-retry.ts'
+import { createSourceGuard, type SourceGuardOptions } from './source-guard.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeApp } from './supernode-app.ts'
 import type { SwarmOptions } from './swarm.ts'
@@ -17,6 +18,8 @@ export interface SupernodeOptions {
   swarm?: Partial<SwarmOptions>
   /** Source retries (5xx, failed connections, bodies cut short). */
   retry?: RetryPolicy
+  /** Source hosts this supernode may fetch from; metadata endpoints are always denied. */
+  sources?: SourceGuardOptions
   /** How often gone peers are swept. @default 5000 */
   sweepIntervalMs?: number
 }
@@ -29,7 +32,7 @@ export interface Supernode {
 
 /** A supernode without a socket: serve `app.fetch` with the runtime's adapter. */
 export function createSupernode(options: SupernodeOptions): Supernode {
-  const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry })
+  const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard: createSourceGuard(options.sources) })
   const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000 })
   const sweep = setInterval(() => {
     const now = Date.now()

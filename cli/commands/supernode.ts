@@ -26,6 +26,7 @@ export default defineCommand({
         createHash: ctx.runtime.createHash,
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
+        sources: { allow: cfg.allowSources, deny: cfg.denySources },
       })
       const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
       consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)

@@ -35,6 +35,7 @@ describe('supernode API refuses bad requests with a code', () => {
     ['huge piece', `/pieces/${TASK}/99999999999999`, undefined, 400, 'E_BAD_REQUEST'],
     ['unknown task piece', `/pieces/${TASK}/0`, undefined, 404, 'E_UNKNOWN_TASK'],
     ['unknown endpoint', '/api/v1/nope', undefined, 404, 'E_NOT_FOUND'],
+    ['cloud metadata source (SSRF)', '/api/v1/tasks/register', json({ url: 'http://169.254.169.254/latest/meta-data/', peer: { address: 'http://h:1' } }), 403, 'E_FORBIDDEN'],
   ]
   it.each(cases)('%s', async (_name, path, init, status, code) => {
     const res = await supernode.app.request(path, init)

@@ -1,0 +1,45 @@
+import { createError } from './errors.ts'
+
+/**
+ * Which source hosts a supernode will fetch from (an SSRF guard: peers choose
+ * the URLs). Patterns are host names with `*` wildcards (`*.example.com`) or
+ * literal IPs. Deny wins over allow; an empty allow list allows every host.
+ * Names are matched as written: a DNS name that resolves to a denied address
+ * is not caught here, so deployments that need that deny by network policy too.
+ */
+export interface SourceGuardOptions {
+  allow?: string[]
+  deny?: string[]
+}
+
+/** Cloud instance-metadata endpoints: never a legitimate source, a classic SSRF target. */
+export const DEFAULT_DENY = ['169.254.169.254', '[fd00:ec2::254]', 'metadata.google.internal', '100.100.100.200']
+
+export type SourceGuard = (url: string) => void
+
+export function createSourceGuard(options: SourceGuardOptions = {}): SourceGuard {
+  const allow = (options.allow ?? []).map(toMatcher)
+  const deny = [...DEFAULT_DENY, ...(options.deny ?? [])].map(toMatcher)
+  return (url) => {
+    let host: string
+    try {
+      host = new URL(url).hostname.toLowerCase()
+    } catch (cause) {
+      throw createError('E_BAD_ARGUMENT', `not a valid URL: ${JSON.stringify(url)}`, { cause })
+    }
+    if (deny.some((m) => m(host)) || (allow.length > 0 && !allow.some((m) => m(host)))) {
+      throw createError('E_FORBIDDEN', `this supernode does not fetch from ${host}`)
+    }
+  }
+}
+
+function toMatcher(pattern: string): (host: string) => boolean {
+  const p = pattern.trim().toLowerCase()
+  if (!p.includes('*')) return (host) => host === p
+  const re = new RegExp(`^${p.split('*').map(escape).join('[^.]*')}$`)
+  return (host) => re.test(host)
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
