@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.mjs')
+
+export interface Finished {
+  code: number
+  ms: number
+  stdout: string
+  stderr: string
+  /** Peak resident set (VmHWM) in bytes, read from /proc while it ran. */
+  peakRss: number
+}
+
+/** Runs a command, timing it and sampling its peak RSS (Linux /proc). */
+export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  const started = performance.now()
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
+  let stdout = ''
+  let stderr = ''
+  let peakRss = 0
+  child.stdout!.on('data', (d) => (stdout += d))
+  child.stderr!.on('data', (d) => (stderr += d))
+  const sample = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+      if (m) peakRss = Math.max(peakRss, Number(m[1]) * 1024)
+    } catch {}
+  }, 20)
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearInterval(sample)
+      done({ code: code ?? 1, ms: performance.now() - started, stdout, stderr, peakRss })
+    }),
+  )
+}
+
+/** Starts `dragonfly supernode` on a free port and resolves with its URL. */
+export function startSupernode(home: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((done, fail) => {
+    let out = ''
+    const seen = (d: Buffer): void => {
+      out += d
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)
+      if (m) done({ url: m[1]!, child })
+    }
+    child.stdout!.on('data', seen)
+    child.stderr!.on('data', seen)
+    child.on('close', () => fail(new Error(`supernode exited: ${out}`)))
+  })
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+export function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`)
+  return v
+}

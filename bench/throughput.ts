@@ -1,0 +1,73 @@
+/**
+ * One peer gets a file from a warm supernode, alternating with curl fetching
+ * the same file from the same origin; medians over rounds. Prints the
+ * throughput ratio (peer / curl) and the peer's peak RSS.
+ *
+ *   npm run bench:throughput -- --size 1024 --rounds 5
+ */
+import { createReadStream } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN, flag, median, run, startSupernode } from './lib/processes.ts'
+
+const MiB = 1024 * 1024
+const size = flag('size', 256) * MiB
+const rounds = flag('rounds', 3)
+
+const dir = await mkdtemp(join(tmpdir(), 'df-bench-'))
+const file = join(dir, 'file.bin')
+const block = new Uint8Array(MiB)
+crypto.getRandomValues(block.subarray(0, 65536))
+for (let i = 65536; i < MiB; i += 65536) block.copyWithin(i, 0, 65536)
+await writeFile(file, new Uint8Array(0))
+{
+  const { open } = await import('node:fs/promises')
+  const fh = await open(file, 'w')
+  for (let at = 0; at < size; at += MiB) {
+    block[0] = at / MiB
+    await fh.write(block, 0, Math.min(MiB, size - at))
+  }
+  await fh.close()
+}
+const origin = createServer((req, res) => {
+  res.writeHead(200, { 'content-length': size, etag: '"bench"' })
+  createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(res)
+})
+await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
+const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file.bin`
+const sn = await startSupernode(join(dir, 'sn'))
+let failed = false
+try {
+  const warm = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'warm'), '--supernode', sn.url, '--home', join(dir, 'warm-home'), '--json'])
+  if (warm.code !== 0) throw new Error(`warm-up get failed: ${warm.stderr}`)
+  const curl: number[] = []
+  const peer: number[] = []
+  const rss: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const c = await run('curl', ['-sf', '-o', join(dir, 'curl.out'), url])
+    if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
+    curl.push(c.ms)
+    const p = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
+    if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
+    peer.push(p.ms)
+    rss.push(p.peakRss)
+    await rm(join(dir, `home-${i}`), { recursive: true, force: true })
+  }
+  const mbps = (ms: number): number => size / MiB / (ms / 1000)
+  console.log(`file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both`)
+  console.log(`curl from origin        median ${(median(curl) / 1000).toFixed(2)} s  ${mbps(median(curl)).toFixed(0)} MiB/s`)
+  console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
+  console.log(`throughput ratio get/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
+  console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
+} catch (error) {
+  console.error(String(error))
+  failed = true
+} finally {
+  sn.child.kill('SIGTERM')
+  origin.close()
+  await rm(dir, { recursive: true, force: true })
+}
+process.exit(failed ? 1 : 0)
