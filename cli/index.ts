@@ -10,6 +10,7 @@ const main = defineCommand({
   subCommands: {
     get: () => import('./commands/get.ts').then((m) => m.default),
     supernode: () => import('./commands/supernode.ts').then((m) => m.default),
+    daemon: () => import('./commands/daemon.ts').then((m) => m.default),
     demo: () => import('./commands/demo.ts').then((m) => m.default),
   },
 })

@@ -46,6 +46,21 @@ export interface PeerConfig {
   listenHost?: string
 }
 
+export interface DaemonConfig {
+  /** Port of the registry mirror, HTTP proxy and local API. @default 65001 */
+  port?: number
+  /** Interface that port listens on; the local API trusts whoever reaches it, so keep it local. @default '127.0.0.1' */
+  host?: string
+  /** Port of the piece server other hosts download from (0 picks a free one). @default 65002 */
+  uploadPort?: number
+  /** Default upstream registry for `/v2/…` requests, e.g. `https://registry-1.docker.io`. */
+  registryMirror?: string
+  /** Registry hosts (`host` or `host:port`) reached over plain http; loopback hosts always are. @default [] */
+  insecureRegistries?: string[]
+  /** Regular expressions: proxied GETs whose URL matches one go through the swarm. @default [] */
+  proxyRules?: string[]
+}
+
 export interface DragonflyConfig {
   /** Data directory of every role. @default ~/.dragonfly */
   home?: string
@@ -53,6 +68,7 @@ export interface DragonflyConfig {
   plugins?: DragonflyPlugin[]
   supernode?: SupernodeConfig
   peer?: PeerConfig
+  daemon?: DaemonConfig
 }
 
 export interface ResolvedDragonflyConfig {
@@ -60,6 +76,7 @@ export interface ResolvedDragonflyConfig {
   plugins: DragonflyPlugin[]
   supernode: Required<SupernodeConfig>
   peer: PeerConfig & Required<Pick<PeerConfig, 'supernodes' | 'concurrency' | 'uploadSlots' | 'pieceTimeoutMs' | 'backSource'>>
+  daemon: DaemonConfig & Required<Omit<DaemonConfig, 'registryMirror'>>
   /** The file the config came from, if any. */
   configFile?: string
 }
@@ -72,6 +89,7 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 export const DEFAULTS = {
   supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[] },
   peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
+  daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[] },
 } satisfies DragonflyConfig
 
 /** Arrays from the user replace the defaults instead of being concatenated. */
@@ -112,7 +130,26 @@ const ConfigSchema = v.object({
       listenHost: v.optional(v.string()),
     }),
   ),
+  daemon: v.optional(
+    v.strictObject({
+      port: v.optional(Port),
+      host: v.optional(v.string()),
+      uploadPort: v.optional(Port),
+      registryMirror: v.optional(v.pipe(v.string(), v.url())),
+      insecureRegistries: v.optional(v.array(v.string())),
+      proxyRules: v.optional(v.array(v.pipe(v.string(), v.check(isRegExp, 'not a valid regular expression')))),
+    }),
+  ),
 })
+
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source)
+    return true
+  } catch {
+    return false
+  }
+}
 
 export interface LoadOptions {
   /** Explicit config file (`--config`); must exist. */
@@ -162,6 +199,7 @@ export function resolveConfig(config: DragonflyConfig, configFile?: string): Res
     plugins: resolvePlugins(config.plugins),
     supernode: merged.supernode as Required<SupernodeConfig>,
     peer: merged.peer as ResolvedDragonflyConfig['peer'],
+    daemon: merged.daemon as ResolvedDragonflyConfig['daemon'],
     ...(configFile ? { configFile } : {}),
   }
 }

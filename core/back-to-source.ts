@@ -52,6 +52,7 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
       if (task.have.has(n)) return
       await peer.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
       task.have.set(n)
+      peer.progress.notify(taskId)
       await task.digest.advance(task.have, { piece: n, bytes })
     },
   })

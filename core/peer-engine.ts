@@ -9,6 +9,7 @@ import type { PluginSet } from './plugin.ts'
 import type { ServeFn, ServerHandle } from './serve.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
+import { TaskProgress } from './task-progress.ts'
 import { backToSource } from './back-to-source.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from './task-id.ts'
@@ -94,6 +95,8 @@ export class Peer {
   readonly options: PeerOptions
   readonly tasks = new Map<string, LocalTask>()
   readonly client: SupernodeClient
+  /** Notified when a task's layout is known and after every verified piece (progressive readers wait on it). */
+  readonly progress = new TaskProgress()
   private server?: ServerHandle
   /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
   private readonly memberships = new Map<string, { base: string; peerId: string }>()
@@ -150,11 +153,17 @@ export class Peer {
     return headers
   }
 
+  /** The task id a request downloads into (what `download` will use). */
+  taskIdOf(request: DownloadRequest): Promise<string> {
+    const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
+    return computeTaskId({ url: request.url, filter: parseFilter(request.filter), digest: expected, tag: request.tag })
+  }
+
   async download(request: DownloadRequest): Promise<DownloadResult> {
     const started = Date.now()
     const filter = parseFilter(request.filter)
     const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
-    const taskId = await computeTaskId({ url: request.url, filter, digest: expected, tag: request.tag })
+    const taskId = await this.taskIdOf(request)
     const stats: DownloadStats = { bytesFromPeers: 0, bytesFromSupernode: 0, bytesFromSource: 0, wireBytes: 0, piecesFromPeers: 0, piecesFromSupernode: 0 }
     let supernode: string | null = null
     let task: LocalTask | undefined
@@ -198,6 +207,8 @@ export class Peer {
       task = await backToSource({ peer: this, taskId, request, task, stats })
       usedSource = true
     }
+    // A task resumed complete from storage has had nothing hashed yet.
+    await task.digest.advance(task.have)
     const digest = await task.digest.digest()
     if (!digest) throw createError('E_INTERNAL', 'download ended with pieces missing')
     const want = expected ?? announced
@@ -223,6 +234,7 @@ export class Peer {
   async discard(taskId: string): Promise<void> {
     await this.leave(taskId)
     this.tasks.delete(taskId)
+    this.progress.notify(taskId)
     await this.options.storage.remove(taskId)
   }
 
@@ -233,6 +245,7 @@ export class Peer {
     const digest = same ? previous.digest : this.newDigest(taskId, layout)
     const task: LocalTask = { taskId, layout, have, digest }
     this.tasks.set(taskId, task)
+    this.progress.notify(taskId)
     return task
   }
 

@@ -4,6 +4,8 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>
 export interface ServeOptions {
   port: number
   hostname: string
+  /** Answer CONNECT by tunnelling to its target (the daemon's forward proxy); only the Node adapter can. */
+  tunnelConnect?: boolean
 }
 
 export interface ServerHandle {

@@ -64,6 +64,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     stats.wireBytes += outcome.wireBytes
     await peer.options.storage.writeAt(taskId, pieceRange(task.layout, a.piece).start, outcome.bytes)
     if (!task.have.set(a.piece)) return done
+    peer.progress.notify(taskId)
     for (const other of perPiece.get(a.piece) ?? []) if (other !== mine) other.abort()
     perPiece.delete(a.piece)
     if (a.from === SUPERNODE_ID) {

@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import type { ServeFn } from '../core/serve.ts'
+import { tunnelConnect } from './node-connect.ts'
 import { createSha256 } from './node-hash.ts'
 import type { Runtime } from './types.ts'
 
@@ -16,6 +17,7 @@ const nodeServe: ServeFn = (fetch, options) =>
       http.requestTimeout = 0
       http.headersTimeout = 60_000
       http.keepAliveTimeout = 65_000
+      if (options.tunnelConnect) tunnelConnect(http)
       resolve({
         port: info.port,
         close: () =>

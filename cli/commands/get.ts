@@ -6,6 +6,7 @@ import { createError } from '../../core/errors.ts'
 import { createPeer } from '../../core/peer-engine.ts'
 import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
 import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
+import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
 import { formatBytes } from '../format.ts'
 import { reportError } from '../report-error.ts'
@@ -25,6 +26,7 @@ export default defineCommand({
     location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
     concurrency: { type: 'string', description: 'Pieces fetched in parallel' },
     'back-source': { type: 'boolean', default: true, description: 'Go to the source when no supernode answers', negativeDescription: 'Fail instead of going to the source' },
+    daemon: { type: 'string', description: "Hand the download to this daemon (default: the one in --home's daemon.json, else 127.0.0.1:65001 if it answers; 'off' to never)" },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
   },
   async run({ args, rawArgs }) {
@@ -46,6 +48,14 @@ export default defineCommand({
           backSource: args['back-source'] === false ? false : undefined,
         }),
       })
+      const daemonArg = args.daemon as string | boolean | undefined
+      const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home)
+      if (daemon) {
+        const result = await downloadViaDaemon(daemon, { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag }, output, abort.signal)
+        if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
+        else consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
+        return
+      }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
       const storage = openStorage(ctx, 'peer')
       peer = createPeer({

@@ -63,9 +63,18 @@ export interface SupernodeProcess {
 }
 
 export async function startSupernode(home: string, extra: string[] = []): Promise<SupernodeProcess> {
-  const run = dragonfly(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...extra])
+  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...extra])
+}
+
+/** `dragonfly daemon` on free ports (mirror/API and upload server), with the given supernode. */
+export async function startDaemon(home: string, supernode: string, extra: string[] = []): Promise<SupernodeProcess> {
+  return startServer(['daemon', '--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...extra])
+}
+
+async function startServer(args: string[]): Promise<SupernodeProcess> {
+  const run = dragonfly(args)
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`supernode did not start: ${run.stdout}${run.stderr}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${run.stdout}${run.stderr}`)), 30_000)
     const check = (): void => {
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(run.stdout + run.stderr)
       if (m) {
@@ -75,7 +84,7 @@ export async function startSupernode(home: string, extra: string[] = []): Promis
     }
     run.child.stdout!.on('data', check)
     run.child.stderr!.on('data', check)
-    run.done.then(() => reject(new Error(`supernode exited: ${run.stdout}${run.stderr}`)))
+    run.done.then(() => reject(new Error(`${args[0]} exited: ${run.stdout}${run.stderr}`)))
   })
   return {
     url,

@@ -1,0 +1,88 @@
+import { defineCommand } from 'citty'
+import { consola } from 'consola'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createDaemonApp } from '../../core/daemon-app.ts'
+import { createError } from '../../core/errors.ts'
+import { createPeer } from '../../core/peer-engine.ts'
+import { parseIntArg, parseSupernodes, repeated } from '../args.ts'
+import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
+import { DAEMON_FILE } from '../daemon-handoff.ts'
+import { reportError } from '../report-error.ts'
+
+export default defineCommand({
+  meta: { name: 'daemon', description: 'Run the host daemon: long-lived peer, local cache, registry mirror and HTTP proxy' },
+  args: {
+    port: { type: 'string', alias: 'p', description: 'Port of the mirror, proxy and local API (0 picks a free one; default 65001)' },
+    host: { type: 'string', description: 'Interface that port listens on (default 127.0.0.1)' },
+    'upload-port': { type: 'string', description: 'Port of the piece server other hosts download from (default 65002)' },
+    supernode: { type: 'string', alias: 's', description: 'Supernode URL (repeat for failover)' },
+    'registry-mirror': { type: 'string', description: 'Default upstream registry, e.g. https://registry-1.docker.io' },
+    home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
+    config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+    location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
+  },
+  async run({ args, rawArgs }) {
+    try {
+      const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
+      const ctx = await createRoleContext(args.config, {
+        ...defined({ home: args.home }),
+        peer: defined({ location: args.location }),
+        daemon: defined({
+          port: parseIntArg('port', args.port, 0, 65535),
+          host: args.host,
+          uploadPort: parseIntArg('upload-port', args['upload-port'], 0, 65535),
+          registryMirror: args['registry-mirror'],
+        }),
+      })
+      const { daemon: cfg, peer: peerCfg } = ctx.config
+      const supernodes = cliSupernodes.length > 0 ? cliSupernodes : peerCfg.supernodes
+      if (supernodes.length === 0 && !peerCfg.backSource) throw createError('E_BAD_ARGUMENT', 'no --supernode given and back-to-source is off')
+      const peer = createPeer({
+        plugins: ctx.plugins,
+        storage: openStorage(ctx, 'peer'),
+        createHash: ctx.runtime.createHash,
+        serve: ctx.runtime.serve,
+        supernodes,
+        location: peerCfg.location,
+        concurrency: peerCfg.concurrency,
+        uploadSlots: peerCfg.uploadSlots,
+        pieceTimeoutMs: peerCfg.pieceTimeoutMs,
+        backSource: peerCfg.backSource,
+        advertiseHost: peerCfg.advertiseHost ?? pickAdvertiseHost(supernodes),
+        listenHost: peerCfg.listenHost,
+        port: cfg.uploadPort,
+      })
+      const upload = await peer.start()
+      let port = cfg.port
+      const daemon = createDaemonApp({
+        peer,
+        registryMirror: cfg.registryMirror,
+        insecureRegistries: cfg.insecureRegistries,
+        proxyRules: cfg.proxyRules.map((rule) => new RegExp(rule)),
+        port: () => port,
+      })
+      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: true })
+      port = server.port
+      const reach = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host
+      const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${server.port}`
+      // `dragonfly get` with the same home finds the daemon here.
+      const file = join(ctx.config.home, DAEMON_FILE)
+      await mkdir(ctx.config.home, { recursive: true })
+      await writeFile(file, JSON.stringify({ url, pid: process.pid, upload }))
+      consola.info(`daemon listening on ${url} (upload ${upload}, supernodes ${supernodes.join(', ') || 'none'}, home ${ctx.config.home}, ${ctx.runtime.name})`)
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      consola.info('daemon shutting down')
+      await rm(file, { force: true })
+      daemon.close()
+      await server.close()
+      await peer.close()
+      await peer.options.storage.close?.()
+    } catch (error) {
+      reportError(error)
+    }
+  },
+})

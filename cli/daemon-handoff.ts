@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from '../core/errors.ts'
+import type { DownloadRequest, DownloadResult } from '../core/peer-engine.ts'
+
+/** Written by `dragonfly daemon` into its home: `{url, pid, upload}`. */
+export const DAEMON_FILE = 'daemon.json'
+export const DEFAULT_DAEMON = 'http://127.0.0.1:65001'
+
+/**
+ * The daemon `get` should hand its download to: `--daemon URL` (must answer),
+ * else the one named in `<home>/daemon.json` if its process lives, else one on
+ * the default port. Null when there is none (get downloads by itself).
+ */
+export async function findDaemon(explicit: string | undefined, home: string): Promise<string | null> {
+  if (explicit) {
+    const url = explicit.replace(/\/+$/, '')
+    if (!(await isDaemon(url, 5_000))) throw createError('E_NO_SUPERNODE', `no dragonfly daemon answers at ${url}`)
+    return url
+  }
+  const file = await readFile(join(home, DAEMON_FILE), 'utf8').then((t) => JSON.parse(t) as { url?: unknown; pid?: unknown }, () => null)
+  if (file && typeof file.url === 'string' && typeof file.pid === 'number' && alive(file.pid) && (await isDaemon(file.url, 2_000))) return file.url
+  return (await isDaemon(DEFAULT_DAEMON, 500)) ? DEFAULT_DAEMON : null
+}
+
+async function isDaemon(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/api/v1/daemon`, { signal: AbortSignal.timeout(timeoutMs) })
+    return res.ok && ((await res.json()) as { dragonfly?: string }).dragonfly === 'daemon'
+  } catch {
+    return false
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Has the daemon download into its cache (joining a download of the same
+ * task already running there) and copies the verified content to `output`.
+ * The daemon ends the body only after the whole content matched its digest,
+ * so `output` appears (by rename) only then; it is hashed again on the way.
+ */
+export async function downloadViaDaemon(daemon: string, request: Omit<DownloadRequest, 'signal'>, output: string, signal: AbortSignal): Promise<DownloadResult & { daemon: string }> {
+  const started = Date.now()
+  const res = await fetch(`${daemon}/api/v1/download`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal }).catch(
+    (error: unknown) => {
+      throw createError('E_NO_SUPERNODE', `daemon ${daemon} did not answer: ${(error as Error)?.message ?? error}`, { cause: error })
+    },
+  )
+  if (!res.ok || !res.body) throw await daemonError(res)
+  const taskId = res.headers.get('x-dragonfly-task-id') ?? ''
+  const tmp = `${output}.dragonfly-${crypto.randomUUID()}.tmp`
+  const hash = createHash('sha256')
+  let bytes = 0
+  try {
+    const body = Readable.fromWeb(res.body as never).on('data', (chunk: Buffer) => {
+      hash.update(chunk)
+      bytes += chunk.length
+    })
+    await pipeline(body, createWriteStream(tmp), { signal })
+    const expected = Number(res.headers.get('content-length'))
+    if (bytes !== expected) throw createError('E_DOWNLOAD_FAILED', `daemon sent ${bytes} of ${expected} bytes`)
+    await rename(tmp, output)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    if (error instanceof DragonflyError) throw error
+    throw createError(signal.aborted ? 'E_ABORTED' : 'E_DOWNLOAD_FAILED', `download through daemon ${daemon} failed: ${(error as Error)?.message ?? error}`, { cause: error })
+  }
+  const digest = `sha256:${hash.digest('hex')}`
+  const status = await fetch(`${daemon}/api/v1/tasks/${taskId}`).then((r) => r.json() as Promise<{ result?: DownloadResult }>).catch(() => null)
+  const result = status?.result
+  if (result && result.digest !== digest) throw createError('E_DIGEST_MISMATCH', `copy from the daemon is ${digest}, the daemon verified ${result.digest}`)
+  return {
+    taskId,
+    storageKey: taskId,
+    bytesFromPeers: 0,
+    bytesFromSupernode: 0,
+    bytesFromSource: 0,
+    wireBytes: 0,
+    piecesFromPeers: 0,
+    piecesFromSupernode: 0,
+    pieces: 0,
+    supernode: null,
+    backToSource: false,
+    ...result,
+    bytes,
+    digest,
+    durationMs: Date.now() - started,
+    daemon,
+  }
+}
+
+async function daemonError(res: Response): Promise<DragonflyError> {
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null
+  const code = body?.error?.code
+  if (code && code in ERROR_CODES) return createError(code as ErrorCode, body?.error?.message ?? 'daemon error', { details: body?.error?.details })
+  return createError('E_DOWNLOAD_FAILED', `daemon answered ${res.status}`)
+}

@@ -1,0 +1,90 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { parseBody } from './api-schema.ts'
+import { contentResponse, openContentStream } from './content-stream.ts'
+import { DownloadFlights, type Flight } from './download-flights.ts'
+import { createError, toErrorResponse } from './errors.ts'
+import { createForwardProxy } from './forward-proxy.ts'
+import { readJson } from './http-json.ts'
+import type { Peer } from './peer-engine.ts'
+import { createRegistryMirror } from './registry-mirror.ts'
+import type { FetchHandler } from './serve.ts'
+import { TASK_ID_RE } from './task-id.ts'
+
+export interface DaemonAppOptions {
+  /** The host's long-lived peer: its piece server seeds everything in its cache. */
+  peer: Peer
+  /** Default upstream registry (`--registry-mirror`). */
+  registryMirror?: string
+  insecureRegistries?: string[]
+  /** Absolute-form proxy requests whose URL matches go P2P. */
+  proxyRules?: RegExp[]
+  /** The port the daemon listens on: a request addressed to it is the daemon's own, any other is proxied. */
+  port(): number
+}
+
+export interface DaemonApp {
+  fetch: FetchHandler
+  flights: DownloadFlights
+  close(): void
+}
+
+const DownloadBody = v.object({
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  headers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)), v.pipe(v.string(), v.maxLength(8192)))),
+  digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  filter: v.optional(v.union([v.pipe(v.string(), v.maxLength(1024)), v.array(v.pipe(v.string(), v.maxLength(256)))])),
+  tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
+})
+
+/**
+ * The daemon's one port: its local API (`/api/v1/…`, used by `dragonfly get`),
+ * the registry mirror (`/v2/…`) and, for requests addressed to other hosts,
+ * the HTTP forward proxy.
+ */
+export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
+  const { peer } = options
+  const flights = new DownloadFlights(peer)
+  const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries })
+  const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [] })
+  const app = new Hono()
+
+  app.get('/api/v1/daemon', (c) => c.json({ dragonfly: 'daemon', upload: peer.address, tasks: flights.flights.size }))
+
+  // Downloads into the cache (or joins the running download) and streams the verified content back.
+  app.post('/api/v1/download', async (c) => {
+    const body = parseBody(DownloadBody, await readJson(c))
+    const flight = await flights.start(body)
+    const stream = await openContentStream({ peer, taskId: flight.taskId, done: flight.done, range: c.req.header('range') })
+    return contentResponse(stream, 'GET', { 'x-dragonfly-task-id': flight.taskId })
+  })
+
+  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...flights.flights.values()].map(describe) }))
+  app.get('/api/v1/tasks/:taskId', (c) => {
+    const taskId = c.req.param('taskId')
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    const flight = flights.get(taskId)
+    if (!flight) throw createError('E_UNKNOWN_TASK', `no task ${taskId} in this daemon`)
+    return c.json(describe(flight))
+  })
+
+  app.all('/v2', (c) => mirror(c.req.raw))
+  app.all('/v2/*', (c) => mirror(c.req.raw))
+  app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
+  app.onError((error) => toErrorResponse(error))
+
+  return {
+    flights,
+    fetch: (request) => {
+      const url = new URL(request.url)
+      const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+      return port === options.port() ? app.fetch(request) : proxy(request)
+    },
+    close: () => flights.close(),
+  }
+}
+
+function describe(flight: Flight) {
+  const task = flight.result
+  return { taskId: flight.taskId, url: flight.url, state: task ? 'done' : 'running', startedAt: flight.startedAt, ...(task ? { result: task } : {}) }
+}

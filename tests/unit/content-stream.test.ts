@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { Bitset } from '../../core/bitset.ts'
+import { openContentStream } from '../../core/content-stream.ts'
+import { createError } from '../../core/errors.ts'
+import type { LocalTask, Peer } from '../../core/peer-engine.ts'
+import { createPieceLayout } from '../../core/piece-layout.ts'
+import { TaskProgress } from '../../core/task-progress.ts'
+
+const TASK = 'b'.repeat(64)
+
+/** Just enough of a Peer for a reader: its tasks, their stored bytes and the progress signal. */
+function fakePeer(content: Uint8Array, pieceSize: number) {
+  const progress = new TaskProgress()
+  const layout = createPieceLayout(content.byteLength, pieceSize)
+  const task = { taskId: TASK, layout, have: new Bitset(layout.pieceCount) } as LocalTask
+  const tasks = new Map<string, LocalTask>()
+  const storage = { readAt: async (_key: string, at: number, length: number) => content.slice(at, at + length) }
+  const peer = { progress, tasks, options: { storage } } as unknown as Peer
+  let settle!: { resolve: () => void; reject: (e: unknown) => void }
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }))
+  return {
+    peer,
+    done,
+    settle,
+    adopt: () => (tasks.set(TASK, task), progress.notify(TASK)),
+    verify: (n: number) => (task.have.set(n), progress.notify(TASK)),
+  }
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>, onChunk?: (total: number) => void): Promise<number> {
+  const reader = stream.getReader()
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return total
+    total += value.byteLength
+    onChunk?.(total)
+  }
+}
+
+describe('reading a download while it runs', () => {
+  const content = Uint8Array.from({ length: 1000 }, (_, i) => i % 251)
+
+  it('yields verified pieces in order, holds the last one back until the whole content is verified', async () => {
+    const f = fakePeer(content, 250)
+    const opening = openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    f.adopt()
+    f.verify(1) // out of order: nothing can be sent yet
+    f.verify(0)
+    const stream = await opening
+    expect(stream.contentLength).toBe(1000)
+    const seen: number[] = []
+    const reading = readAll(stream.body, (n) => seen.push(n))
+    f.verify(3)
+    f.verify(2)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(seen.at(-1)).toBe(750)
+    f.settle.resolve()
+    expect(await reading).toBe(1000)
+  })
+
+  it('errors instead of completing when the whole-content digest fails', async () => {
+    const f = fakePeer(content, 250)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    const stream = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    let got = 0
+    const reading = readAll(stream.body, (n) => (got = n))
+    await new Promise((r) => setTimeout(r, 20))
+    f.settle.reject(createError('E_DIGEST_MISMATCH', 'wrong'))
+    await expect(reading).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
+    expect(got).toBe(750)
+  })
+
+  it('a one-piece content fails before any byte is sent', async () => {
+    const f = fakePeer(content, 1024)
+    f.adopt()
+    f.verify(0)
+    const opening = openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    f.settle.reject(createError('E_DIGEST_MISMATCH', 'wrong'))
+    await expect(opening).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
+  })
+
+  it('serves a range', async () => {
+    const f = fakePeer(content, 250)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    f.settle.resolve()
+    const stream = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done, range: 'bytes=100-599' })
+    expect([stream.start, stream.end, stream.partial]).toEqual([100, 600, true])
+    expect(await readAll(stream.body)).toBe(500)
+  })
+})
