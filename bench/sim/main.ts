@@ -4,9 +4,9 @@ import { DEFAULT_SIM_OPTIONS, type SimOptions } from './scenario.ts'
 import { simulate } from './simulate.ts'
 
 const USAGE = `npm run bench:sim -- [--peers N] [--size MiB] [--seed N] [--churn F] [--late F]
-  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--json]`
+  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--json] [--progress]`
 
-function parseOptions(argv: string[]): { options: SimOptions; json: boolean } {
+function parseOptions(argv: string[]): { options: SimOptions; json: boolean; progress: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -20,6 +20,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean } {
       'source-gbps': { type: 'string' },
       warm: { type: 'boolean' },
       json: { type: 'boolean' },
+      progress: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   })
@@ -46,7 +47,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean } {
     sourceGbps: values.warm ? null : num(values['source-gbps'], 'source-gbps', d.sourceGbps ?? 2),
   }
   if (options.peers < 1 || options.sizeMiB <= 0) throw new Error('--peers and --size must be positive')
-  return { options, json: values.json ?? false }
+  return { options, json: values.json ?? false, progress: values.progress ?? false }
 }
 
 function describe(o: SimOptions): string {
@@ -56,8 +57,8 @@ function describe(o: SimOptions): string {
 }
 
 try {
-  const { options, json } = parseOptions(process.argv.slice(2))
-  const report = buildReport(simulate(options))
+  const { options, json, progress } = parseOptions(process.argv.slice(2))
+  const report = buildReport(simulate(options, progress ? (line) => console.error(line) : undefined))
   console.log(json ? JSON.stringify({ options, ...report }, null, 2) : formatReport(report, describe(options)))
 } catch (error) {
   console.error(`bench:sim failed: ${error instanceof Error ? error.message : String(error)}`)

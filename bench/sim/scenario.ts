@@ -31,8 +31,8 @@ export interface HostClass {
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
-  peers: 1000,
-  sizeMiB: 256,
+  peers: 200,
+  sizeMiB: 64,
   seed: 1,
   churn: 0,
   late: 0,

@@ -28,7 +28,7 @@ export interface SimResult {
 }
 
 /** Runs one scenario to the end: every peer done or gone. Throws when the swarm stalls. */
-export function simulate(options: SimOptions): SimResult {
+export function simulate(options: SimOptions, progress?: (line: string) => void): SimResult {
   const started = performance.now()
   const layout = createPieceLayout(Math.round(options.sizeMiB * MiB))
   const queue = new EventQueue()
@@ -108,12 +108,16 @@ export function simulate(options: SimOptions): SimResult {
   let seen = swarm.version
   let wakeups = 0
   let events = 0
+  let lastProgress = performance.now()
   while (unfinished > 0) {
     const event = queue.pop()
     if (!event) throw new Error('simulation ran out of events with peers unfinished')
     if (event.time > timeLimit) throw new Error(`swarm stalled: ${unfinished} peers unfinished after ${timeLimit} s simulated`)
     event.run()
-    events++
+    if (++events % 65536 === 0 && progress && performance.now() - lastProgress > 30_000) {
+      lastProgress = performance.now()
+      progress(`t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} pulls, mean ${meter.meanUs.toFixed(0)} µs`)
+    }
     // Long-poll: every waiter re-pulls once the swarm changed; changes at the same instant coalesce.
     if (swarm.version !== seen && queue.peekTime() > queue.now && waiting.size > 0) {
       seen = swarm.version
