@@ -1,6 +1,6 @@
 import type { CdnMeta, CdnTask } from './cdn.ts'
 import type { CreateHash } from './digest.ts'
-import { sha256Hex } from './digest.ts'
+import { hashHex } from './digest.ts'
 import { createError } from './errors.ts'
 import { cutIntoPieces, rangeContinues } from './piece-cutter.ts'
 import { pieceRange } from './piece-layout.ts'
@@ -61,7 +61,7 @@ export async function ingest(options: IngestOptions): Promise<void> {
           delivered = n + 1
           pending.push(
             (async () => {
-              const digest = await sha256Hex(bytes)
+              const digest = hashHex(options.createHash, bytes)
               await storage.writeAt(task.taskId, pieceRange(layout, n).start, bytes)
               meta.digests[n] = digest
               task.swarm.seedPiece(n, digest)

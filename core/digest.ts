@@ -30,3 +30,10 @@ export interface IncrementalHash {
 }
 
 export type CreateHash = () => IncrementalHash
+
+/** sha256 of one buffer with the runtime's hasher: cheaper than Web Crypto for piece-sized data (no copy to a worker). */
+export function hashHex(createHash: CreateHash, data: Uint8Array): string {
+  const h = createHash()
+  h.update(data)
+  return h.digest()
+}

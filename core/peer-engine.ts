@@ -184,7 +184,7 @@ export class Peer {
         })
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
         supernode = base
-        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request })
+        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined })
         break
       } catch (error) {
         // The supernode forgot us (took us for dead, or restarted): register again, once.
@@ -207,9 +207,13 @@ export class Peer {
       task = await backToSource({ peer: this, taskId, request, task, stats })
       usedSource = true
     }
-    // A task resumed complete from storage has had nothing hashed yet.
-    await task.digest.advance(task.have)
-    const digest = await task.digest.digest()
+    // Every piece matched the supernode's digest, so its whole-content digest holds
+    // unless the user named another; only then (or after going to the source) is it recomputed.
+    let digest = !usedSource && !expected ? announced : undefined
+    if (!digest) {
+      await task.digest.advance(task.have)
+      digest = (await task.digest.digest()) ?? undefined
+    }
     if (!digest) throw createError('E_INTERNAL', 'download ended with pieces missing')
     const want = expected ?? announced
     if (want && want !== digest) {

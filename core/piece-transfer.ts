@@ -1,4 +1,4 @@
-import { sha256Hex } from './digest.ts'
+import { type CreateHash, hashHex } from './digest.ts'
 import type { PieceResult } from './swarm.ts'
 
 export interface PieceFetch {
@@ -8,6 +8,8 @@ export interface PieceFetch {
   piece: number
   size: number
   digest: string
+  /** The runtime's sha256, used to verify the piece. */
+  createHash: CreateHash
   timeoutMs: number
   headers?: Record<string, string>
   signal?: AbortSignal
@@ -54,7 +56,7 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
   if (filled !== job.size) return { ok: false, error: 'digest', message: `piece ${job.piece} has ${filled} of ${job.size} bytes` }
-  const digest = await sha256Hex(bytes)
+  const digest = hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
   return { ok: true, bytes, wireBytes: filled }
 }

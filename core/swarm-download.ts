@@ -14,6 +14,11 @@ export interface SwarmDownloadContext {
   task: LocalTask
   stats: DownloadStats
   request: DownloadRequest
+  /**
+   * Hash the whole content as pieces arrive. Needed only against a digest the
+   * user gave: pieces are already verified against the supernode's digests.
+   */
+  hashWhole: boolean
 }
 
 /**
@@ -55,6 +60,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       piece: a.piece,
       size: a.size,
       digest: a.digest,
+      createHash: peer.options.createHash,
       timeoutMs,
       headers: peer.outgoingHeaders(source),
       signal: AbortSignal.any([mine.signal, stop.signal]),
@@ -74,7 +80,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       stats.bytesFromPeers += outcome.bytes.byteLength
       stats.piecesFromPeers++
     }
-    task.digest.advance(task.have, { piece: a.piece, bytes: outcome.bytes }).catch((error) => (fatal ??= error))
+    if (ctx.hashWhole) task.digest.advance(task.have, { piece: a.piece, bytes: outcome.bytes }).catch((error) => (fatal ??= error))
     if (++stored % 32 === 0) await peer.persist(taskId, request.url)
     return { piece: a.piece, from: a.from, ok: true, bytes: outcome.bytes.byteLength }
   }
@@ -104,7 +110,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       if (running.size > 0 && results.length === 0 && !fatal) await new Promise<void>((resolve) => (waker = resolve))
     }
     if (fatal) throw fatal
-    await peer.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => {})
+    const last = await peer.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => null)
+    if (last?.digest) announced = last.digest
     return announced
   } finally {
     request.signal?.removeEventListener('abort', onAbort)
