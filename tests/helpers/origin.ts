@@ -39,6 +39,10 @@ export async function startOrigin(file: string, options: OriginOptions = {}): Pr
       res.writeHead(404).end('not found')
       return
     }
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag }).end()
+      return
+    }
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const start = m ? Number(m[1]) : 0
     const end = m && m[2] ? Number(m[2]) : info.size - 1
