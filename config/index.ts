@@ -25,6 +25,12 @@ export interface SupernodeConfig {
   allowSources?: string[]
   /** Source hosts refused, on top of the cloud metadata endpoints that are always refused. @default [] */
   denySources?: string[]
+  /** Disk quota of the CDN cache (`50GB`, or bytes); 0 = unlimited. @default 0 */
+  cacheQuota?: string | number
+  /** Eviction starts above this share of the quota... @default 0.9 */
+  highWatermark?: number
+  /** ...and stops below this share. @default 0.7 */
+  lowWatermark?: number
 }
 
 export interface PeerConfig {
@@ -87,7 +93,7 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 }
 
 export const DEFAULTS = {
-  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[] },
+  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
   peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
   daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[] },
 } satisfies DragonflyConfig
@@ -116,6 +122,9 @@ const ConfigSchema = v.object({
       pieceTimeoutMs: v.optional(Positive),
       allowSources: v.optional(v.array(v.string())),
       denySources: v.optional(v.array(v.string())),
+      cacheQuota: v.optional(v.union([v.string(), v.pipe(v.number(), v.minValue(0))])),
+      highWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+      lowWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
     }),
   ),
   peer: v.optional(

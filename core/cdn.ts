@@ -1,3 +1,4 @@
+import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from './cache-gc.ts'
 import { ingest } from './cdn-ingest.ts'
 import type { CreateHash } from './digest.ts'
 import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
@@ -111,6 +112,28 @@ export class Cdn {
     entry.ready.catch(() => {})
     this.tasks.set(taskId, entry)
     return entry.ready
+  }
+
+  /**
+   * Evicts least recently used complete tasks that no peer is in, when the
+   * cache is over its high watermark. Tasks still fetching or with peers stay.
+   */
+  async collect(options: CacheGcOptions): Promise<GcResult | null> {
+    const { storage } = this.options
+    if (options.quotaBytes <= 0 || !storage.usage) return null
+    const usage = await storage.usage()
+    const candidates: GcCandidate[] = []
+    for (const key of await storage.listKeys()) {
+      const task = this.tasks.get(key)?.task
+      if (task && (!task.complete || task.swarm.peers.size > 0)) continue
+      const meta = await storage.getMeta<CdnMeta>(key).catch(() => null)
+      if (!task && meta && !meta.complete && Date.now() - meta.updatedAt < 60_000) continue
+      candidates.push({ key, bytes: meta?.contentLength ?? 0, lastUsed: task?.lastUsed ?? meta?.updatedAt ?? 0 })
+    }
+    return collectGarbage(storage, candidates, usage, options, async (key) => {
+      this.tasks.delete(key)
+      await storage.remove(key)
+    })
   }
 
   get(taskId: string): CdnTask | undefined {

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { CacheGcOptions } from './cache-gc.ts'
 import { Cdn } from './cdn.ts'
 import type { CreateHash } from './digest.ts'
 import type { PluginSet } from './plugin.ts'
@@ -20,7 +21,9 @@ export interface SupernodeOptions {
   retry?: RetryPolicy
   /** Source hosts this supernode may fetch from; metadata endpoints are always denied. */
   sources?: SourceGuardOptions
-  /** How often gone peers are swept. @default 5000 */
+  /** Disk quota of the CDN cache with LRU eviction between watermarks. */
+  cache?: CacheGcOptions
+  /** How often gone peers are swept and the cache quota is checked. @default 5000 */
   sweepIntervalMs?: number
 }
 
@@ -34,9 +37,17 @@ export interface Supernode {
 export function createSupernode(options: SupernodeOptions): Supernode {
   const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard: createSourceGuard(options.sources) })
   const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000 })
+  let collecting = false
   const sweep = setInterval(() => {
     const now = Date.now()
     for (const entry of cdn.tasks.values()) entry.task?.swarm.expire(now)
+    if (options.cache && !collecting) {
+      collecting = true
+      cdn
+        .collect(options.cache)
+        .catch(() => null)
+        .finally(() => (collecting = false))
+    }
   }, options.sweepIntervalMs ?? 5_000)
   ;(sweep as { unref?: () => void }).unref?.()
   return {

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
 import { createSupernode } from '../../core/supernode.ts'
+import { parseSize } from '../../config/size.ts'
 import { parseIntArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { reportError } from '../report-error.ts'
@@ -27,6 +28,7 @@ export default defineCommand({
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
         sources: { allow: cfg.allowSources, deny: cfg.denySources },
+        cache: { quotaBytes: parseSize(cfg.cacheQuota, 'supernode.cacheQuota'), highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
       })
       const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
       consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)

@@ -1,0 +1,53 @@
+import { join } from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { parseSize } from '../../config/size.ts'
+import { randomFile, tempDir } from '../helpers/cli.ts'
+import { startFaultOrigin } from '../helpers/fault-origin.ts'
+import { serveSupernode, startPeer } from '../helpers/swarm.ts'
+
+const MiB = 1024 * 1024
+const closers: (() => Promise<void>)[] = []
+afterAll(async () => {
+  for (const c of closers.reverse()) await c()
+})
+
+it('parses sizes the way dfget writes them', () => {
+  expect(parseSize('512KB')).toBe(512 * 1024)
+  expect(parseSize('20MB')).toBe(20 * MiB)
+  expect(parseSize('1.5GiB')).toBe(1.5 * 1024 * MiB)
+  expect(parseSize(1000)).toBe(1000)
+  expect(() => parseSize('lots')).toThrow(expect.objectContaining({ code: 'E_CONFIG' }))
+})
+
+it('the supernode cache evicts least recently used tasks between watermarks, keeping what is in use', async () => {
+  const dir = await tempDir()
+  const origins = await Promise.all([1, 2, 3].map(async (i) => startFaultOrigin(await randomFile(dir, 8 * MiB, `f${i}`))))
+  for (const o of origins) closers.push(() => o.close())
+  const sn = await serveSupernode(join(dir, 'sn'), { cache: { quotaBytes: 20 * MiB, highWatermark: 0.9, lowWatermark: 0.7 }, sweepIntervalMs: 100 })
+  closers.push(() => sn.close())
+  const storage = sn.supernode.cdn['options'].storage
+  const get = async (i: number) => {
+    const peer = await startPeer(join(dir, `p${i}-${Date.now()}`), [sn.url])
+    try {
+      return await peer.download({ url: origins[i]!.url })
+    } finally {
+      await peer.close()
+    }
+  }
+  const ids = [(await get(0)).taskId, (await get(1)).taskId]
+  await new Promise((r) => setTimeout(r, 300))
+  expect((await storage.listKeys()).sort()).toEqual([...ids].sort())
+  ids.push((await get(2)).taskId)
+  const until = Date.now() + 10_000
+  while ((await storage.listKeys()).includes(ids[0]!) && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
+  await new Promise((r) => setTimeout(r, 300))
+  // Over the high watermark (18 MiB) it evicted the least recently used task; it stops under the low one.
+  expect(await storage.usage!()).toBeLessThanOrEqual(18 * MiB)
+  const kept = await storage.listKeys()
+  expect(kept).not.toContain(ids[0])
+  expect(kept).toContain(ids[2])
+  expect(sn.supernode.cdn.get(ids[0]!)).toBeUndefined()
+  // An evicted task is fetched from its source again when asked for.
+  await get(0)
+  expect(origins[0]!.bytes).toBe(16 * MiB)
+})
