@@ -65,6 +65,12 @@ export interface DaemonConfig {
   insecureRegistries?: string[]
   /** Regular expressions: proxied GETs whose URL matches one go through the swarm. @default [] */
   proxyRules?: string[]
+  /** Disk quota of the daemon's cache (`20GB`, or bytes); 0 = unlimited. @default 0 */
+  cacheQuota?: string | number
+  /** Eviction starts above this share of the quota... @default 0.9 */
+  highWatermark?: number
+  /** ...and stops below this share. @default 0.7 */
+  lowWatermark?: number
 }
 
 export interface DragonflyConfig {
@@ -95,7 +101,7 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 export const DEFAULTS = {
   supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
   peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
-  daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[] },
+  daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
 } satisfies DragonflyConfig
 
 /** Arrays from the user replace the defaults instead of being concatenated. */
@@ -147,6 +153,9 @@ const ConfigSchema = v.object({
       registryMirror: v.optional(v.pipe(v.string(), v.url())),
       insecureRegistries: v.optional(v.array(v.string())),
       proxyRules: v.optional(v.array(v.pipe(v.string(), v.check(isRegExp, 'not a valid regular expression')))),
+      cacheQuota: v.optional(v.union([v.string(), v.pipe(v.number(), v.minValue(0))])),
+      highWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+      lowWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
     }),
   ),
 })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createDaemonApp } from '../../core/daemon-app.ts'
 import { createError } from '../../core/errors.ts'
 import { createPeer } from '../../core/peer-engine.ts'
+import { parseSize } from '../../config/size.ts'
 import { parseIntArg, parseSupernodes, repeated } from '../args.ts'
 import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
@@ -70,12 +71,15 @@ export default defineCommand({
       const file = join(ctx.config.home, DAEMON_FILE)
       await mkdir(ctx.config.home, { recursive: true })
       await writeFile(file, JSON.stringify({ url, pid: process.pid, upload }))
+      const quotaBytes = parseSize(cfg.cacheQuota, 'daemon.cacheQuota')
+      const gc = setInterval(() => void daemon.flights.collect({ quotaBytes, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark }).catch(() => null), 10_000)
       consola.info(`daemon listening on ${url} (upload ${upload}, supernodes ${supernodes.join(', ') || 'none'}, home ${ctx.config.home}, ${ctx.runtime.name})`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
       })
       consola.info('daemon shutting down')
+      clearInterval(gc)
       await rm(file, { force: true })
       daemon.close()
       await server.close()

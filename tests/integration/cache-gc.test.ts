@@ -51,3 +51,29 @@ it('the supernode cache evicts least recently used tasks between watermarks, kee
   await get(0)
   expect(origins[0]!.bytes).toBe(16 * MiB)
 })
+
+it('the daemon cache evicts least recently used finished tasks and leaves their swarms', async () => {
+  const { DownloadFlights } = await import('../../core/download-flights.ts')
+  const dir = await tempDir()
+  const origins = await Promise.all([1, 2, 3].map(async (i) => startFaultOrigin(await randomFile(dir, 8 * MiB, `d${i}`))))
+  for (const o of origins) closers.push(() => o.close())
+  const sn = await serveSupernode(join(dir, 'sn'))
+  closers.push(() => sn.close())
+  const peer = await startPeer(join(dir, 'daemon'), [sn.url])
+  closers.push(() => peer.close())
+  const flights = new DownloadFlights(peer)
+  const ids: string[] = []
+  for (const o of origins) {
+    const flight = await flights.start({ url: o.url })
+    ids.push((await flight.done).taskId)
+  }
+  // Nobody read the first two for a while; the newest was just used.
+  flights.get(ids[0]!)!.lastUsed = 1
+  flights.get(ids[1]!)!.lastUsed = 2
+  const result = await flights.collect({ quotaBytes: 20 * MiB })
+  expect(result?.removed).toEqual([ids[0], ids[1]])
+  expect(await peer.options.storage.listKeys()).toEqual([ids[2]])
+  expect(peer.tasks.has(ids[0]!)).toBe(false)
+  const task = (await (await fetch(`${sn.url}/api/v1/tasks/${ids[0]}`)).json()) as { peers: unknown[] }
+  expect(task.peers).toHaveLength(0)
+})
