@@ -1,10 +1,11 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FileOrigin, startFileOrigin, writeRandomFile } from './file-origin.ts'
-import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, sha256File, startSupernode, tempDir } from './processes.ts'
+import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, sha256File, startDaemon, startSupernode, tempDir } from './processes.ts'
 
 // One swarm across runtimes: the supernode on Bun, peers on Deno, Node and Bun,
-// so every piece crosses a runtime boundary. Needs `npm run build` first.
+// and a daemon on Deno (a Node `get` hands its download to it), so every piece
+// crosses a runtime boundary. Needs `npm run build` first.
 
 const SIZE = 24 * 1024 * 1024
 const PEERS: RuntimeName[] = ['deno', 'node', 'bun']
@@ -47,17 +48,20 @@ async function waitForPeers(supernodeUrl: string, count: number, deadlineMs: num
   return seen
 }
 
-describe('mixed swarm: supernode on bun, peers on deno, node and bun', () => {
+describe('mixed swarm: supernode on bun, peers on deno, node and bun, daemon on deno', () => {
   it('every peer writes the same file, the origin sends it about once, and peers of different runtimes trade pieces', async () => {
     const home = await tempDir('df-mix-')
     const supernode = await startSupernode('bun', join(home, 'supernode'), cwd)
+    const daemon = await startDaemon('deno', join(home, 'daemon-deno'), supernode.url, cwd)
     const peers = PEERS.map((runtime, i) => {
       const dir = join(home, `peer-${i + 1}-${runtime}`)
       const output = join(home, `out-${i + 1}-${runtime}.bin`)
-      const proc = runDragonfly(runtime, ['get', origin.url, '-o', output, '--supernode', supernode.url, '--json', '--home', dir], cwd)
-      return { runtime, output, proc }
+      const proc = runDragonfly(runtime, ['get', origin.url, '-o', output, '--supernode', supernode.url, '--daemon', 'off', '--json', '--home', dir], cwd)
+      return { runtime: runtime as string, output, proc }
     })
-    const joined = await waitForPeers(supernode.url, PEERS.length, 90_000)
+    const viaDaemon = join(home, 'out-daemon-deno.bin')
+    peers.push({ runtime: 'daemon on deno', output: viaDaemon, proc: runDragonfly('node', ['get', origin.url, '-o', viaDaemon, '--daemon', daemon.url, '--json'], cwd) })
+    const joined = await waitForPeers(supernode.url, peers.length, 90_000)
     origin.release()
     const codes = await Promise.all(peers.map((p) => p.proc.exited))
     for (const [i, p] of peers.entries()) expect(codes[i], describeProc(p.proc)).toBe(0)
@@ -69,10 +73,11 @@ describe('mixed swarm: supernode on bun, peers on deno, node and bun', () => {
       expect(results[i], p.runtime).toMatchObject({ bytes: SIZE, digest: `sha256:${expected}`, backToSource: false })
     }
     expect(origin.bytesServed).toBeLessThanOrEqual(SIZE * 1.01)
-    expect(joined, 'peers seen on the task before the origin was released').toBe(PEERS.length)
+    expect(joined, 'peers seen on the task before the origin was released').toBe(peers.length)
     const fromPeers = results.reduce((sum, r) => sum + r.bytesFromPeers, 0)
     expect(fromPeers, JSON.stringify(results)).toBeGreaterThan(0)
 
+    expect(await daemon.stop(), describeProc(daemon.proc)).toBe(0)
     expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
   }, 300_000)
 })

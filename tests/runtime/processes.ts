@@ -75,12 +75,21 @@ export interface SupernodeProc {
   stop(graceMs?: number): Promise<number>
 }
 
-export async function startSupernode(runtime: RuntimeName, home: string, cwd: string): Promise<SupernodeProc> {
-  const proc = runDragonfly(runtime, ['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home], cwd)
+export function startSupernode(runtime: RuntimeName, home: string, cwd: string): Promise<SupernodeProc> {
+  return startServer(runtime, 'supernode', ['--port', '0', '--host', '127.0.0.1', '--home', home], cwd)
+}
+
+/** A daemon (long-lived peer, registry mirror, local API) on a free port. */
+export function startDaemon(runtime: RuntimeName, home: string, supernode: string, cwd: string): Promise<SupernodeProc> {
+  return startServer(runtime, 'daemon', ['--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home], cwd)
+}
+
+async function startServer(runtime: RuntimeName, role: 'supernode' | 'daemon', args: string[], cwd: string): Promise<SupernodeProc> {
+  const proc = runDragonfly(runtime, [role, ...args], cwd)
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`supernode did not report its address in 60 s\n${describeProc(proc)}`)), 60_000)
+    const timer = setTimeout(() => fail(new Error(`${role} did not report its address in 60 s\n${describeProc(proc)}`)), 60_000)
     const look = (): void => {
-      const m = /supernode listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.stdout + proc.stderr)
+      const m = new RegExp(`${role} listening on (http://127\\.0\\.0\\.1:\\d+)`).exec(proc.stdout + proc.stderr)
       if (!m) return
       clearTimeout(timer)
       done(m[1]!)
@@ -89,7 +98,7 @@ export async function startSupernode(runtime: RuntimeName, home: string, cwd: st
     proc.child.stderr!.on('data', look)
     void proc.exited.then(() => {
       clearTimeout(timer)
-      fail(new Error(`supernode exited before listening\n${describeProc(proc)}`))
+      fail(new Error(`${role} exited before listening\n${describeProc(proc)}`))
     })
   })
   return {
