@@ -23,6 +23,8 @@ interface Metric {
 export interface MetricOptions {
   name: string
   help: string
+  /** Label sets exported as 0 before their first change. @default [{}] for a counter */
+  initial?: Labels[]
 }
 
 export interface GaugeOptions extends MetricOptions {
@@ -119,6 +121,7 @@ export class MetricsRegistry {
   counter(options: MetricOptions): Counter {
     if (!options.name.endsWith('_total')) throw new RangeError(`counter ${options.name} must end in _total`)
     const counter = new Counter()
+    for (const labels of options.initial ?? [{}]) counter.inc(labels, 0)
     this.add(options, 'counter', () => counter.samples())
     return counter
   }
@@ -139,8 +142,7 @@ export class MetricsRegistry {
   render(): string {
     const lines: string[] = []
     for (const m of this.metrics.values()) {
-      const family = m.type === 'counter' ? m.name.slice(0, -'_total'.length) : m.name
-      lines.push(`# HELP ${family} ${m.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${family} ${m.type}`)
+      lines.push(`# HELP ${m.name} ${m.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${m.name} ${m.type}`)
       for (const s of m.samples()) {
         const suffix = 'suffix' in s ? s.suffix : ''
         lines.push(`${m.name}${suffix}${formatLabels(s.labels)} ${formatValue(s.value)}`)

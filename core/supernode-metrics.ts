@@ -17,10 +17,10 @@ export interface SupernodeMetrics {
  */
 export function createSupernodeMetrics(registry: MetricsRegistry, cdn: () => Cdn): SupernodeMetrics {
   const sourceBytes = registry.counter({ name: 'dragonfly_source_bytes_total', help: 'Bytes the supernode read from sources.' })
-  const pieceBytes = registry.counter({ name: 'dragonfly_piece_bytes_total', help: 'Piece bytes peers reported as received and verified, by who served them.' })
+  const pieceBytes = registry.counter({ name: 'dragonfly_piece_bytes_total', help: 'Piece bytes peers reported as received and verified, by who served them.', initial: [{ from: 'supernode' }, { from: 'peer' }] })
   const backToSource = registry.counter({ name: 'dragonfly_back_to_source_total', help: 'Downloads that peers reported they fetched from the source themselves.' })
   const backToSourceBytes = registry.counter({ name: 'dragonfly_back_to_source_bytes_total', help: 'Bytes peers reported they fetched from the source themselves.' })
-  const tasksFinished = registry.counter({ name: 'dragonfly_tasks_finished_total', help: 'Source fetches that ended, by result.' })
+  const tasksFinished = registry.counter({ name: 'dragonfly_tasks_finished_total', help: 'Source fetches that ended, by result.', initial: [] })
   const isolations = registry.counter({ name: 'dragonfly_peer_isolations_total', help: 'Peers isolated for serving bad pieces.' })
   const scheduleDuration = registry.histogram({
     name: 'dragonfly_schedule_duration_seconds',
