@@ -113,6 +113,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       if (running.size > 0 && results.length === 0 && !fatal) await new Promise<void>((resolve) => (waker = resolve))
     }
     if (fatal) throw fatal
+    // The last piece's result is pushed after its bookkeeping; wait for it so the final report is complete.
+    await Promise.allSettled(running)
     const last = await peer.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => null)
     if (last?.digest) announced = last.digest
     return announced
