@@ -20,7 +20,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   table { border-collapse: collapse; background: #fff; width: 100%; }
   th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #e6e9ee; font-variant-numeric: tabular-nums; }
   .swarm { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .6rem .9rem; margin-bottom: 1rem; }
-  .row { display: grid; grid-template-columns: 18rem 1fr 6rem; gap: .6rem; align-items: center; margin: 2px 0; }
+  .row { display: grid; grid-template-columns: 24rem 1fr 6rem; gap: .6rem; align-items: center; margin: 2px 0; }
   .row canvas { width: 100%; height: 12px; image-rendering: pixelated; background: #e6e9ee; }
   .who { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: .8rem; }
   .isolated .who { color: #c0262d; }
