@@ -1,3 +1,6 @@
+import type { Bitset } from './bitset.ts'
+import { bytesHeld, type PieceLayout } from './piece-layout.ts'
+
 /** A snapshot of one download, as `DownloadRequest.onProgress` receives it. */
 export interface DownloadProgress {
   taskId: string
@@ -14,6 +17,23 @@ export interface DownloadProgress {
 }
 
 export type ProgressListener = (progress: DownloadProgress) => void
+
+type SourceTotals = Pick<DownloadProgress, 'bytesFromPeers' | 'bytesFromSupernode' | 'bytesFromSource'>
+
+/** The snapshot for a task held as `held` (null until its layout is known). */
+export function progressOf(taskId: string, held: { layout: PieceLayout; have: Bitset } | undefined, stats: SourceTotals, startedAt: number): DownloadProgress | null {
+  if (!held) return null
+  return {
+    taskId,
+    totalBytes: held.layout.contentLength,
+    completedBytes: bytesHeld(held.layout, held.have),
+    bytesFromPeers: stats.bytesFromPeers,
+    bytesFromSupernode: stats.bytesFromSupernode,
+    bytesFromSource: stats.bytesFromSource,
+    elapsedMs: Date.now() - startedAt,
+    done: held.have.complete,
+  }
+}
 
 /**
  * Calls `listener` at most once per `intervalMs`, with a snapshot taken only

@@ -3,7 +3,7 @@ import type { CreateHash } from './digest.ts'
 import { parseDigest } from './digest.ts'
 import { createError, type DragonflyError, isDragonflyError } from './errors.ts'
 import { OrderedDigest } from './ordered-digest.ts'
-import { bytesHeld, createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
+import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
 import { createPieceRoutes } from './piece-server.ts'
 import type { PluginSet } from './plugin.ts'
 import type { ServeFn, ServerHandle } from './serve.ts'
@@ -11,7 +11,7 @@ import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
 import { TaskProgress } from './task-progress.ts'
 import { backToSource } from './back-to-source.ts'
-import { type ProgressListener, throttleProgress } from './download-progress.ts'
+import { progressOf, type ProgressListener, throttleProgress } from './download-progress.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from './task-id.ts'
 
@@ -174,25 +174,8 @@ export class Peer {
     let task: LocalTask | undefined
     let lastError: DragonflyError | undefined
     let announced: string | undefined
-    const progress = throttleProgress(
-      request.onProgress,
-      () => {
-        const held = this.tasks.get(taskId)
-        if (!held) return null
-        const { layout, have } = held
-        return {
-          taskId,
-          totalBytes: layout.contentLength,
-          completedBytes: bytesHeld(layout, have),
-          bytesFromPeers: stats.bytesFromPeers,
-          bytesFromSupernode: stats.bytesFromSupernode,
-          bytesFromSource: stats.bytesFromSource,
-          elapsedMs: Date.now() - started,
-          done: have.complete,
-        }
-      },
-      request.progressIntervalMs,
-    )
+    const snapshot = () => this.tasks.get(taskId)
+    const progress = throttleProgress(request.onProgress, () => progressOf(taskId, snapshot(), stats, started), request.progressIntervalMs)
     const attempts = this.options.supernodes.flatMap((base) => [base, base])
     for (let i = 0; i < attempts.length; i++) {
       const base = attempts[i]!

@@ -42,7 +42,7 @@ describe('what users see: metrics, status, preheat, progress', () => {
     dir = await tempDir()
     file = await randomFile(dir, SIZE)
     origin = await startOrigin(file, { rate: 8 * 1024 * 1024 })
-    supernode = await startSupernode(join(dir, 'sn'))
+    supernode = await startSupernode(join(dir, 'sn'), ['--log-format', 'json'])
   })
   afterAll(async () => {
     killAll()
@@ -83,6 +83,12 @@ describe('what users see: metrics, status, preheat, progress', () => {
     expect(sampleValue(m, 'dragonfly_cache_bytes')).toBe(SIZE)
     expect(sampleValue(m, 'dragonfly_schedule_duration_seconds_count')).toBeGreaterThan(3)
     expect(m.get('dragonfly_schedule_duration_seconds')?.type).toBe('histogram')
+
+    // --log-format json: one object per line, with the task's lifecycle as fields.
+    const logs = supernode.run.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(logs.every((l) => typeof l.time === 'string' && typeof l.level === 'string' && typeof l.msg === 'string')).toBe(true)
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'info', msg: 'task started', taskId: results[0]!.taskId, url: origin.url(), bytes: SIZE }))
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'success', msg: 'task complete', taskId: results[0]!.taskId, bytes: SIZE }))
 
     const ready = await fetch(`${supernode.url}/readyz`)
     expect(ready.status).toBe(200)
