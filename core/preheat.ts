@@ -4,6 +4,7 @@ import type { Cdn, CdnTask } from './cdn.ts'
 import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
 import { readJson } from './http-json.ts'
 import { MANIFEST_ACCEPT, manifestLayers } from './registry-client.ts'
+import type { SourceGuard } from './source-guard.ts'
 import { TASK_ID_RE } from './task-id.ts'
 
 export interface PreheatState {
@@ -23,6 +24,8 @@ export interface PreheatRoutesOptions {
   maxWaitMs?: number
   /** Errors of background preheats (webhook), for the logs. */
   onError?: (url: string, error: DragonflyError) => void
+  /** Hosts the webhook may fetch manifests and tokens from (the CDN's source guard). */
+  guard?: SourceGuard
   fetch?: typeof fetch
 }
 
@@ -35,6 +38,11 @@ export interface PreheatRoutesOptions {
 export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
   const { cdn } = options
   const app = new Hono()
+  const doFetch = options.fetch ?? fetch
+  const guardedFetch = ((input: string | URL | Request, init?: RequestInit) => {
+    options.guard?.(input instanceof Request ? input.url : String(input))
+    return doFetch(input, init)
+  }) as typeof fetch
 
   app.post('/api/v1/preheat', async (c) => {
     const body = parseBody(PreheatBody, await readJson(c))
@@ -65,7 +73,7 @@ export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
 
   const preheatManifest = async (url: string): Promise<void> => {
     try {
-      const { layers, authorization } = await manifestLayers(url, { fetch: options.fetch })
+      const { layers, authorization } = await manifestLayers(url, { fetch: guardedFetch })
       await Promise.all(
         layers.map((layer) =>
           cdn.ensure({ url: layer.url, digest: layer.digest, headers: authorization ? { authorization } : {} }).catch((error) => options.onError?.(layer.url, toDragonflyError(error))),

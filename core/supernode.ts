@@ -48,7 +48,8 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   const registry = options.metrics ?? createMetricsRegistry()
   const metrics = createSupernodeMetrics(registry, () => cdn)
   const events = combineEvents(metrics.events, options.events)
-  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard: createSourceGuard(options.sources), events })
+  const guard = createSourceGuard(options.sources)
+  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events })
   let accepting = true
   const app = createSupernodeApp({
     cdn,
@@ -58,7 +59,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     scheduleDuration: metrics.scheduleDuration,
     routes: [
       createObserveRoutes({ cdn, storage: options.storage, registry, metrics, accepting: () => accepting, startedAt: Date.now() }),
-      createPreheatRoutes({ cdn, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
+      createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
     ],
   })
   let collecting = false

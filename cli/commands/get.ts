@@ -56,7 +56,7 @@ export default defineCommand({
       if (daemon) {
         const result = await downloadViaDaemon(daemon, { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag }, output, abort.signal)
         if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
-        else consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
+        else if (!args.quiet) consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
         return
       }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes

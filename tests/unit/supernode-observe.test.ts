@@ -56,4 +56,21 @@ describe('supernode observability endpoints (no socket)', () => {
     expect(await res.json()).toEqual({ accepted: 0 })
     await sn.close()
   })
+
+  it('the webhook obeys the source guard: a push naming a metadata host is refused, not fetched', async () => {
+    const plugins = createPluginSet([storageFs(), sourceHttp()])
+    const failed: { url: string; code: string }[] = []
+    const sn = createSupernode({
+      plugins,
+      storage: plugins.storage({ home: await tempDir(), namespace: 'cdn' }),
+      createHash: createSha256,
+      events: { taskFailed: (t, error) => failed.push({ url: t.url, code: error.code }) },
+    })
+    const url = `http://169.254.169.254/v2/a/manifests/sha256:${'0'.repeat(64)}`
+    const push = { action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', url } }
+    const res = await sn.app.request('/api/v1/webhooks/registry', post({ events: [push] }, 'application/vnd.docker.distribution.events.v1+json'))
+    expect(await res.json()).toEqual({ accepted: 1 })
+    await expect.poll(() => failed).toEqual([{ url, code: 'E_FORBIDDEN' }])
+    await sn.close()
+  })
 })
