@@ -5,7 +5,8 @@ import { configureLogging, resolveLogFormat } from './logging.ts'
 
 // consola lowers its level when it detects CI or a test runner; a CLI's output must not depend on that.
 consola.level = Number(process.env.DRAGONFLY_LOG_LEVEL ?? 3)
-configureLogging(resolveLogFormat(process.argv.slice(2), process.env))
+const { format, rest } = resolveLogFormat(process.argv.slice(2), process.env)
+configureLogging(format)
 
 const main = defineCommand({
   meta: { name: 'dragonfly', version: pkg.version, description: 'P2P file and container-image distribution' },
@@ -19,4 +20,4 @@ const main = defineCommand({
   },
 })
 
-runMain(main)
+runMain(main, { rawArgs: rest })

@@ -14,11 +14,16 @@ const jsonReporter: ConsolaReporter = {
   },
 }
 
-/** `--log-format json` or `DRAGONFLY_LOG_FORMAT=json` anywhere on the command line switches every command's logs. */
-export function resolveLogFormat(argv: string[], env: Record<string, string | undefined>): LogFormat {
+/**
+ * `--log-format json` anywhere on the command line (or `DRAGONFLY_LOG_FORMAT=json`) switches every
+ * command's logs; the flag is taken out of the arguments so no command mistakes its value for a positional.
+ */
+export function resolveLogFormat(argv: string[], env: Record<string, string | undefined>): { format: LogFormat; rest: string[] } {
   const i = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
-  const value = i < 0 ? env.DRAGONFLY_LOG_FORMAT : argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1]
-  return value === 'json' ? 'json' : 'pretty'
+  if (i < 0) return { format: env.DRAGONFLY_LOG_FORMAT === 'json' ? 'json' : 'pretty', rest: argv }
+  const inline = argv[i]!.includes('=')
+  const value = inline ? argv[i]!.slice('--log-format='.length) : argv[i + 1]
+  return { format: value === 'json' ? 'json' : 'pretty', rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
 }
 
 export function configureLogging(format: LogFormat): void {

@@ -46,7 +46,7 @@ export default defineCommand({
       const [status, list] = await Promise.all([supernodeApi<Status>(base, '/api/v1/status'), supernodeApi<{ tasks: { taskId: string }[] }>(base, '/api/v1/tasks')])
       const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, `/api/v1/tasks/${t.taskId}`)))
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ supernode: base, ...status, tasks: tasks })}\n`)
+        process.stdout.write(`${JSON.stringify({ supernode: base, ...status, taskCounts: status.tasks, tasks })}\n`)
         return
       }
       const delivered = status.bytesDelivered.supernode + status.bytesDelivered.peers

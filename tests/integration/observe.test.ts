@@ -98,8 +98,8 @@ describe('what users see: metrics, status, preheat, progress', () => {
   it('status shows tasks, peers and cache use, as a table and as JSON', async () => {
     const json = dragonfly(['status', '--supernode', supernode.url, '--json'])
     expect(await json.done, json.stderr).toBe(0)
-    const status = parseJsonLine<{ tasks: { total: number; complete: number } & { taskId: string; url: string; contentLength: number }[]; cache: { bytes: number }; bytesFromSource: number }>(json.stdout)
-    expect(status).toMatchObject({ tasks: expect.any(Array), cache: { bytes: SIZE }, bytesFromSource: SIZE })
+    const status = parseJsonLine<{ tasks: { taskId: string; url: string; contentLength: number; peers: unknown[] }[]; taskCounts: unknown; cache: { bytes: number }; bytesFromSource: number }>(json.stdout)
+    expect(status).toMatchObject({ taskCounts: { total: 1, complete: 1, running: 0, failed: 0 }, cache: { bytes: SIZE }, bytesFromSource: SIZE, peers: 0, isolatedPeers: 0 })
     expect(status.tasks[0]).toMatchObject({ url: origin.url(), contentLength: SIZE, complete: true })
     const table = dragonfly(['status', '--supernode', supernode.url])
     expect(await table.done, table.stderr).toBe(0)
