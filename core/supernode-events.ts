@@ -23,6 +23,8 @@ export interface SupernodeEvents {
   peerIsolated?(task: TaskInfo, peer: PeerState): void
   /** A peer reported it fetched a task from the source itself. */
   backToSource?(report: { url: string; bytes: number }): void
+  /** The cache went over its quota and these tasks were evicted. */
+  cacheCollected?(result: { before: number; after: number; removed: string[] }): void
 }
 
 /** One listener that calls each of `listeners` in order. */
@@ -41,5 +43,6 @@ export function combineEvents(...listeners: (SupernodeEvents | undefined)[]): Su
     pieceDelivered: fan('pieceDelivered'),
     peerIsolated: fan('peerIsolated'),
     backToSource: fan('backToSource'),
+    cacheCollected: fan('cacheCollected'),
   }
 }

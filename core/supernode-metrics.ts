@@ -21,6 +21,7 @@ export function createSupernodeMetrics(registry: MetricsRegistry, cdn: () => Cdn
   const backToSource = registry.counter({ name: 'dragonfly_back_to_source_total', help: 'Downloads that peers reported they fetched from the source themselves.' })
   const backToSourceBytes = registry.counter({ name: 'dragonfly_back_to_source_bytes_total', help: 'Bytes peers reported they fetched from the source themselves.' })
   const tasksFinished = registry.counter({ name: 'dragonfly_tasks_finished_total', help: 'Source fetches that ended, by result.', initial: [] })
+  const evictions = registry.counter({ name: 'dragonfly_cache_evictions_total', help: 'Tasks evicted from the cache to stay under its quota.' })
   const isolations = registry.counter({ name: 'dragonfly_peer_isolations_total', help: 'Peers isolated for serving bad pieces.' })
   const scheduleDuration = registry.histogram({
     name: 'dragonfly_schedule_duration_seconds',
@@ -65,6 +66,7 @@ export function createSupernodeMetrics(registry: MetricsRegistry, cdn: () => Cdn
       taskCompleted: (_t, cached) => tasksFinished.inc({ result: cached ? 'cached' : 'complete' }),
       taskFailed: () => tasksFinished.inc({ result: 'failed' }),
       peerIsolated: () => isolations.inc(),
+      cacheCollected: (r) => evictions.inc({}, r.removed.length),
     },
   }
 }

@@ -70,6 +70,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
       collecting = true
       cdn
         .collect(options.cache)
+        .then((result) => void (result && result.removed.length > 0 && events.cacheCollected?.(result)))
         .catch(() => null)
         .finally(() => (collecting = false))
     }
