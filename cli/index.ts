@@ -1,9 +1,12 @@
 import { defineCommand, runMain } from 'citty'
 import { consola } from 'consola'
 import pkg from '../package.json' with { type: 'json' }
+import { configureLogging, resolveLogFormat } from './logging.ts'
 
 // consola lowers its level when it detects CI or a test runner; a CLI's output must not depend on that.
 consola.level = Number(process.env.DRAGONFLY_LOG_LEVEL ?? 3)
+const { format, rest } = resolveLogFormat(process.argv.slice(2), process.env)
+configureLogging(format)
 
 const main = defineCommand({
   meta: { name: 'dragonfly', version: pkg.version, description: 'P2P file and container-image distribution' },
@@ -11,8 +14,10 @@ const main = defineCommand({
     get: () => import('./commands/get.ts').then((m) => m.default),
     supernode: () => import('./commands/supernode.ts').then((m) => m.default),
     daemon: () => import('./commands/daemon.ts').then((m) => m.default),
+    preheat: () => import('./commands/preheat.ts').then((m) => m.default),
+    status: () => import('./commands/status.ts').then((m) => m.default),
     demo: () => import('./commands/demo.ts').then((m) => m.default),
   },
 })
 
-runMain(main)
+runMain(main, { rawArgs: rest })

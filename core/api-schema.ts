@@ -52,6 +52,38 @@ export type PullBody = v.InferOutput<typeof PullBody>
 
 export const LeaveBody = v.object({ peerId: v.pipe(v.string(), v.uuid()) })
 
+export const PreheatBody = v.object({
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  headers: v.optional(Headers),
+  filter: RegisterBody.entries.filter,
+  digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
+})
+
+/** A peer went to the source itself: it says so on the next supernode it reaches. */
+export const BackToSourceReport = v.object({
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+})
+
+/** docker-registry's notification envelope (only the fields used). */
+export const RegistryEnvelope = v.object({
+  events: v.pipe(
+    v.array(
+      v.looseObject({
+        action: v.string(),
+        target: v.looseObject({
+          mediaType: v.optional(v.string()),
+          digest: v.optional(v.string()),
+          repository: v.optional(v.string()),
+          url: v.optional(v.pipe(v.string(), v.maxLength(8192), v.url())),
+        }),
+      }),
+    ),
+    v.maxLength(1024),
+  ),
+})
+
 export function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, body)
   if (!result.success) {

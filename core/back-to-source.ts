@@ -11,6 +11,8 @@ export interface BackToSourceContext {
   /** What a swarm download already got, if anything. */
   task?: LocalTask
   stats: DownloadStats
+  /** Called after each stored piece (throttled by the caller). */
+  progress?: () => void
 }
 
 /**
@@ -54,6 +56,7 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
       task.have.set(n)
       peer.progress.notify(taskId)
       await task.digest.advance(task.have, { piece: n, bytes })
+      ctx.progress?.()
     },
   })
   return task

@@ -22,6 +22,8 @@ export interface IngestOptions {
   retry: RetryPolicy
   /** Pieces written ahead of the source reader. @default 3 */
   writeAhead?: number
+  /** Bytes read from the source, as they arrive (metrics). */
+  onSourceBytes?: (bytes: number) => void
 }
 
 /**
@@ -54,7 +56,10 @@ export async function ingest(options: IngestOptions): Promise<void> {
         layout,
         firstPiece,
         url: request.url,
-        onBytes: (n) => (task.bytesFromSource += n),
+        onBytes: (n) => {
+          task.bytesFromSource += n
+          options.onSourceBytes?.(n)
+        },
         onPiece: async (n, bytes) => {
           if (n < delivered) return
           fileHash.update(bytes)

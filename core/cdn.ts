@@ -9,6 +9,7 @@ import { sourceStatusError } from './source.ts'
 import { createSourceGuard, type SourceGuard } from './source-guard.ts'
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
+import type { SupernodeEvents } from './supernode-events.ts'
 import { Swarm, type SwarmOptions } from './swarm.ts'
 import { computeTaskId, normalizeTaskUrl, parseFilter, type TaskIdentity } from './task-id.ts'
 
@@ -59,6 +60,7 @@ export interface CdnOptions {
   retry?: RetryPolicy
   /** Refuses source hosts (SSRF guard); cloud metadata addresses are always refused. */
   guard?: SourceGuard
+  events?: SupernodeEvents
 }
 
 interface Entry {
@@ -107,7 +109,9 @@ export class Cdn {
     const entry: Entry = { ready: Promise.resolve() as unknown as Promise<CdnTask> }
     entry.ready = this.start(taskId, request, entry).catch((error) => {
       entry.failedAt = Date.now()
-      throw toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
+      const err = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
+      this.options.events?.taskFailed?.({ taskId, url: request.url }, err)
+      throw err
     })
     entry.ready.catch(() => {})
     this.tasks.set(taskId, entry)
@@ -198,6 +202,7 @@ export class Cdn {
     }
     next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
     entry.task = task
+    this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
     ingest({
       task,
       meta: next,
@@ -209,11 +214,16 @@ export class Cdn {
       signal: this.aborter.signal,
       retry: this.options.retry ?? DEFAULT_RETRY,
       writeAhead: this.options.writeAhead,
-    }).catch((error) => {
-      task.error = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
-      entry.failedAt = Date.now()
-      task.swarm.changed()
-    })
+      onSourceBytes: this.options.events?.sourceBytes,
+    }).then(
+      () => this.options.events?.taskCompleted?.(infoOf(task), false),
+      (error) => {
+        task.error = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
+        entry.failedAt = Date.now()
+        this.options.events?.taskFailed?.(infoOf(task), task.error)
+        task.swarm.changed()
+      },
+    )
     return task
   }
 
@@ -223,22 +233,31 @@ export class Cdn {
     task.complete = true
     task.digest = meta.digest
     entry.task = task
+    this.options.events?.taskCompleted?.(infoOf(task), true)
     return task
   }
 
   private createTask(taskId: string, url: string, layout: PieceLayout): CdnTask {
     const now = Date.now()
+    const { events } = this.options
     return {
       taskId,
       url,
       layout,
-      swarm: new Swarm(taskId, layout, this.options.swarm, this.isolatedAddresses),
+      swarm: new Swarm(taskId, layout, this.options.swarm, this.isolatedAddresses, {
+        pieceDelivered: (from, bytes) => events?.pieceDelivered?.(from, bytes),
+        peerIsolated: (peer) => events?.peerIsolated?.({ taskId, url }, peer),
+      }),
       complete: false,
       bytesFromSource: 0,
       createdAt: now,
       lastUsed: now,
     }
   }
+}
+
+function infoOf(task: CdnTask) {
+  return { taskId: task.taskId, url: task.url, contentLength: task.layout.contentLength, ...(task.digest ? { digest: task.digest } : {}) }
 }
 
 function isSaneMeta(meta: CdnMeta): boolean {

@@ -20,10 +20,12 @@ export const ERROR_CODES = {
   E_SOURCE_TRUNCATED: { status: 502, exit: 6 },
   E_SOURCE_TOO_LONG: { status: 502, exit: 6 },
   E_NO_SUPERNODE: { status: 503, exit: 7 },
+  E_NOT_READY: { status: 503, exit: 7 },
   E_DOWNLOAD_FAILED: { status: 502, exit: 8 },
   E_CONFIG: { status: 500, exit: 9 },
   E_PLUGIN: { status: 500, exit: 9 },
   E_IO: { status: 500, exit: 10 },
+  E_TIMEOUT: { status: 504, exit: 11 },
   E_ABORTED: { status: 499, exit: 130 },
   E_INTERNAL: { status: 500, exit: 1 },
 } as const satisfies Record<string, { status: number; exit: number }>

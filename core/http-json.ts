@@ -4,9 +4,9 @@ import { createError } from './errors.ts'
 export const MAX_JSON_BODY = 4 * 1024 * 1024
 
 /** Reads a JSON request body with a size cap and a content-type check; errors carry codes. */
-export async function readJson(c: Context, limit = MAX_JSON_BODY): Promise<unknown> {
+export async function readJson(c: Context, limit = MAX_JSON_BODY, mediaType = /^application\/json\b/i): Promise<unknown> {
   const type = c.req.header('content-type') ?? ''
-  if (!/^application\/json\b/i.test(type)) throw createError('E_UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json')
+  if (!mediaType.test(type)) throw createError('E_UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json')
   const declared = Number(c.req.header('content-length') ?? '0')
   if (declared > limit) throw createError('E_PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`)
   const body = c.req.raw.body

@@ -11,6 +11,7 @@ import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
 import { TaskProgress } from './task-progress.ts'
 import { backToSource } from './back-to-source.ts'
+import { progressOf, type ProgressListener, throttleProgress } from './download-progress.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from './task-id.ts'
 
@@ -47,6 +48,10 @@ export interface DownloadRequest {
   filter?: string | string[]
   tag?: string
   signal?: AbortSignal
+  /** Called with a snapshot at most every `progressIntervalMs` while pieces arrive, and once at the end. */
+  onProgress?: ProgressListener
+  /** @default 100 */
+  progressIntervalMs?: number
 }
 
 export interface DownloadStats {
@@ -169,6 +174,8 @@ export class Peer {
     let task: LocalTask | undefined
     let lastError: DragonflyError | undefined
     let announced: string | undefined
+    const snapshot = () => this.tasks.get(taskId)
+    const progress = throttleProgress(request.onProgress, () => progressOf(taskId, snapshot(), stats, started), request.progressIntervalMs)
     const attempts = this.options.supernodes.flatMap((base) => [base, base])
     for (let i = 0; i < attempts.length; i++) {
       const base = attempts[i]!
@@ -184,7 +191,8 @@ export class Peer {
         })
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
         supernode = base
-        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined })
+        progress.tick()
+        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
         break
       } catch (error) {
         // The supernode forgot us (took us for dead, or restarted): register again, once.
@@ -204,8 +212,9 @@ export class Peer {
         await this.persist(taskId, request.url)
         throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${lastError ? ` (${lastError.message})` : ''} and back-to-source is off`, { cause: lastError })
       }
-      task = await backToSource({ peer: this, taskId, request, task, stats })
+      task = await backToSource({ peer: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
+      await this.reportBackToSource(request.url, stats.bytesFromSource)
     }
     // Every piece matched the supernode's digest, so its whole-content digest holds
     // unless the user named another; only then (or after going to the source) is it recomputed.
@@ -221,6 +230,7 @@ export class Peer {
       throw createError('E_DIGEST_MISMATCH', `downloaded content is ${digest}, expected ${want}`)
     }
     await this.persist(taskId, request.url)
+    progress.flush()
     return {
       taskId,
       storageKey: taskId,
@@ -232,6 +242,11 @@ export class Peer {
       backToSource: usedSource,
       ...stats,
     }
+  }
+
+  /** Tells every supernode that answers that this download went to the source (for `dragonfly_back_to_source_total`). */
+  private async reportBackToSource(url: string, bytes: number): Promise<void> {
+    await Promise.allSettled(this.options.supernodes.map((base) => this.client.reportBackToSource(base, { url, bytes })))
   }
 
   /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */

@@ -35,3 +35,10 @@ export function pieceRange(layout: PieceLayout, n: number): { start: number; end
   const end = Math.min(start + layout.pieceSize, layout.contentLength)
   return { start, end, length: end - start }
 }
+
+/** Bytes covered by the pieces set in `have` (the last piece may be short). */
+export function bytesHeld(layout: PieceLayout, have: { count: number; has(n: number): boolean }): number {
+  if (layout.pieceCount === 0) return 0
+  const last = layout.pieceCount - 1
+  return have.has(last) ? (have.count - 1) * layout.pieceSize + pieceRange(layout, last).length : have.count * layout.pieceSize
+}

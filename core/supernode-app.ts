@@ -1,12 +1,14 @@
 import { Hono } from 'hono'
-import { type AssignmentDto, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from './api-schema.ts'
+import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from './api-schema.ts'
 import type { Cdn, CdnTask } from './cdn.ts'
 import { createError, toErrorResponse } from './errors.ts'
 import { readJson } from './http-json.ts'
+import type { Histogram } from './metrics.ts'
 import { pieceRange } from './piece-layout.ts'
 import { createPieceRoutes } from './piece-server.ts'
 import { SUPERNODE_ID } from './scheduler.ts'
 import type { StorageDriver } from './storage.ts'
+import type { SupernodeEvents } from './supernode-events.ts'
 import { TASK_ID_RE } from './task-id.ts'
 
 export interface SupernodeAppOptions {
@@ -14,11 +16,16 @@ export interface SupernodeAppOptions {
   storage: StorageDriver
   /** How long a pull with nothing to hand out waits for work. */
   longPollMs: number
+  events?: SupernodeEvents
+  /** Observes each `swarm.pull`. */
+  scheduleDuration?: Histogram
+  /** More route groups (dashboard, metrics, preheat), mounted at `/`. */
+  routes?: Hono[]
 }
 
 /** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
 export function createSupernodeApp(options: SupernodeAppOptions): Hono {
-  const { cdn, storage, longPollMs } = options
+  const { cdn, storage, longPollMs, events, scheduleDuration } = options
   const app = new Hono()
 
   const taskOf = (taskId: string): CdnTask => {
@@ -55,7 +62,8 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     let results = body.results
     for (;;) {
       if (task.error) return c.json<PullResponse>({ assignments: [], error: task.error.toJSON() })
-      const assignments = swarm.pull(body.peerId, results, body.want, Date.now())
+      const pull = () => swarm.pull(body.peerId, results, body.want, Date.now())
+      const assignments = scheduleDuration ? scheduleDuration.time(pull) : pull()
       results = []
       const peer = swarm.peer(body.peerId)
       const now = Date.now()
@@ -81,6 +89,12 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const task = taskOf(c.req.param('taskId'))
     const body = parseBody(LeaveBody, await readJson(c))
     task.swarm.leave(body.peerId)
+    return c.json({ ok: true })
+  })
+
+  app.post('/api/v1/reports/back-to-source', async (c) => {
+    const body = parseBody(BackToSourceReport, await readJson(c))
+    events?.backToSource?.(body)
     return c.json({ ok: true })
   })
 
@@ -113,6 +127,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     }),
   )
 
+  for (const routes of options.routes ?? []) app.route('/', routes)
   app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
   app.onError((error) => toErrorResponse(error))
   return app
@@ -132,5 +147,7 @@ function describeTask(task: CdnTask) {
     peers: task.swarm.peers.size,
     bytesFromSource: task.bytesFromSource,
     bytesFromSupernode: task.swarm.seed.bytesUploaded,
+    bytesFromPeers: [...task.swarm.peers.values()].reduce((sum, p) => sum + p.bytesUploaded, 0),
+    isolatedPeers: [...task.swarm.peers.values()].filter((p) => p.isolated).length,
   }
 }

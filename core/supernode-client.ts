@@ -30,6 +30,7 @@ export function createSupernodeClient(options: SupernodeClientOptions = {}) {
     register: (base: string, body: RegisterBody) => call<RegisterResponse>(base, '/tasks/register', body, options.registerTimeoutMs ?? 60_000),
     pull: (base: string, taskId: string, body: Partial<PullBody> & { peerId: string }) =>
       call<PullResponse>(base, `/tasks/${taskId}/pull`, body, options.pullTimeoutMs ?? 30_000),
+    reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, '/reports/back-to-source', body, 2_000),
     leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, `/tasks/${taskId}/leave`, { peerId }, 5_000),
   }
 }

@@ -2,11 +2,16 @@ import type { Hono } from 'hono'
 import type { CacheGcOptions } from './cache-gc.ts'
 import { Cdn } from './cdn.ts'
 import type { CreateHash } from './digest.ts'
+import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
+import { createObserveRoutes } from './observe-routes.ts'
 import type { PluginSet } from './plugin.ts'
+import { createPreheatRoutes } from './preheat.ts'
 import type { RetryPolicy } from './source-retry.ts'
 import { createSourceGuard, type SourceGuardOptions } from './source-guard.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeApp } from './supernode-app.ts'
+import { combineEvents, type SupernodeEvents } from './supernode-events.ts'
+import { createSupernodeMetrics } from './supernode-metrics.ts'
 import type { SwarmOptions } from './swarm.ts'
 
 export interface SupernodeOptions {
@@ -25,18 +30,38 @@ export interface SupernodeOptions {
   cache?: CacheGcOptions
   /** How often gone peers are swept and the cache quota is checked. @default 5000 */
   sweepIntervalMs?: number
+  /** Listeners for task and peer events (logs). */
+  events?: SupernodeEvents
+  /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
+  metrics?: MetricsRegistry
 }
 
 export interface Supernode {
   app: Hono
   cdn: Cdn
+  metrics: MetricsRegistry
   close(): Promise<void>
 }
 
 /** A supernode without a socket: serve `app.fetch` with the runtime's adapter. */
 export function createSupernode(options: SupernodeOptions): Supernode {
-  const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard: createSourceGuard(options.sources) })
-  const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000 })
+  const registry = options.metrics ?? createMetricsRegistry()
+  const metrics = createSupernodeMetrics(registry, () => cdn)
+  const events = combineEvents(metrics.events, options.events)
+  const guard = createSourceGuard(options.sources)
+  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events })
+  let accepting = true
+  const app = createSupernodeApp({
+    cdn,
+    storage: options.storage,
+    longPollMs: options.longPollMs ?? 15_000,
+    events,
+    scheduleDuration: metrics.scheduleDuration,
+    routes: [
+      createObserveRoutes({ cdn, storage: options.storage, registry, metrics, accepting: () => accepting, startedAt: Date.now() }),
+      createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
+    ],
+  })
   let collecting = false
   const sweep = setInterval(() => {
     const now = Date.now()
@@ -45,6 +70,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
       collecting = true
       cdn
         .collect(options.cache)
+        .then((result) => void (result && result.removed.length > 0 && events.cacheCollected?.(result)))
         .catch(() => null)
         .finally(() => (collecting = false))
     }
@@ -53,7 +79,9 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   return {
     app,
     cdn,
+    metrics: registry,
     async close() {
+      accepting = false
       clearInterval(sweep)
       cdn.close()
       await options.storage.close?.()

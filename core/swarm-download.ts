@@ -19,6 +19,8 @@ export interface SwarmDownloadContext {
    * user gave: pieces are already verified against the supernode's digests.
    */
   hashWhole: boolean
+  /** Called after each stored piece (throttled by the caller). */
+  progress?: () => void
 }
 
 /**
@@ -81,6 +83,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       stats.piecesFromPeers++
     }
     if (ctx.hashWhole) task.digest.advance(task.have, { piece: a.piece, bytes: outcome.bytes }).catch((error) => (fatal ??= error))
+    ctx.progress?.()
     if (++stored % 32 === 0) await peer.persist(taskId, request.url)
     return { piece: a.piece, from: a.from, ok: true, bytes: outcome.bytes.byteLength }
   }
@@ -110,6 +113,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       if (running.size > 0 && results.length === 0 && !fatal) await new Promise<void>((resolve) => (waker = resolve))
     }
     if (fatal) throw fatal
+    // The last piece's result is pushed after its bookkeeping; wait for it so the final report is complete.
+    await Promise.allSettled(running)
     const last = await peer.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => null)
     if (last?.digest) announced = last.digest
     return announced

@@ -55,6 +55,13 @@ export interface SwarmOptions {
   silentPeerMs: number
 }
 
+/** What a swarm tells the outside (metrics, logs); every hook is optional. */
+export interface SwarmEvents {
+  /** A requester reported a verified piece: who served it and how many bytes. */
+  pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
+  peerIsolated?(peer: PeerState): void
+}
+
 export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   peerSlots: 6,
   supernodeSlots: 48,
@@ -84,11 +91,13 @@ export class Swarm {
   private readonly pendingAt: Float64Array
   readonly isolatedAddresses: Set<string>
   private readonly options: SwarmOptions
+  private readonly events: SwarmEvents
   private waiters = new Set<() => void>()
   version = 0
 
-  constructor(taskId: string, layout: PieceLayout, options: Partial<SwarmOptions> = {}, isolatedAddresses = new Set<string>()) {
+  constructor(taskId: string, layout: PieceLayout, options: Partial<SwarmOptions> = {}, isolatedAddresses = new Set<string>(), events: SwarmEvents = {}) {
     this.taskId = taskId
+    this.events = events
     this.layout = layout
     this.options = { ...DEFAULT_SWARM_OPTIONS, ...options }
     this.digests = new Array(layout.pieceCount)
@@ -235,6 +244,7 @@ export class Swarm {
       const bytes = result.bytes ?? 0
       if (source) source.bytesUploaded += bytes
       requester.bytesDownloaded += bytes
+      this.events.pieceDelivered?.(result.from === SUPERNODE_ID ? 'supernode' : 'peer', bytes)
       if (requester.have.set(piece) && this.counted(requester)) this.holders[piece]!++
     } else {
       requester.blacklist.add(result.from)
@@ -261,6 +271,7 @@ export class Swarm {
     this.isolatedAddresses.add(peer.address)
     if (this.counted(peer)) this.forgetHoldings(peer)
     peer.isolated = true
+    this.events.peerIsolated?.(peer)
     this.changed()
   }
 

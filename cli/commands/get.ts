@@ -9,6 +9,7 @@ import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../c
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
 import { formatBytes } from '../format.ts'
+import { createProgressDisplay } from '../progress.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -28,6 +29,7 @@ export default defineCommand({
     'back-source': { type: 'boolean', default: true, description: 'Go to the source when no supernode answers', negativeDescription: 'Fail instead of going to the source' },
     daemon: { type: 'string', description: "Hand the download to this daemon (default: the one in --home's daemon.json, else 127.0.0.1:65001 if it answers; 'off' to never)" },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
+    quiet: { type: 'boolean', alias: 'q', description: 'No progress bar and no success line; errors only' },
   },
   async run({ args, rawArgs }) {
     const abort = new AbortController()
@@ -35,6 +37,7 @@ export default defineCommand({
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     let peer: ReturnType<typeof createPeer> | undefined
+    const bar = createProgressDisplay({ enabled: !args.json && !args.quiet })
     try {
       const output = resolve(args.output)
       await checkOutput(output)
@@ -53,7 +56,7 @@ export default defineCommand({
       if (daemon) {
         const result = await downloadViaDaemon(daemon, { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag }, output, abort.signal)
         if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
-        else consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
+        else if (!args.quiet) consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
         return
       }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
@@ -73,17 +76,19 @@ export default defineCommand({
         listenHost: ctx.config.peer.listenHost,
       })
       if (supernodes.length > 0) await peer.start()
-      const result = await peer.download({ url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, signal: abort.signal })
+      const result = await peer.download({ url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, signal: abort.signal, onProgress: bar?.update })
+      bar?.stop()
       await peer.leave(result.taskId)
       await exportFile(storage, result.storageKey, output)
       peer.tasks.delete(result.taskId)
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
-      } else {
+      } else if (!args.quiet) {
         const from = `${formatBytes(result.bytesFromPeers)} from peers, ${formatBytes(result.bytesFromSupernode)} from supernode, ${formatBytes(result.bytesFromSource)} from source`
         consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (${from})`)
       }
     } catch (error) {
+      bar?.stop()
       reportError(abort.signal.aborted ? createError('E_ABORTED', 'interrupted; verified pieces are kept for the next run', { cause: error }) : error, args.json)
     } finally {
       process.off('SIGINT', onSignal)

@@ -4,6 +4,8 @@ import { createSupernode } from '../../core/supernode.ts'
 import { parseSize } from '../../config/size.ts'
 import { parseIntArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
+import { formatBytes } from '../format.ts'
+import { logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -13,6 +15,7 @@ export default defineCommand({
     host: { type: 'string', description: 'Interface to listen on (default 0.0.0.0)' },
     home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+    'log-format': { type: 'string', description: "'pretty' (default) or 'json': one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)" },
   },
   async run({ args }) {
     try {
@@ -29,6 +32,15 @@ export default defineCommand({
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
         sources: { allow: cfg.allowSources, deny: cfg.denySources },
         cache: { quotaBytes: parseSize(cfg.cacheQuota, 'supernode.cacheQuota'), highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
+        events: {
+          taskStarted: (t, from) => logEvent('info', 'task started', { taskId: t.taskId, url: t.url, bytes: t.contentLength, ...(from > 0 ? { resumedFrom: from } : {}) }),
+          taskCompleted: (t, cached) =>
+            logEvent('success', cached ? 'task loaded from cache' : 'task complete', { taskId: t.taskId, url: t.url, bytes: t.contentLength, size: formatBytes(t.contentLength ?? 0), digest: t.digest }),
+          taskFailed: (t, error) => logEvent('error', 'task failed', { ...(t.taskId ? { taskId: t.taskId } : {}), url: t.url, code: error.code, error: error.message }),
+          peerIsolated: (t, peer) => logEvent('warn', 'peer isolated', { taskId: t.taskId, peerId: peer.id, address: peer.address, location: peer.location }),
+          backToSource: (r) => logEvent('info', 'peer went back to source', { url: r.url, bytes: r.bytes }),
+          cacheCollected: (r) => logEvent('info', 'cache over quota: tasks evicted', { evicted: r.removed.length, before: r.before, after: r.after, taskIds: r.removed }),
+        },
       })
       const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
       consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)

@@ -62,8 +62,8 @@ export interface SupernodeProcess {
   stop(): Promise<void>
 }
 
-export async function startSupernode(home: string, extra: string[] = []): Promise<SupernodeProcess> {
-  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...extra])
+export async function startSupernode(home: string, extra: string[] = [], env?: Record<string, string>): Promise<SupernodeProcess> {
+  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...extra], env)
 }
 
 /** `dragonfly daemon` on free ports (mirror/API and upload server), with the given supernode. */
@@ -71,8 +71,8 @@ export async function startDaemon(home: string, supernode: string, extra: string
   return startServer(['daemon', '--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...extra])
 }
 
-async function startServer(args: string[]): Promise<SupernodeProcess> {
-  const run = dragonfly(args)
+async function startServer(args: string[], env?: Record<string, string>): Promise<SupernodeProcess> {
+  const run = dragonfly(args, { env })
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${run.stdout}${run.stderr}`)), 30_000)
     const check = (): void => {

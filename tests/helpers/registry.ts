@@ -27,13 +27,16 @@ export interface Registry {
   stop(): Promise<void>
 }
 
-/** Debian's `docker-registry` (distribution 2.8) on a free loopback port, storage in `dir`. */
-export async function startRegistry(dir: string): Promise<Registry> {
+/** Debian's `docker-registry` (distribution 2.8) on a free loopback port, storage in `dir`; push notifications to `webhook` if given. */
+export async function startRegistry(dir: string, options: { webhook?: string } = {}): Promise<Registry> {
   const port = await freePort()
   const config = join(dir, 'registry.yml')
+  const notifications = options.webhook
+    ? ['notifications:', '  endpoints:', '    - name: dragonfly', `      url: ${options.webhook}`, '      timeout: 5s', '      threshold: 5', '      backoff: 1s']
+    : []
   await writeFile(
     config,
-    ['version: 0.1', 'log:', '  level: info', '  accesslog:', '    disabled: false', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    ['version: 0.1', 'log:', '  level: info', '  accesslog:', '    disabled: false', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ...notifications, ''].join('\n'),
   )
   const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
@@ -104,6 +107,54 @@ export async function buildOciLayout(dir: string, layerSizes: number[], tag = 'v
   await writeFile(join(dir, 'index.json'), JSON.stringify(index))
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
   return { dir, tag, manifest, manifestDigest, blobs, layers: layers.map((l) => l.digest) }
+}
+
+export interface PlatformImage {
+  platform: string
+  manifestDigest: string
+  manifestSize: number
+  layers: { digest: string; size: number }[]
+}
+
+/** An OCI layout whose `tag` is an image index: one image per platform (`os/arch`), each with random gzip layers. */
+export async function buildMultiPlatformLayout(dir: string, tag: string, platforms: string[], layerSizes: number[]): Promise<PlatformImage[]> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true })
+  const put = async (bytes: Buffer): Promise<{ digest: string; size: number }> => {
+    const digest = sha(bytes)
+    await writeFile(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes)
+    return { digest, size: bytes.length }
+  }
+  const images: PlatformImage[] = []
+  for (const platform of platforms) {
+    const [os, architecture] = platform.split('/')
+    const raw = layerSizes.map((n) => randomBytes(n))
+    const layers = await Promise.all(raw.map((r) => put(gzipSync(r, { level: 1 }))))
+    const config = await put(Buffer.from(JSON.stringify({ architecture, os, rootfs: { type: 'layers', diff_ids: raw.map(sha) } })))
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })),
+    }
+    const m = await put(Buffer.from(JSON.stringify(manifest)))
+    images.push({ platform, manifestDigest: m.digest, manifestSize: m.size, layers })
+  }
+  const index = await put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: images.map((image) => {
+          const [os, architecture] = image.platform.split('/')
+          return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: image.manifestSize, platform: { os, architecture } }
+        }),
+      }),
+    ),
+  )
+  const entry = { mediaType: 'application/vnd.oci.image.index.v1+json', ...index, annotations: { 'org.opencontainers.image.ref.name': tag } }
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }))
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  return images
 }
 
 /** `skopeo <args>` with no signature policy; rejects with its stderr on failure. */

@@ -3,6 +3,7 @@ import { afterAll, expect, it } from 'vitest'
 import { parseSize } from '../../config/size.ts'
 import { randomFile, tempDir } from '../helpers/cli.ts'
 import { startFaultOrigin } from '../helpers/fault-origin.ts'
+import { parsePromText, sampleValue } from '../helpers/prom-text.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
 
 const MiB = 1024 * 1024
@@ -50,6 +51,9 @@ it('the supernode cache evicts least recently used tasks between watermarks, kee
   // An evicted task is fetched from its source again when asked for.
   await get(0)
   expect(origins[0]!.bytes).toBe(16 * MiB)
+  const metrics = parsePromText(await (await fetch(`${sn.url}/metrics`)).text())
+  expect(sampleValue(metrics, 'dragonfly_cache_evictions_total')).toBeGreaterThanOrEqual(1)
+  expect(sampleValue(metrics, 'dragonfly_source_bytes_total')).toBe(32 * MiB)
 })
 
 it('the daemon cache evicts least recently used finished tasks and leaves their swarms', async () => {

@@ -14,7 +14,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
   const size = 8 * 1024 * 1024
   const file = await randomFile(dir, size)
   const origin = await startOrigin(file)
-  const supernode = await startSupernode(join(dir, 'sn'))
+  const supernode = await startSupernode(join(dir, 'sn'), [], { DRAGONFLY_LOG_FORMAT: 'json' })
   // A liar: claims every piece, serves random bytes of the right length.
   let served = 0
   const evil = new Hono().get('/pieces/:task/:piece', (c) => {
@@ -43,6 +43,8 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     expect(detail.peers.find((p) => p.address.endsWith(`:${evilServer.port}`))?.isolated).toBe(true)
     // Isolated after the first bad piece: the victim asked the liar for one batch at most.
     expect(served).toBeLessThanOrEqual(8)
+    const isolated = supernode.run.stderr.split('\n').filter((l) => l.includes('"peer isolated"')).map((l) => JSON.parse(l))
+    expect(isolated).toEqual([expect.objectContaining({ level: 'warn', taskId, address: `http://127.0.0.1:${evilServer.port}` })])
   } finally {
     await evilServer.close()
     await supernode.stop()

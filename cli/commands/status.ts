@@ -1,0 +1,98 @@
+import { defineCommand } from 'citty'
+import { consola } from 'consola'
+import { loadDragonflyConfig } from '../../config/index.ts'
+import { createError } from '../../core/errors.ts'
+import { parseSupernodes, repeated } from '../args.ts'
+import { formatBytes } from '../format.ts'
+import { reportError } from '../report-error.ts'
+import { supernodeApi } from '../supernode-api.ts'
+import { formatTable } from '../table.ts'
+
+interface Status {
+  uptimeSeconds: number
+  ready: boolean
+  tasks: { total: number; running: number; complete: number; failed: number }
+  peers: number
+  isolatedPeers: number
+  cache: { bytes: number; storageBytes: number | null }
+  bytesFromSource: number
+  bytesDelivered: { supernode: number; peers: number }
+  backToSource: number
+}
+
+interface TaskDetail {
+  taskId: string
+  url: string
+  contentLength: number
+  pieceCount: number
+  piecesCached: number
+  complete: boolean
+  error: { code: string } | null
+  bytesFromSource: number
+  peers: { id: string; address: string; location: string | null; pieces: number; isolated: boolean; bytesUploaded: number; bytesDownloaded: number }[]
+}
+
+export default defineCommand({
+  meta: { name: 'status', description: "Show a supernode's tasks, peers and cache use" },
+  args: {
+    supernode: { type: 'string', alias: 's', description: 'Supernode URL (default: the first in the config)' },
+    config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+    json: { type: 'boolean', description: 'Print one JSON object' },
+  },
+  async run({ args, rawArgs }) {
+    try {
+      const base = parseSupernodes(repeated(rawArgs, 's', 'supernode'))[0] ?? (await loadDragonflyConfig({ configFile: args.config })).peer.supernodes[0]
+      if (!base) throw createError('E_BAD_ARGUMENT', 'no supernode: pass --supernode URL or set peer.supernodes in the config')
+      const [status, list] = await Promise.all([supernodeApi<Status>(base, '/api/v1/status'), supernodeApi<{ tasks: { taskId: string }[] }>(base, '/api/v1/tasks')])
+      const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, `/api/v1/tasks/${t.taskId}`)))
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ supernode: base, ...status, taskCounts: status.tasks, tasks })}\n`)
+        return
+      }
+      const delivered = status.bytesDelivered.supernode + status.bytesDelivered.peers
+      const saved = delivered > 0 ? Math.max(0, 1 - status.bytesFromSource / delivered) : 0
+      consola.log(
+        [
+          `supernode ${base}  ${status.ready ? 'ready' : 'NOT READY'}  up ${status.uptimeSeconds} s`,
+          `tasks ${status.tasks.total} (${status.tasks.running} running, ${status.tasks.complete} complete, ${status.tasks.failed} failed)   ` +
+            `peers ${status.peers} (${status.isolatedPeers} isolated)   cache ${formatBytes(status.cache.bytes)}` +
+            (status.cache.storageBytes === null ? '' : ` (${formatBytes(status.cache.storageBytes)} on disk)`),
+          `from source ${formatBytes(status.bytesFromSource)}   delivered ${formatBytes(delivered)} ` +
+            `(supernode ${formatBytes(status.bytesDelivered.supernode)}, peers ${formatBytes(status.bytesDelivered.peers)})   ` +
+            `saved ${(saved * 100).toFixed(1)} %   back-to-source ${status.backToSource}`,
+          '',
+          formatTable(
+            ['TASK', 'URL', 'SIZE', 'CACHED', 'PEERS', 'FROM SOURCE', 'STATE'],
+            tasks.map((t) => [
+              t.taskId.slice(0, 12),
+              t.url.length > 60 ? `${t.url.slice(0, 57)}...` : t.url,
+              formatBytes(t.contentLength),
+              `${t.pieceCount ? Math.floor((t.piecesCached * 100) / t.pieceCount) : 100} %`,
+              t.peers.length,
+              formatBytes(t.bytesFromSource),
+              t.error ? `failed ${t.error.code}` : t.complete ? 'complete' : 'fetching',
+            ]),
+          ),
+          '',
+          formatTable(
+            ['PEER', 'TASK', 'ADDRESS', 'LOCATION', 'PIECES', 'UPLOADED', 'DOWNLOADED', 'STATE'],
+            tasks.flatMap((t) =>
+              t.peers.map((p) => [
+                p.id.slice(0, 8),
+                t.taskId.slice(0, 12),
+                p.address,
+                p.location ?? '-',
+                `${p.pieces}/${t.pieceCount}`,
+                formatBytes(p.bytesUploaded),
+                formatBytes(p.bytesDownloaded),
+                p.isolated ? 'isolated' : 'ok',
+              ]),
+            ),
+          ),
+        ].join('\n'),
+      )
+    } catch (error) {
+      reportError(error, args.json)
+    }
+  },
+})

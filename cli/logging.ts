@@ -1,0 +1,45 @@
+import { consola, type ConsolaReporter, type LogObject } from 'consola'
+import { formatWithOptions } from 'node:util'
+
+export type LogFormat = 'pretty' | 'json'
+
+/** One JSON object per line on stderr, for log shippers: `time`, `level`, `msg`, then the fields of a trailing object argument. */
+const jsonReporter: ConsolaReporter = {
+  log(entry: LogObject) {
+    const args = [...entry.args]
+    const last = args.at(-1)
+    const fields = isPlainObject(last) ? (args.pop() as Record<string, unknown>) : {}
+    const msg = formatWithOptions({ colors: false, breakLength: Infinity }, ...args)
+    process.stderr.write(`${JSON.stringify({ time: entry.date.toISOString(), level: entry.type, ...(entry.tag ? { tag: entry.tag } : {}), msg, ...fields })}\n`)
+  },
+}
+
+/**
+ * `--log-format json` anywhere on the command line (or `DRAGONFLY_LOG_FORMAT=json`) switches every
+ * command's logs; the flag is taken out of the arguments so no command mistakes its value for a positional.
+ */
+export function resolveLogFormat(argv: string[], env: Record<string, string | undefined>): { format: LogFormat; rest: string[] } {
+  const i = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
+  if (i < 0) return { format: env.DRAGONFLY_LOG_FORMAT === 'json' ? 'json' : 'pretty', rest: argv }
+  const inline = argv[i]!.includes('=')
+  const value = inline ? argv[i]!.slice('--log-format='.length) : argv[i + 1]
+  return { format: value === 'json' ? 'json' : 'pretty', rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
+}
+
+export function configureLogging(format: LogFormat): void {
+  if (format === 'json') consola.setReporters([jsonReporter])
+}
+
+export function isJsonLogging(): boolean {
+  return consola.options.reporters.length === 1 && consola.options.reporters[0] === jsonReporter
+}
+
+/** A log line with fields: an object for the JSON reporter, `key=value` pairs for people. */
+export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: string, fields: Record<string, unknown>): void {
+  if (isJsonLogging()) consola[level](msg, fields)
+  else consola[level](`${msg} ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+}

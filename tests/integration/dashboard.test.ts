@@ -1,0 +1,80 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { Hono } from 'hono'
+import { chromium } from 'playwright-core'
+import { afterAll, expect, it } from 'vitest'
+import { Bitset } from '../../core/bitset.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
+import { dragonfly, killAll, randomFile, startSupernode, tempDir } from '../helpers/cli.ts'
+import { startOrigin } from '../helpers/origin.ts'
+
+const CHROMIUM = process.env.DRAGONFLY_CHROMIUM ?? '/usr/bin/chromium'
+const SIZE = 24 * 1024 * 1024
+
+afterAll(() => killAll())
+
+it('the dashboard shows tasks, peers with their location, a live piece map and an isolated peer, in a real browser', async () => {
+  const dir = await tempDir()
+  const origin = await startOrigin(await randomFile(dir, SIZE), { rate: 4 * 1024 * 1024 })
+  const supernode = await startSupernode(join(dir, 'sn'))
+  // A liar that claims every piece and serves random bytes: the swarm isolates it.
+  const liar = await nodeRuntime.serve(new Hono().get('/pieces/:task/:piece', (c) => c.body(randomBytes(256 * 1024))).fetch, { port: 0, hostname: '127.0.0.1' })
+  const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'df-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+  })
+  try {
+    const page = context.pages()[0] ?? (await context.newPage())
+    const response = await page.goto(supernode.url)
+    expect(response?.headers()['content-type']).toMatch(/^text\/html/)
+    expect(await page.title()).toBe('dragonfly supernode')
+
+    // The supernode starts caching (preheat); once it has a few pieces a liar joins claiming all of
+    // them, before the peers do, so the peers are sent to it first and catch it.
+    const preheat = await fetch(`${supernode.url}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: origin.url() }) })
+    const { taskId, pieceCount } = (await preheat.json()) as { taskId: string; pieceCount: number }
+    await expect
+      .poll(async () => ((await (await fetch(`${supernode.url}/api/v1/preheat/${taskId}`)).json()) as { piecesCached: number }).piecesCached, { timeout: 30_000, interval: 100 })
+      .toBeGreaterThanOrEqual(4)
+    const reg = await fetch(`${supernode.url}/api/v1/tasks/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${liar.port}`, have: Bitset.full(pieceCount).toBase64(), slots: 64, location: 'nowhere|liar' } }),
+    })
+    expect(reg.status).toBe(200)
+    const runs = Array.from({ length: 3 }, (_, i) =>
+      dragonfly(['get', origin.url(), '-o', join(dir, `out-${i}`), '--supernode', supernode.url, '--home', join(dir, `p-${i}`), '--json', '--location', `eu-west|az${i + 1}|rack${i}`]),
+    )
+
+    const held = () => page.$$eval('[data-swarm] .row.peer', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.pieces)).reduce((a, b) => a + b, 0))
+    await page.waitForFunction(() => document.querySelectorAll('[data-swarm] .row.peer').length >= 3, undefined, { timeout: 30_000 })
+    const first = await held()
+    await expect.poll(held, { timeout: 30_000, interval: 250 }).toBeGreaterThan(first)
+    const later = await held()
+    expect(await page.textContent('[data-swarm]')).toMatch(/eu-west\|az1\|rack0/)
+    expect(await page.textContent('#tasks')).toContain(origin.url())
+    await page.waitForSelector('[data-swarm] .row.isolated', { timeout: 30_000 })
+    expect(await page.textContent('[data-swarm] .row.isolated')).toMatch(new RegExp(`127\\.0\\.0\\.1:${liar.port}.*nowhere\\|liar.*isolated`))
+    expect(await page.textContent('#cards')).toContain('1isolated peers')
+    const shots = await mkdtemp(join(tmpdir(), 'df-dashboard-'))
+    await page.screenshot({ path: join(shots, 'during.png'), fullPage: true })
+
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual([0, 0, 0])
+    await page.waitForFunction(() => document.querySelector('#tasks')?.textContent?.includes('complete'), undefined, { timeout: 10_000 })
+    expect(later).toBeGreaterThan(first)
+    const cards = await page.textContent('#cards')
+    expect(cards).toContain('24.0 MiBfrom source')
+    expect(cards).toMatch(/[1-9][\d.]* %source bandwidth saved/)
+    await page.screenshot({ path: join(shots, 'after.png'), fullPage: true })
+    console.log(`dashboard screenshots in ${shots}`)
+  } finally {
+    await context.close()
+    await liar.close()
+    await supernode.stop()
+    await origin.close()
+  }
+})
