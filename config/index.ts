@@ -4,7 +4,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { createError, isDragonflyError } from '../core/errors.ts'
-import type { DragonflyPlugin } from '../core/plugin.ts'
+import { checkPlugin, type DragonflyPlugin } from '../core/plugin.ts'
 import sourceHttp from '../plugins/source-http/index.ts'
 import storageFs from '../plugins/storage-fs/index.ts'
 
@@ -135,7 +135,8 @@ export async function loadDragonflyConfig(options: LoadOptions = {}): Promise<Re
       merger: merge as never,
     })
   } catch (error) {
-    if (isDragonflyError(error)) throw error
+    // A plugin factory refusing its options while the file is evaluated: say which file.
+    if (isDragonflyError(error)) throw createError(error.code, `${file ?? `dragonfly.config.* in ${cwd}`}: ${error.message}`, { cause: error, details: error.details })
     throw createError('E_CONFIG', `cannot load config ${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error)?.message ?? error}`, { cause: error })
   }
   return resolveConfig(merge({}, options.overrides ?? {}, loaded.config ?? {}) as DragonflyConfig, loaded.configFile && loaded._configFile ? loaded._configFile : file)
@@ -151,9 +152,17 @@ export function resolveConfig(config: DragonflyConfig, configFile?: string): Res
     throw createError('E_CONFIG', `${where}: ${path ? `${path}: ` : ''}${issue?.message}`)
   }
   const merged = merge({}, config, DEFAULTS) as DragonflyConfig
+  const plugins = resolvePlugins(config.plugins)
+  for (const plugin of plugins) {
+    try {
+      checkPlugin(plugin)
+    } catch (error) {
+      throw createError('E_PLUGIN', `${where}: ${(error as Error).message}`, { cause: error })
+    }
+  }
   return {
     home: resolve(config.home ?? join(homedir(), '.dragonfly')),
-    plugins: resolvePlugins(config.plugins),
+    plugins,
     supernode: merged.supernode as Required<SupernodeConfig>,
     peer: merged.peer as ResolvedDragonflyConfig['peer'],
     ...(configFile ? { configFile } : {}),

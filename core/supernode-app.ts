@@ -5,6 +5,8 @@ import { createError, toErrorResponse } from './errors.ts'
 import { readJson } from './http-json.ts'
 import { pieceRange } from './piece-layout.ts'
 import { createPieceRoutes } from './piece-server.ts'
+import type { PluginSet } from './plugin.ts'
+import { checkRequests } from './request-check.ts'
 import { SUPERNODE_ID } from './scheduler.ts'
 import type { StorageDriver } from './storage.ts'
 import { TASK_ID_RE } from './task-id.ts'
@@ -14,12 +16,15 @@ export interface SupernodeAppOptions {
   storage: StorageDriver
   /** How long a pull with nothing to hand out waits for work. */
   longPollMs: number
+  /** Transforms for piece transfer and request-check hooks (auth). */
+  plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
 }
 
 /** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
 export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   const { cdn, storage, longPollMs } = options
   const app = new Hono()
+  app.use(checkRequests(options.plugins?.hooks ?? []))
 
   const taskOf = (taskId: string): CdnTask => {
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
@@ -108,8 +113,9 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     createPieceRoutes({
       lookup: (taskId) => {
         const task = cdn.get(taskId)
-        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n) }
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n] }
       },
+      transforms: options.plugins?.transforms,
     }),
   )
 

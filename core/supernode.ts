@@ -30,7 +30,7 @@ export interface Supernode {
 /** A supernode without a socket: serve `app.fetch` with the runtime's adapter. */
 export function createSupernode(options: SupernodeOptions): Supernode {
   const cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry })
-  const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000 })
+  const app = createSupernodeApp({ cdn, storage: options.storage, longPollMs: options.longPollMs ?? 15_000, plugins: options.plugins })
   const sweep = setInterval(() => {
     const now = Date.now()
     for (const entry of cdn.tasks.values()) entry.task?.swarm.expire(now)

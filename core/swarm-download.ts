@@ -57,6 +57,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       digest: a.digest,
       timeoutMs,
       headers: peer.outgoingHeaders(source),
+      transforms: peer.options.plugins.transforms,
       signal: AbortSignal.any([mine.signal, stop.signal]),
     })
     if (task.have.has(a.piece)) return done
