@@ -3,7 +3,7 @@ import { createDefu } from 'defu'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
-import { createError, isDragonflyError } from '../core/errors.ts'
+import { createError, ERROR_CODES, type ErrorCode, isDragonflyError } from '../core/errors.ts'
 import { checkPlugin, type DragonflyPlugin } from '../core/plugin.ts'
 import sourceHttp from '../plugins/source-http/index.ts'
 import storageFs from '../plugins/storage-fs/index.ts'
@@ -136,7 +136,11 @@ export async function loadDragonflyConfig(options: LoadOptions = {}): Promise<Re
     })
   } catch (error) {
     // A plugin factory refusing its options while the file is evaluated: say which file.
-    if (isDragonflyError(error)) throw createError(error.code, `${file ?? `dragonfly.config.* in ${cwd}`}: ${error.message}`, { cause: error, details: error.details })
+    // (The file's imports may load their own copy of core/errors.ts, hence the duck-typed code.)
+    const code = (error as { code?: unknown })?.code
+    if (isDragonflyError(error) || (typeof code === 'string' && code in ERROR_CODES)) {
+      throw createError(code as ErrorCode, `${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error).message}`, { cause: error })
+    }
     throw createError('E_CONFIG', `cannot load config ${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error)?.message ?? error}`, { cause: error })
   }
   return resolveConfig(merge({}, options.overrides ?? {}, loaded.config ?? {}) as DragonflyConfig, loaded.configFile && loaded._configFile ? loaded._configFile : file)
