@@ -39,6 +39,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const body = parseBody(RegisterBody, await readJson(c))
     const task = await cdn.ensure(body)
     if (task.error) throw task.error
+    await cdn.access.admit(task, body)
     const peerId = crypto.randomUUID()
     task.swarm.register(peerId, body.peer, Date.now())
     const response: RegisterResponse = {
