@@ -4,9 +4,9 @@ import type { DragonflyPlugin, PieceContext } from '../../core/plugin.ts'
 export const PLUGIN_NAME = 'compress'
 
 /**
- * `CompressionStream` formats. gzip, deflate and deflate-raw exist on Node >= 20,
- * Bun and Deno; brotli and zstd only where the runtime has them
- * (`node bench/compression-formats.mjs` prints the list per runtime).
+ * `CompressionStream` formats. gzip, deflate and deflate-raw exist everywhere;
+ * brotli on Bun 1.4 and Deno 2.9 (not Node 20), zstd on Bun only
+ * (`bench/compression-formats.mjs` prints the list per runtime).
  */
 export type CompressCodec = 'gzip' | 'deflate' | 'deflate-raw' | 'brotli' | 'zstd'
 
@@ -18,6 +18,8 @@ export interface CompressOptions {
   minSaving?: number
   /**
    * Codecs offered, preferred first; a receiver gets the first one it accepts.
+   * Codecs this runtime lacks are left out, so one config serves a mixed
+   * Node/Bun/Deno cluster; at least one must be available.
    * @default ['gzip', 'deflate']
    */
   codecs?: CompressCodec[]
@@ -36,17 +38,12 @@ export interface CompressOptions {
  */
 export default function compress(options: CompressOptions = {}): DragonflyPlugin {
   const minSaving = options.minSaving ?? 0.1
-  const codecs = options.codecs ?? ['gzip', 'deflate']
+  const wanted = options.codecs ?? ['gzip', 'deflate']
   const probeBytes = options.probeBytes ?? 16 * 1024
   if (!(minSaving >= 0 && minSaving < 1)) throw createError('E_PLUGIN', `${PLUGIN_NAME}: minSaving must be in [0, 1), got ${minSaving}`)
-  if (codecs.length === 0) throw createError('E_PLUGIN', `${PLUGIN_NAME}: codecs must list at least one format`)
-  for (const codec of codecs) {
-    try {
-      new CompressionStream(codec as CompressionFormat)
-      new DecompressionStream(codec as CompressionFormat)
-    } catch {
-      throw createError('E_PLUGIN', `${PLUGIN_NAME}: codec ${JSON.stringify(codec)} is not available on this runtime (CompressionStream)`)
-    }
+  const codecs = wanted.filter(available)
+  if (codecs.length === 0) {
+    throw createError('E_PLUGIN', `${PLUGIN_NAME}: none of the codecs ${JSON.stringify(wanted)} is available on this runtime (CompressionStream)`)
   }
   const pays = (before: number, after: number): boolean => after <= before * (1 - minSaving) && after < before
 
@@ -67,6 +64,16 @@ export default function compress(options: CompressOptions = {}): DragonflyPlugin
       },
       decode: (data, context) => run(data, new DecompressionStream(codecOf(context)), context.size),
     },
+  }
+}
+
+function available(codec: string): boolean {
+  try {
+    new CompressionStream(codec as CompressionFormat)
+    new DecompressionStream(codec as CompressionFormat)
+    return true
+  } catch {
+    return false
   }
 }
 
