@@ -3,8 +3,8 @@ import { createDefu } from 'defu'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
-import { createError, isDragonflyError } from '../core/errors.ts'
-import type { DragonflyPlugin } from '../core/plugin.ts'
+import { createError, ERROR_CODES, type ErrorCode, isDragonflyError } from '../core/errors.ts'
+import { checkPlugin, type DragonflyPlugin } from '../core/plugin.ts'
 import sourceHttp from '../plugins/source-http/index.ts'
 import storageFs from '../plugins/storage-fs/index.ts'
 
@@ -196,7 +196,12 @@ export async function loadDragonflyConfig(options: LoadOptions = {}): Promise<Re
       merger: merge as never,
     })
   } catch (error) {
-    if (isDragonflyError(error)) throw error
+    // A plugin factory refusing its options while the file is evaluated: say which file.
+    // (The file's imports may load their own copy of core/errors.ts, hence the duck-typed code.)
+    const code = (error as { code?: unknown })?.code
+    if (isDragonflyError(error) || (typeof code === 'string' && code in ERROR_CODES)) {
+      throw createError(code as ErrorCode, `${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error).message}`, { cause: error })
+    }
     throw createError('E_CONFIG', `cannot load config ${file ?? `dragonfly.config.* in ${cwd}`}: ${(error as Error)?.message ?? error}`, { cause: error })
   }
   return resolveConfig(merge({}, options.overrides ?? {}, loaded.config ?? {}) as DragonflyConfig, loaded.configFile && loaded._configFile ? loaded._configFile : file)
@@ -212,9 +217,17 @@ export function resolveConfig(config: DragonflyConfig, configFile?: string): Res
     throw createError('E_CONFIG', `${where}: ${path ? `${path}: ` : ''}${issue?.message}`)
   }
   const merged = merge({}, config, DEFAULTS) as DragonflyConfig
+  const plugins = resolvePlugins(config.plugins)
+  for (const plugin of plugins) {
+    try {
+      checkPlugin(plugin)
+    } catch (error) {
+      throw createError('E_PLUGIN', `${where}: ${(error as Error).message}`, { cause: error })
+    }
+  }
   return {
     home: resolve(config.home ?? join(homedir(), '.dragonfly')),
-    plugins: resolvePlugins(config.plugins),
+    plugins,
     supernode: merged.supernode as Required<SupernodeConfig>,
     peer: merged.peer as ResolvedDragonflyConfig['peer'],
     daemon: merged.daemon as ResolvedDragonflyConfig['daemon'],

@@ -6,6 +6,7 @@ import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
 import { sourceStatusError } from './source.ts'
+import { credentialHash, SourceAccess } from './source-access.ts'
 import { createSourceGuard, type SourceGuard } from './source-guard.ts'
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
@@ -25,6 +26,8 @@ export interface CdnMeta {
   digest?: string
   etag?: string
   lastModified?: string
+  /** Fetched with credentials: registrants must prove theirs (SourceAccess). */
+  private?: boolean
   updatedAt: number
 }
 
@@ -40,6 +43,8 @@ export interface CdnTask {
   bytesFromSource: number
   createdAt: number
   lastUsed: number
+  /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
+  credential: string
 }
 
 export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
@@ -78,6 +83,7 @@ interface Entry {
 export class Cdn {
   readonly tasks = new Map<string, Entry>()
   readonly isolatedAddresses = new Set<string>()
+  readonly access: SourceAccess
   private readonly options: CdnOptions
   private readonly aborter = new AbortController()
 
@@ -86,6 +92,7 @@ export class Cdn {
   constructor(options: CdnOptions) {
     this.options = options
     this.guard = options.guard ?? createSourceGuard()
+    this.access = new SourceAccess(options.plugins)
   }
 
   /** The task for this request, starting the source fetch if nobody has. Resolves once the layout is known. */
@@ -152,12 +159,13 @@ export class Cdn {
   private async start(taskId: string, request: TaskRequest, entry: Entry): Promise<CdnTask> {
     const { storage, plugins } = this.options
     const url = normalizeTaskUrl(request.url, parseFilter(request.filter))
+    const credential = await credentialHash(request.headers)
     const stored = await storage.getMeta<CdnMeta>(taskId).catch(() => null)
     const meta = stored && stored.url === url && isSaneMeta(stored) ? stored : null
     const validators = meta && (meta.etag || meta.lastModified) ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
     const complete = meta?.complete && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount
     // Content named by its digest never changes: a complete cache of it needs no revalidation.
-    if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry)
+    if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry, meta!.private ? '*' : '')
     const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null
     const offset = partial ? partial.digests.length * partial.pieceSize : 0
     const response = await fetchSourceWithRetry(
@@ -174,7 +182,7 @@ export class Cdn {
     )
     if (complete && response.status === 304) {
       await response.body?.cancel().catch(() => {})
-      return this.fromCache(taskId, url, meta!, entry)
+      return this.fromCache(taskId, url, meta!, entry, credential || (meta!.private ? '*' : ''))
     }
     const resumed = partial !== null && response.status === 206 && rangeContinues(response, offset, partial.contentLength) !== null
     if (response.status !== 200 && !resumed) {
@@ -189,7 +197,7 @@ export class Cdn {
     // A 200 replaces whatever was cached: the content changed, or the source cannot resume.
     if (meta && !resumed) await storage.remove(taskId)
     const layout = createPieceLayout(length, resumed ? partial!.pieceSize : undefined)
-    const task = this.createTask(taskId, url, layout)
+    const task = this.createTask(taskId, url, layout, credential)
     const next: CdnMeta = {
       url,
       contentLength: length,
@@ -198,6 +206,7 @@ export class Cdn {
       complete: false,
       etag: response.headers.get('etag') ?? partial?.etag ?? undefined,
       lastModified: response.headers.get('last-modified') ?? partial?.lastModified ?? undefined,
+      ...(credential ? { private: true } : {}),
       updatedAt: Date.now(),
     }
     next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
@@ -227,8 +236,8 @@ export class Cdn {
     return task
   }
 
-  private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry): CdnTask {
-    const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize))
+  private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry, credential: string): CdnTask {
+    const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize), credential)
     meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
     task.complete = true
     task.digest = meta.digest
@@ -237,7 +246,7 @@ export class Cdn {
     return task
   }
 
-  private createTask(taskId: string, url: string, layout: PieceLayout): CdnTask {
+  private createTask(taskId: string, url: string, layout: PieceLayout, credential: string): CdnTask {
     const now = Date.now()
     const { events } = this.options
     return {
@@ -252,6 +261,7 @@ export class Cdn {
       bytesFromSource: 0,
       createdAt: now,
       lastUsed: now,
+      credential,
     }
   }
 }

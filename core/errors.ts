@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   E_UNKNOWN_PEER: { status: 404, exit: 4 },
   E_PIECE_NOT_FOUND: { status: 404, exit: 4 },
   E_NOT_FOUND: { status: 404, exit: 4 },
+  E_NOT_ACCEPTABLE: { status: 406, exit: 3 },
   E_PAYLOAD_TOO_LARGE: { status: 413, exit: 2 },
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2 },
   E_DIGEST_MISMATCH: { status: 422, exit: 5 },

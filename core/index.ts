@@ -1,8 +1,10 @@
 /** `dragonfly`: the runtime-agnostic API. Runtime adapters live in `dragonfly/runtime`. */
 export * from './errors.ts'
-export { definePlugin, createPluginSet } from './plugin.ts'
+export { definePlugin, createPluginSet, checkPlugin } from './plugin.ts'
+export { ACCEPT_CODING_HEADER, CODING_HEADER } from './piece-coding.ts'
 export type { DragonflyPlugin, PluginHooks, PluginSet, PieceTransform, PieceContext, SourceAdapter, SourceRequest } from './plugin.ts'
 export type { StorageDriver, StorageContext, StorageFactory } from './storage.ts'
+export { STORAGE_KEY_RE } from './storage.ts'
 export type { ServeFn, ServerHandle, FetchHandler, ServeOptions } from './serve.ts'
 export type { CreateHash, IncrementalHash } from './digest.ts'
 export { computeTaskId, normalizeTaskUrl, parseFilter } from './task-id.ts'

@@ -119,6 +119,8 @@ export class Peer {
         const task = this.tasks.get(taskId)
         return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n) }
       },
+      transforms: this.options.plugins.transforms,
+      hooks: this.options.plugins.hooks,
     })
     const host = this.options.advertiseHost ?? '127.0.0.1'
     this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })

@@ -1,4 +1,6 @@
 import { type CreateHash, hashHex } from './digest.ts'
+import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from './piece-coding.ts'
+import type { PieceTransform } from './plugin.ts'
 import type { PieceResult } from './swarm.ts'
 
 export interface PieceFetch {
@@ -13,6 +15,8 @@ export interface PieceFetch {
   timeoutMs: number
   headers?: Record<string, string>
   signal?: AbortSignal
+  /** Transforms this receiver can decode; offered in `x-dragonfly-accept-coding`. */
+  transforms?: readonly PieceTransform[]
 }
 
 export type PieceOutcome =
@@ -28,9 +32,11 @@ export type PieceOutcome =
 export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
   const timeout = AbortSignal.timeout(job.timeoutMs)
   const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout
+  const transforms = job.transforms ?? []
+  const headers = transforms.length ? { ...job.headers, [ACCEPT_CODING_HEADER]: acceptCodingHeader(transforms) } : job.headers
   let response: Response
   try {
-    response = await fetch(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers: job.headers })
+    response = await fetch(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers })
   } catch (error) {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
@@ -38,16 +44,20 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
     await response.body?.cancel().catch(() => {})
     return { ok: false, error: 'http', message: `piece server answered ${response.status}` }
   }
-  const bytes = new Uint8Array(job.size)
+  const coding = response.headers.get(CODING_HEADER)
+  const coded = coding !== null && coding !== 'identity'
+  // A coded body may be a little longer than the piece (IV, tag, a compressor's worst case).
+  const limit = coded ? job.size + (job.size >> 3) + 4096 : job.size
+  let bytes: Uint8Array = new Uint8Array(limit)
   let filled = 0
   const reader = response.body.getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
-      if (filled + value.byteLength > job.size) {
+      if (filled + value.byteLength > limit) {
         await reader.cancel().catch(() => {})
-        return { ok: false, error: 'digest', message: `piece ${job.piece} is longer than ${job.size} bytes` }
+        return { ok: false, error: 'digest', message: `piece ${job.piece} is longer than ${limit} bytes on the wire` }
       }
       bytes.set(value, filled)
       filled += value.byteLength
@@ -55,10 +65,19 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
   } catch (error) {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
+  const wireBytes = filled
+  if (coded) {
+    try {
+      bytes = await decodePiece(transforms, bytes.subarray(0, filled), coding, { taskId: job.taskId, piece: job.piece, size: job.size })
+    } catch (error) {
+      return { ok: false, error: 'digest', message: (error as Error).message }
+    }
+    filled = bytes.byteLength
+  }
   if (filled !== job.size) return { ok: false, error: 'digest', message: `piece ${job.piece} has ${filled} of ${job.size} bytes` }
   const digest = hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
-  return { ok: true, bytes, wireBytes: filled }
+  return { ok: true, bytes, wireBytes }
 }
 
 function failure(error: 'timeout' | 'unreachable', cause: unknown): PieceOutcome {

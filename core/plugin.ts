@@ -26,6 +26,10 @@ export interface SourceAdapter {
 export interface PieceContext {
   taskId: string
   piece: number
+  /** Which of the transform's codings is in use (`coding` or one of `codings`). */
+  coding?: string
+  /** On decode: the piece's original size, so a decoder can refuse to expand past it. */
+  size?: number
 }
 
 /**
@@ -37,6 +41,11 @@ export interface PieceTransform {
   stage: 'compress' | 'encrypt' | 'custom'
   /** Content-coding token sent in `x-dragonfly-coding`. */
   coding: string
+  /** Other tokens this transform also handles, in preference order after `coding` (e.g. `deflate` after `gzip`). */
+  codings?: string[]
+  /** A piece server refuses (406) a receiver that does not accept this coding, instead of sending without it. */
+  required?: boolean
+  /** Returns null to send the piece without this coding (e.g. compressing would not pay off). */
   encode(data: Uint8Array, context: PieceContext): Promise<Uint8Array | null>
   decode(data: Uint8Array, context: PieceContext): Promise<Uint8Array>
 }
@@ -80,9 +89,7 @@ export function createPluginSet(plugins: DragonflyPlugin[]): PluginSet {
   const transforms: PieceTransform[] = []
   const hooks: PluginHooks[] = []
   for (const plugin of plugins) {
-    if (!plugin || typeof plugin !== 'object' || typeof plugin.name !== 'string') {
-      throw createError('E_PLUGIN', `a plugin must be an object with a name, got ${JSON.stringify(plugin)}`)
-    }
+    checkPlugin(plugin)
     if (plugin.storage) storage = plugin.storage
     if (plugin.source) for (const p of plugin.source.protocols) sources.set(p, plugin.source)
     if (plugin.transform) transforms.push(plugin.transform)
@@ -91,4 +98,48 @@ export function createPluginSet(plugins: DragonflyPlugin[]): PluginSet {
   if (!storage) throw createError('E_PLUGIN', 'no plugin fills the storage slot (add storageFs() to plugins)')
   transforms.sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage])
   return { plugins, storage, sources, transforms, hooks }
+}
+
+const STAGES = new Set(Object.keys(STAGE_ORDER))
+const TOKEN_RE = /^[a-z0-9][a-z0-9._-]{0,31}$/
+
+/** Refuses a plugin whose slots do not have the contract's shape, naming the plugin and the slot. */
+export function checkPlugin(plugin: DragonflyPlugin): void {
+  if (!plugin || typeof plugin !== 'object' || typeof plugin.name !== 'string' || !plugin.name) {
+    throw createError('E_PLUGIN', `a plugin must be an object with a name, got ${describe(plugin)}`)
+  }
+  const bad = (slot: string, why: string): never => {
+    throw createError('E_PLUGIN', `plugin ${plugin.name}: ${slot} ${why}`)
+  }
+  const known = new Set(['name', 'source', 'storage', 'transform', 'hooks', 'options'])
+  for (const key of Object.keys(plugin)) if (!known.has(key)) bad(key, `is not a plugin slot (slots: source, storage, transform, hooks)`)
+  const { source, storage, transform, hooks } = plugin
+  if (source !== undefined) {
+    if (!Array.isArray(source?.protocols) || !source.protocols.every((p) => typeof p === 'string' && p.endsWith(':'))) bad('source.protocols', "must be a list like ['http:']")
+    if (typeof source.fetch !== 'function') bad('source.fetch', 'must be a function')
+  }
+  if (storage !== undefined && typeof storage !== 'function') bad('storage', 'must be a function (context) => StorageDriver')
+  if (transform !== undefined) {
+    if (!STAGES.has(transform?.stage)) bad('transform.stage', `must be compress, custom or encrypt, got ${describe(transform?.stage)}`)
+    for (const c of [transform.coding, ...(transform.codings ?? [])]) {
+      if (typeof c !== 'string' || !TOKEN_RE.test(c) || c === 'identity') bad('transform.coding', `must be a lower-case token other than identity, got ${describe(c)}`)
+    }
+    if (typeof transform.encode !== 'function' || typeof transform.decode !== 'function') bad('transform', 'needs encode and decode functions')
+  }
+  if (hooks !== undefined) {
+    if (!hooks || typeof hooks !== 'object') bad('hooks', 'must be an object')
+    for (const [k, fn] of Object.entries(hooks)) {
+      if (!['sourceHeaders', 'outgoingHeaders', 'checkRequest'].includes(k)) bad(`hooks.${k}`, 'is not a hook (sourceHeaders, outgoingHeaders, checkRequest)')
+      if (typeof fn !== 'function') bad(`hooks.${k}`, 'must be a function')
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
 }

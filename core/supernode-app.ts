@@ -6,6 +6,8 @@ import { readJson } from './http-json.ts'
 import type { Histogram } from './metrics.ts'
 import { pieceRange } from './piece-layout.ts'
 import { createPieceRoutes } from './piece-server.ts'
+import type { PluginSet } from './plugin.ts'
+import { checkRequests } from './request-check.ts'
 import { SUPERNODE_ID } from './scheduler.ts'
 import type { StorageDriver } from './storage.ts'
 import type { SupernodeEvents } from './supernode-events.ts'
@@ -21,12 +23,15 @@ export interface SupernodeAppOptions {
   scheduleDuration?: Histogram
   /** More route groups (dashboard, metrics, preheat), mounted at `/`. */
   routes?: Hono[]
+  /** Transforms for piece transfer and request-check hooks (auth). */
+  plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
 }
 
 /** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
 export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   const { cdn, storage, longPollMs, events, scheduleDuration } = options
   const app = new Hono()
+  app.use(checkRequests(options.plugins?.hooks ?? []))
 
   const taskOf = (taskId: string): CdnTask => {
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
@@ -41,6 +46,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const body = parseBody(RegisterBody, await readJson(c))
     const task = await cdn.ensure(body)
     if (task.error) throw task.error
+    await cdn.access.admit(task, body)
     const peerId = crypto.randomUUID()
     task.swarm.register(peerId, body.peer, Date.now())
     const response: RegisterResponse = {
@@ -122,8 +128,9 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     createPieceRoutes({
       lookup: (taskId) => {
         const task = cdn.get(taskId)
-        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n) }
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n] }
       },
+      transforms: options.plugins?.transforms,
     }),
   )
 

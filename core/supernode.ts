@@ -55,6 +55,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     cdn,
     storage: options.storage,
     longPollMs: options.longPollMs ?? 15_000,
+    plugins: options.plugins,
     events,
     scheduleDuration: metrics.scheduleDuration,
     routes: [

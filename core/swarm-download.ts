@@ -65,6 +65,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       createHash: peer.options.createHash,
       timeoutMs,
       headers: peer.outgoingHeaders(source),
+      transforms: peer.options.plugins.transforms,
       signal: AbortSignal.any([mine.signal, stop.signal]),
     })
     if (task.have.has(a.piece)) return done

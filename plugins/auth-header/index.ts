@@ -1,0 +1,71 @@
+import { createError } from '../../core/errors.ts'
+import type { DragonflyPlugin, PluginHooks } from '../../core/plugin.ts'
+
+export const PLUGIN_NAME = 'auth-header'
+
+export interface SourceCredentials {
+  /** Source URLs this rule applies to: a RegExp, or a string prefix. */
+  match: RegExp | string
+  /** Headers added to matching source requests; the user's own `-H` headers win. */
+  headers: Record<string, string>
+}
+
+export interface AuthHeaderOptions {
+  /**
+   * Shared cluster token: the supernode API and every piece server require
+   * `Authorization: Bearer <token>`, and this node sends it on its own requests.
+   * `/healthz` stays open.
+   * @default undefined (no check)
+   */
+  token?: string
+  /**
+   * Credentials for sources, by URL pattern.
+   * @default []
+   */
+  sources?: SourceCredentials[]
+}
+
+/** Header authentication, both ways: a cluster token for Dragonfly's own HTTP, and credentials for sources. */
+export default function authHeader(options: AuthHeaderOptions = {}): DragonflyPlugin {
+  const { token, sources = [] } = options
+  if (token !== undefined && (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token))) {
+    throw createError('E_PLUGIN', `${PLUGIN_NAME}: token must be a non-empty string without spaces`)
+  }
+  for (const [i, rule] of sources.entries()) {
+    if (!(rule?.match instanceof RegExp || typeof rule?.match === 'string') || !rule.headers || typeof rule.headers !== 'object') {
+      throw createError('E_PLUGIN', `${PLUGIN_NAME}: sources[${i}] needs { match: RegExp | string, headers: {...} }`)
+    }
+  }
+  const hooks: PluginHooks = {}
+  if (token !== undefined) {
+    const expected = `Bearer ${token}`
+    hooks.outgoingHeaders = () => ({ authorization: expected })
+    hooks.checkRequest = (request) => {
+      const given = request.headers.get('authorization')
+      if (given === null) throw createError('E_UNAUTHORIZED', 'this node requires Authorization: Bearer <token> (auth-header plugin)')
+      if (!sameText(given, expected)) throw createError('E_UNAUTHORIZED', 'wrong bearer token')
+    }
+  }
+  if (sources.length > 0) {
+    hooks.sourceHeaders = (url, headers) => {
+      const present = new Set(Object.keys(headers).map((k) => k.toLowerCase()))
+      const extra: Record<string, string> = {}
+      for (const rule of sources) {
+        const hit = typeof rule.match === 'string' ? url.startsWith(rule.match) : rule.match.test(url)
+        if (!hit) continue
+        for (const [k, v] of Object.entries(rule.headers)) if (!present.has(k.toLowerCase())) extra[k] = v
+      }
+      return extra
+    }
+  }
+  return { name: PLUGIN_NAME, hooks }
+}
+
+/** Compares in time independent of where the strings first differ. */
+function sameText(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a)
+  const y = new TextEncoder().encode(b)
+  let diff = x.length ^ y.length
+  for (let i = 0; i < y.length; i++) diff |= (x[i] ?? 0) ^ y[i]!
+  return diff === 0
+}
