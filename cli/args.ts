@@ -1,4 +1,5 @@
 import { createError } from '../core/errors.ts'
+import { isSize } from '../config/size.ts'
 
 /** citty keeps only the last value of a repeated flag; these are collected from argv directly. */
 export function repeated(rawArgs: string[], ...names: string[]): string[] {
@@ -48,4 +49,11 @@ export function parseIntArg(name: string, value: string | undefined, min: number
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) throw createError('E_BAD_ARGUMENT', `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
   return n
+}
+
+/** A `--rate-limit`-style flag: checked here so a typo is a CLI error (E_BAD_ARGUMENT), kept as given for the config. */
+export function rateArg(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (!isSize(value)) throw createError('E_BAD_ARGUMENT', `--${name} must be bytes per second like 20MB or 512KB, got ${JSON.stringify(value)}`)
+  return value
 }

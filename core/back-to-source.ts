@@ -46,6 +46,7 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
     layout: task.layout,
     firstPiece: resumedTotal !== null ? prefix : 0,
     url: request.url,
+    limiter: peer.limitsOf(taskId).down,
     onBytes: (n) => {
       stats.bytesFromSource += n
       stats.wireBytes += n

@@ -5,6 +5,7 @@ import { createError } from './errors.ts'
 import { cutIntoPieces, rangeContinues } from './piece-cutter.ts'
 import { pieceRange } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import { sourceStatusError } from './source.ts'
 import { fetchSourceWithRetry, isRetryable, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
@@ -24,6 +25,8 @@ export interface IngestOptions {
   writeAhead?: number
   /** Bytes read from the source, as they arrive (metrics). */
   onSourceBytes?: (bytes: number) => void
+  /** Paces source reads (the supernode's `--total-limit`). */
+  limiter?: RateLimiter
 }
 
 /**
@@ -56,6 +59,7 @@ export async function ingest(options: IngestOptions): Promise<void> {
         layout,
         firstPiece,
         url: request.url,
+        limiter: options.limiter,
         onBytes: (n) => {
           task.bytesFromSource += n
           options.onSourceBytes?.(n)

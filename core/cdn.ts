@@ -5,6 +5,7 @@ import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
 import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
+import type { Limits } from './rate-limit.ts'
 import { sourceStatusError } from './source.ts'
 import { credentialHash, SourceAccess } from './source-access.ts'
 import { createSourceGuard, type SourceGuard } from './source-guard.ts'
@@ -66,6 +67,8 @@ export interface CdnOptions {
   /** Refuses source hosts (SSRF guard); cloud metadata addresses are always refused. */
   guard?: SourceGuard
   events?: SupernodeEvents
+  /** The host's bandwidth limits (`supernode --total-limit`): source reads and piece uploads. */
+  limits?: Limits
 }
 
 interface Entry {
@@ -84,6 +87,9 @@ export class Cdn {
   readonly tasks = new Map<string, Entry>()
   readonly isolatedAddresses = new Set<string>()
   readonly access: SourceAccess
+  get limits(): Limits | undefined {
+    return this.options.limits
+  }
   private readonly options: CdnOptions
   private readonly aborter = new AbortController()
 
@@ -224,6 +230,7 @@ export class Cdn {
       retry: this.options.retry ?? DEFAULT_RETRY,
       writeAhead: this.options.writeAhead,
       onSourceBytes: this.options.events?.sourceBytes,
+      limiter: this.options.limits?.down,
     }).then(
       () => this.options.events?.taskCompleted?.(infoOf(task), false),
       (error) => {

@@ -1,6 +1,7 @@
 import { type CreateHash, hashHex } from './digest.ts'
 import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from './piece-coding.ts'
 import type { PieceTransform } from './plugin.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import type { PieceResult } from './swarm.ts'
 
 export interface PieceFetch {
@@ -17,6 +18,8 @@ export interface PieceFetch {
   signal?: AbortSignal
   /** Transforms this receiver can decode; offered in `x-dragonfly-accept-coding`. */
   transforms?: readonly PieceTransform[]
+  /** Paces the body as it is read (`--rate-limit`); time spent waiting on it does not count against `timeoutMs`. */
+  limiter?: RateLimiter
 }
 
 export type PieceOutcome =
@@ -30,8 +33,16 @@ export type PieceOutcome =
  * connection counts against its reachability).
  */
 export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
-  const timeout = AbortSignal.timeout(job.timeoutMs)
-  const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout
+  const timeout = new PieceTimeout(job.timeoutMs)
+  const signal = job.signal ? AbortSignal.any([job.signal, timeout.signal]) : timeout.signal
+  try {
+    return await receivePiece(job, signal, timeout)
+  } finally {
+    timeout.clear()
+  }
+}
+
+async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: PieceTimeout): Promise<PieceOutcome> {
   const transforms = job.transforms ?? []
   const headers = transforms.length ? { ...job.headers, [ACCEPT_CODING_HEADER]: acceptCodingHeader(transforms) } : job.headers
   let response: Response
@@ -61,6 +72,7 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
       }
       bytes.set(value, filled)
       filled += value.byteLength
+      if (job.limiter) await timeout.pause(job.limiter.take(value.byteLength, signal))
     }
   } catch (error) {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
@@ -78,6 +90,44 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
   const digest = hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
   return { ok: true, bytes, wireBytes }
+}
+
+/** A piece's deadline, pushed back by the time spent waiting on our own rate limiter. */
+class PieceTimeout {
+  private readonly controller = new AbortController()
+  readonly signal = this.controller.signal
+  private deadline: number
+  private timer: ReturnType<typeof setTimeout>
+
+  constructor(ms: number) {
+    this.deadline = performance.now() + ms
+    this.timer = this.arm()
+  }
+
+  get aborted(): boolean {
+    return this.signal.aborted
+  }
+
+  async pause(wait: Promise<void>): Promise<void> {
+    const started = performance.now()
+    try {
+      await wait
+    } finally {
+      this.deadline += performance.now() - started
+    }
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+  }
+
+  private arm(): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      const left = this.deadline - performance.now()
+      if (left > 1) this.timer = this.arm()
+      else this.controller.abort(new DOMException('piece timed out', 'TimeoutError'))
+    }, Math.max(1, this.deadline - performance.now()))
+  }
 }
 
 function failure(error: 'timeout' | 'unreachable', cause: unknown): PieceOutcome {

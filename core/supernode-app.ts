@@ -128,7 +128,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     createPieceRoutes({
       lookup: (taskId) => {
         const task = cdn.get(taskId)
-        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n] }
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n], limiter: cdn.limits?.up }
       },
       transforms: options.plugins?.transforms,
     }),

@@ -6,6 +6,7 @@ import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 import { createObserveRoutes } from './observe-routes.ts'
 import type { PluginSet } from './plugin.ts'
 import { createPreheatRoutes } from './preheat.ts'
+import { createLimits } from './rate-limit.ts'
 import type { RetryPolicy } from './source-retry.ts'
 import { createSourceGuard, type SourceGuardOptions } from './source-guard.ts'
 import type { StorageDriver } from './storage.ts'
@@ -30,6 +31,8 @@ export interface SupernodeOptions {
   cache?: CacheGcOptions
   /** How often gone peers are swept and the cache quota is checked. @default 5000 */
   sweepIntervalMs?: number
+  /** Bytes/s the supernode reads from sources, and serves to peers, across all tasks; 0 = unlimited. */
+  totalLimit?: number
   /** Listeners for task and peer events (logs). */
   events?: SupernodeEvents
   /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
@@ -49,7 +52,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   const metrics = createSupernodeMetrics(registry, () => cdn)
   const events = combineEvents(metrics.events, options.events)
   const guard = createSourceGuard(options.sources)
-  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events })
+  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events, limits: createLimits(options.totalLimit) })
   let accepting = true
   const app = createSupernodeApp({
     cdn,

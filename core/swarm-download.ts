@@ -32,8 +32,9 @@ export interface SwarmDownloadContext {
 export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
   const { peer, base, registration, task, stats, request } = ctx
   const { peerId, taskId } = registration
-  const concurrency = peer.options.concurrency ?? 8
   const timeoutMs = peer.options.pieceTimeoutMs ?? 30_000
+  const limiter = peer.limitsOf(taskId).down
+  const concurrency = limitedConcurrency(peer.options.concurrency ?? 8, peer.downloadRate(taskId), registration.pieceSize, timeoutMs)
   const results: PieceResult[] = []
   const running = new Set<Promise<void>>()
   const perPiece = new Map<number, AbortController[]>()
@@ -67,6 +68,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       headers: peer.outgoingHeaders(source),
       transforms: peer.options.plugins.transforms,
       signal: AbortSignal.any([mine.signal, stop.signal]),
+      limiter,
     })
     if (task.have.has(a.piece)) return done
     if (!outcome.ok) return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
@@ -124,4 +126,14 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     stop.abort()
     await Promise.allSettled(running)
   }
+}
+
+/**
+ * Under a rate limit, fewer pieces in flight: each should still arrive well
+ * within the supernode's assignment timeout (a third of it), or the supernode
+ * would reclaim pieces that are merely paced.
+ */
+export function limitedConcurrency(concurrency: number, rate: number, pieceSize: number, timeoutMs: number): number {
+  if (!rate) return concurrency
+  return Math.max(1, Math.min(concurrency, Math.floor((rate * timeoutMs) / 3000 / pieceSize)))
 }
