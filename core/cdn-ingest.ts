@@ -25,6 +25,8 @@ export interface IngestOptions {
   writeAhead?: number
   /** Bytes read from the source, as they arrive (metrics). */
   onSourceBytes?: (bytes: number) => void
+  /** Checks where the source redirects to (SSRF guard). */
+  guard?: (url: string) => void
   /** Paces source reads (the supernode's `--total-limit`). */
   limiter?: RateLimiter
 }
@@ -113,6 +115,7 @@ async function reopen(options: IngestOptions, delivered: number): Promise<{ resp
     options.plugins,
     { url: request.url, headers: request.headers ?? {}, range: { start: offset }, validators, signal: options.signal },
     options.retry,
+    options.guard,
   )
   if (response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null) return { response, firstPiece: delivered }
   const same = response.status === 200 && (!meta.etag || response.headers.get('etag') === meta.etag) && (!meta.lastModified || response.headers.get('last-modified') === meta.lastModified)

@@ -3,7 +3,8 @@ import type { CreateHash } from './digest.ts'
 import { parseDigest } from './digest.ts'
 import { createError, type DragonflyError, isDragonflyError } from './errors.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
-import { type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { ensureSpace } from './disk-space.ts'
 import { createPieceRoutes } from './piece-server.ts'
 import type { PluginSet } from './plugin.ts'
 import { createLimits, type Limits } from './rate-limit.ts'
@@ -200,15 +201,14 @@ export class Peer {
       const base = attempts[i]!
       try {
         const previous = task ?? (await this.resume(taskId))
-        const registration = await this.client.register(base, {
-          url: request.url,
-          headers: request.headers,
-          filter,
-          digest: expected,
-          tag: request.tag,
-          peer: { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() },
+        const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
+        const registration = await this.client.register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo }).catch((error: unknown) => {
+          // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
+          if (isDragonflyError(error) && error.code === 'E_NO_SPACE') throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
+          throw error
         })
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
+        await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
         progress.tick()
         announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })

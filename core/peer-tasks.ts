@@ -1,7 +1,7 @@
 import { Bitset } from './bitset.ts'
 import type { CreateHash } from './digest.ts'
 import { OrderedDigest } from './ordered-digest.ts'
-import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
+import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
 import type { StorageDriver } from './storage.ts'
 
 /** A task as this peer holds it: what it can serve to others. */
@@ -37,7 +37,7 @@ export async function saveTaskState(storage: StorageDriver, task: LocalTask, url
 /** The verified pieces a previous run left, or undefined when there are none or the record is damaged. */
 export async function loadTaskState(storage: StorageDriver, createHash: CreateHash, taskId: string): Promise<LocalTask | undefined> {
   const meta = await storage.getMeta<PeerMeta>(taskId).catch(() => null)
-  if (!meta || !Number.isSafeInteger(meta.contentLength) || !Number.isSafeInteger(meta.pieceSize) || meta.pieceSize <= 0) return undefined
+  if (!meta || !isValidLayout(meta.contentLength, meta.pieceSize)) return undefined
   const layout = createPieceLayout(meta.contentLength, meta.pieceSize)
   let have: Bitset
   try {
@@ -46,4 +46,9 @@ export async function loadTaskState(storage: StorageDriver, createHash: CreateHa
     return undefined
   }
   return { taskId, layout, have, digest: newTaskDigest(storage, createHash, taskId, layout) }
+}
+
+/** Bytes of `task` not yet held: what its download still has to store. */
+export function bytesMissing(task: LocalTask): number {
+  return task.layout.contentLength - bytesHeld(task.layout, task.have)
 }

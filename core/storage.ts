@@ -18,6 +18,8 @@ export interface StorageDriver {
   exportTo?(key: string, path: string): Promise<void>
   /** Optional: bytes held, for quotas and status. */
   usage?(): Promise<number>
+  /** Bytes that can still be written (free space for this storage), or null when unknown; checked before a download. */
+  available?(): Promise<number | null>
   close?(): Promise<void>
 }
 
