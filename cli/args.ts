@@ -23,6 +23,8 @@ export function parseHeaders(values: string[]): Record<string, string> {
     const at = raw.indexOf(':')
     const name = at > 0 ? raw.slice(0, at).trim() : ''
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw createError('E_BAD_ARGUMENT', `header must look like 'Name: value', got ${JSON.stringify(raw)}`)
+    // eslint-disable-next-line no-control-regex
+    if (/[\r\n\0]/.test(raw)) throw createError('E_BAD_ARGUMENT', `header value must be one line, got ${JSON.stringify(raw)}`)
     headers[name.toLowerCase()] = raw.slice(at + 1).trim()
   }
   return headers

@@ -29,7 +29,11 @@ export async function cutIntoPieces(body: ReadableStream<Uint8Array> | null, opt
     const reader = body.getReader()
     try {
       for (;;) {
-        const { done, value } = await reader.read()
+        const { done, value } = await reader.read().catch((error: unknown) => {
+          if ((error as Error)?.name === 'AbortError') throw error
+          const why = ((error as Error)?.cause as Error)?.message ?? (error as Error)?.message ?? String(error)
+          throw createError('E_SOURCE_TRUNCATED', `connection to ${url} broke after ${piece} whole pieces: ${why}`, { cause: error, details: { pieces: piece } })
+        })
         if (done) break
         options.onBytes?.(value.byteLength)
         await options.limiter?.take(value.byteLength)
