@@ -51,8 +51,9 @@ export default defineCommand({
         process.once('SIGTERM', resolve)
       })
       consola.info('supernode shutting down')
-      await supernode.close()
+      const { toldPeers } = await supernode.close()
       await server.close()
+      logEvent('info', 'supernode stopped', { toldPeers })
     } catch (error) {
       reportError(error)
     }
