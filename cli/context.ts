@@ -31,6 +31,7 @@ export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], ext
     storage: openStorage(ctx, 'peer'),
     createHash: ctx.runtime.createHash,
     serve: ctx.runtime.serve,
+    pieceGet: ctx.runtime.pieceGet,
     supernodes,
     location: cfg.location,
     concurrency: cfg.concurrency,

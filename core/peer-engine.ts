@@ -6,6 +6,7 @@ import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
 import { ensureSpace } from './disk-space.ts'
 import { createPieceRoutes } from './piece-server.ts'
+import type { PieceHttpGet } from './piece-get.ts'
 import type { PluginSet } from './plugin.ts'
 import { createLimits, type Limits } from './rate-limit.ts'
 import type { ServeFn, ServerHandle } from './serve.ts'
@@ -43,6 +44,8 @@ export interface PeerOptions {
   listenHost?: string
   /** Piece server port; 0 picks a free one. @default 0 */
   port?: number
+  /** The piece GET (the runtime's fastest). @default fetch */
+  pieceGet?: PieceHttpGet
   /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
   rateLimit?: number
   /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
