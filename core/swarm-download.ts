@@ -146,7 +146,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 }
 
 /** Pieces held in memory at once are bounded by bytes, not count: large pieces, fewer in flight (peer RSS). */
-const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024
 
 export function bytesInFlightCap(pieceSize: number): number {
   return Math.max(2, Math.floor(MAX_BYTES_IN_FLIGHT / pieceSize))

@@ -13,6 +13,24 @@ export interface Finished {
   peakRss: number
 }
 
+/** Peak resident set (VmHWM) of a running process, read from /proc; 0 when it cannot be read. */
+export function readPeakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Samples a process's peak RSS every 100 ms; call the result for the highest seen (it survives the process). */
+export function peakRssOf(pid: number): () => number {
+  let peak = 0
+  const timer = setInterval(() => (peak = Math.max(peak, readPeakRss(pid))), 100)
+  timer.unref()
+  return () => Math.max(peak, readPeakRss(pid))
+}
+
 /** Runs a command, timing it and sampling its peak RSS (Linux /proc). */
 export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
   const started = performance.now()
@@ -22,12 +40,7 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
   let peakRss = 0
   child.stdout!.on('data', (d) => (stdout += d))
   child.stderr!.on('data', (d) => (stderr += d))
-  const sample = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      if (m) peakRss = Math.max(peakRss, Number(m[1]) * 1024)
-    } catch {}
-  }, 20)
+  const sample = setInterval(() => (peakRss = Math.max(peakRss, readPeakRss(child.pid!))), 20)
   return new Promise((done) =>
     child.on('close', (code) => {
       clearInterval(sample)
