@@ -43,8 +43,10 @@ describe('supernode trouble, seen from get', () => {
     const list = [...first, a.url, b.url].flatMap((url) => ['--supernode', url])
     const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), ...list, '--home', join(dir, 'p'), '--json'])
     await waitFor(() => origin.bytes > SIZE / 3)
-    const finished = async () => {
+    const finished = async (what: string) => {
+      const since = performance.now()
       expect(await run.done, run.stderr).toBe(0)
+      console.log(`${what}: get finished ${((performance.now() - since) / 1000).toFixed(2)} s after it`)
       expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ supernode: b.url, backToSource: false })
     }
@@ -55,7 +57,7 @@ describe('supernode trouble, seen from get', () => {
     const { origin, a, b, finished } = await getWithTwoSupernodes([DEAD])
     try {
       a.run.child.kill('SIGKILL')
-      await finished()
+      await finished('supernode killed (-9) a third into a 32 MiB download')
     } finally {
       await b.stop()
       await origin.close()
@@ -65,10 +67,12 @@ describe('supernode trouble, seen from get', () => {
   it('SIGTERM on a supernode: peers are told and move to the next one; the cache state is flushed', async () => {
     const { dir, origin, a, b, finished } = await getWithTwoSupernodes()
     try {
+      const stopping = performance.now()
       a.run.child.kill('SIGTERM')
       expect(await a.run.done, a.run.stderr).toBe(0)
       expect(a.run.stdout + a.run.stderr).toMatch(/supernode stopped toldPeers=\d+/)
-      await finished()
+      console.log(`supernode SIGTERM: exited in ${((performance.now() - stopping) / 1000).toFixed(2)} s, ${/toldPeers=(\d+)/.exec(a.run.stdout + a.run.stderr)?.[1]} peers told`)
+      await finished('supernode SIGTERM a third into a 32 MiB download')
       // What a had cached is on disk with its piece digests, ready to resume.
       const metaDir = join(dir, 'a', 'cdn', 'meta')
       const meta = JSON.parse(readFileSync(join(metaDir, readdirSync(metaDir)[0]!), 'utf8')) as { digests: string[]; complete: boolean }
