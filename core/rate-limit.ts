@@ -9,12 +9,12 @@ export class RateLimiter {
   /** Bytes per second. */
   readonly rate: number
   readonly parent?: RateLimiter
-  /** Unused time a quiet limiter may bank, in ms (a short burst after idling). */
+  /** Unused time a quiet limiter may bank, in ms: a short burst after idling, and room to catch up after a late timer or a busy CPU. */
   private readonly burstMs: number
   /** When the bytes booked so far have passed, in `performance.now()` ms. */
   private cursor = 0
 
-  constructor(bytesPerSecond: number, parent?: RateLimiter, burstMs = 50) {
+  constructor(bytesPerSecond: number, parent?: RateLimiter, burstMs = 200) {
     if (!(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond)) throw new RangeError(`rate must be a positive number of bytes per second, got ${bytesPerSecond}`)
     this.rate = bytesPerSecond
     this.parent = parent

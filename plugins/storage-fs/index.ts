@@ -34,12 +34,13 @@ export function createFsStorage(dir: string): StorageDriver {
   const dataPath = (key: string): string => join(dataDir, checkKey(key))
   const metaPath = (key: string): string => join(metaDir, `${checkKey(key)}.json`)
 
-  const handle = (key: string): Promise<FileHandle> => {
+  /** The open file of `key`; only writes create it (a read of a removed key must not bring back an empty file). */
+  const handle = (key: string, create: boolean): Promise<FileHandle> => {
     let h = handles.get(key)
     if (!h) {
       const path = dataPath(key)
       h = open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error
+        if (error.code !== 'ENOENT' || !create) throw error
         await mkdir(dataDir, { recursive: true })
         return open(path, 'w+')
       })
@@ -59,7 +60,9 @@ export function createFsStorage(dir: string): StorageDriver {
   return {
     name: DRIVER_NAME,
     async writeAt(key, offset, data) {
-      const fh = await handle(key)
+      const fh = await handle(key, true).catch((error) => {
+        throw io(`cannot open ${key}`, error)
+      })
       let done = 0
       try {
         while (done < data.byteLength) {
@@ -71,7 +74,9 @@ export function createFsStorage(dir: string): StorageDriver {
       }
     },
     async readAt(key, offset, length) {
-      const fh = await handle(key)
+      const fh = await handle(key, false).catch((error) => {
+        throw io(`cannot open ${key}`, error)
+      })
       const out = new Uint8Array(length)
       let done = 0
       while (done < length) {
