@@ -14,11 +14,13 @@ import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
 import { TaskProgress } from './task-progress.ts'
 import { backToSource } from './back-to-source.ts'
-import { progressOf, type ProgressListener, throttleProgress } from './download-progress.ts'
+import { progressOf, throttleProgress } from './download-progress.ts'
+import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from './task-id.ts'
 
 export type { LocalTask } from './peer-tasks.ts'
+export type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 
 export interface PeerOptions {
   plugins: PluginSet
@@ -50,43 +52,6 @@ export interface PeerOptions {
   rateLimit?: number
   /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
   totalLimit?: number
-}
-
-export interface DownloadRequest {
-  url: string
-  headers?: Record<string, string>
-  digest?: string
-  filter?: string | string[]
-  tag?: string
-  signal?: AbortSignal
-  /** Bytes/s for this task (download and upload each); overrides the peer's `rateLimit`. */
-  rateLimit?: number
-  /** Called with a snapshot at most every `progressIntervalMs` while pieces arrive, and once at the end. */
-  onProgress?: ProgressListener
-  /** @default 100 */
-  progressIntervalMs?: number
-}
-
-export interface DownloadStats {
-  bytesFromPeers: number
-  bytesFromSupernode: number
-  bytesFromSource: number
-  wireBytes: number
-  piecesFromPeers: number
-  piecesFromSupernode: number
-}
-
-export interface DownloadResult extends DownloadStats {
-  taskId: string
-  /** Key of the content in the peer's storage. */
-  storageKey: string
-  bytes: number
-  pieces: number
-  durationMs: number
-  digest: string
-  /** The supernode that scheduled it, or null after going back to source. */
-  supernode: string | null
-  backToSource: boolean
 }
 
 /**
