@@ -2,10 +2,12 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { parseBody } from './api-schema.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
+import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.ts'
 import { DownloadFlights, type Flight } from './download-flights.ts'
 import { createError, toErrorResponse } from './errors.ts'
 import { createForwardProxy } from './forward-proxy.ts'
 import { readJson } from './http-json.ts'
+import { METRICS_CONTENT_TYPE } from './metrics.ts'
 import type { Peer } from './peer-engine.ts'
 import { createRegistryMirror } from './registry-mirror.ts'
 import type { FetchHandler } from './serve.ts'
@@ -21,6 +23,8 @@ export interface DaemonAppOptions {
   proxyRules?: RegExp[]
   /** The port the daemon listens on: a request addressed to it is the daemon's own, any other is proxied. */
   port(): number
+  /** `/metrics` renders these; the peer should report what it serves to `metrics.served`. @default new ones */
+  metrics?: DaemonMetrics
 }
 
 export interface DaemonApp {
@@ -46,10 +50,20 @@ const DownloadBody = v.object({
  */
 export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
   const { peer } = options
-  const flights = new DownloadFlights(peer)
+  const metrics = options.metrics ?? createDaemonMetrics()
+  const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed })
+  metrics.bind(peer, flights)
+  let closing = false
   const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries })
   const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [] })
   const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', (c) => {
+    if (closing || !peer.address) throw createError('E_NOT_READY', closing ? 'daemon is shutting down' : 'daemon is starting')
+    return c.json({ ready: true })
+  })
+  app.get('/metrics', (c) => c.body(metrics.registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
 
   app.get('/api/v1/daemon', (c) => c.json({ dragonfly: 'daemon', upload: peer.address, tasks: flights.flights.size }))
 
@@ -82,7 +96,10 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
       const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
       return port === options.port() ? app.fetch(request) : proxy(request)
     },
-    close: () => flights.close(),
+    close: () => {
+      closing = true
+      flights.close()
+    },
   }
 }
 

@@ -25,7 +25,11 @@ export class DownloadFlights {
   readonly flights = new Map<string, Flight>()
   private readonly aborter = new AbortController()
 
-  constructor(private readonly peer: Peer) {}
+  constructor(
+    private readonly peer: Peer,
+    /** Told when a download ends (metrics). */
+    private readonly events: { finished?(result: DownloadResult): void; failed?(): void } = {},
+  ) {}
 
   async start(request: Omit<DownloadRequest, 'signal'>): Promise<Flight> {
     const taskId = await this.peer.taskIdOf(request)
@@ -37,8 +41,14 @@ export class DownloadFlights {
     // One reader going away must not stop a download others share: only closing the daemon aborts it.
     const flight: Flight = { taskId, url: request.url, startedAt: Date.now(), lastUsed: Date.now(), done: this.peer.download({ ...request, signal: this.aborter.signal }) }
     flight.done.then(
-      (result) => void (flight.result = result),
-      () => void (this.flights.get(taskId) === flight && this.flights.delete(taskId)),
+      (result) => {
+        flight.result = result
+        this.events.finished?.(result)
+      },
+      () => {
+        if (this.flights.get(taskId) === flight) this.flights.delete(taskId)
+        this.events.failed?.()
+      },
     )
     this.flights.set(taskId, flight)
     return flight

@@ -46,6 +46,8 @@ export interface PeerOptions {
   listenHost?: string
   /** Piece server port; 0 picks a free one. @default 0 */
   port?: number
+  /** Called after each piece this peer served to another (metrics). */
+  onServed?: (taskId: string, piece: number, bytes: number) => void
   /** The piece GET (the runtime's fastest). @default fetch */
   pieceGet?: PieceHttpGet
   /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
@@ -88,6 +90,7 @@ export class Peer {
       },
       transforms: this.options.plugins.transforms,
       hooks: this.options.plugins.hooks,
+      onServed: this.options.onServed,
     })
     const host = this.options.advertiseHost ?? '127.0.0.1'
     this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })

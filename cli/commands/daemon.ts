@@ -3,6 +3,7 @@ import { consola } from 'consola'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createDaemonApp } from '../../core/daemon-app.ts'
+import { createDaemonMetrics } from '../../core/daemon-metrics.ts'
 import { createError } from '../../core/errors.ts'
 import { parseSize } from '../../config/size.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
@@ -40,7 +41,8 @@ export default defineCommand({
       const { daemon: cfg, peer: peerCfg } = ctx.config
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : peerCfg.supernodes
       if (supernodes.length === 0 && !peerCfg.backSource) throw createError('E_BAD_ARGUMENT', 'no --supernode given and back-to-source is off')
-      const peer = createConfiguredPeer(ctx, supernodes, { port: cfg.uploadPort })
+      const metrics = createDaemonMetrics()
+      const peer = createConfiguredPeer(ctx, supernodes, { port: cfg.uploadPort, onServed: (_task, _piece, bytes) => metrics.served(bytes) })
       const upload = await peer.start()
       let port = cfg.port
       const daemon = createDaemonApp({
@@ -49,6 +51,7 @@ export default defineCommand({
         insecureRegistries: cfg.insecureRegistries,
         proxyRules: cfg.proxyRules.map((rule) => new RegExp(rule)),
         port: () => port,
+        metrics,
       })
       const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: true })
       port = server.port

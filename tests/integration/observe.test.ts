@@ -176,3 +176,39 @@ describe('what users see: metrics, status, preheat, progress', () => {
     expect(sampleValue(m, 'dragonfly_back_to_source_bytes_total')).toBe(SIZE)
   })
 })
+
+describe('daemon observability', () => {
+  afterAll(() => killAll())
+
+  it('/metrics on the daemon: what it downloaded and from whom, what it served, its cache; /healthz and /readyz', async () => {
+    const { startDaemon } = await import('../helpers/cli.ts')
+    const dir = await tempDir()
+    const origin = await startOrigin(await randomFile(dir, 4 * 1024 * 1024))
+    const sn = await startSupernode(join(dir, 'sn'))
+    const daemon = await startDaemon(join(dir, 'd'), sn.url)
+    try {
+      expect((await fetch(`${daemon.url}/healthz`)).status).toBe(200)
+      expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200)
+      const first = dragonfly(['get', origin.url(), '-o', join(dir, 'a'), '--daemon', daemon.url, '--json'])
+      expect(await first.done, first.stderr).toBe(0)
+      // Another host's peer (no daemon) gets the same file: peers are preferred, so the daemon serves it.
+      const second = dragonfly(['get', origin.url(), '-o', join(dir, 'b'), '--supernode', sn.url, '--daemon', 'off', '--home', join(dir, 'h2'), '--json'])
+      expect(await second.done, second.stderr).toBe(0)
+      const fromPeers = parseJsonLine<GetJson>(second.stdout).bytesFromPeers
+
+      const m = await scrape(daemon.url)
+      expect(sampleValue(m, 'dragonfly_downloads_total', { result: 'ok' })).toBe(1)
+      expect(sampleValue(m, 'dragonfly_downloads_total', { result: 'failed' })).toBe(0)
+      const received = ['supernode', 'peer', 'source'].reduce((sum, from) => sum + sampleValue(m, 'dragonfly_piece_bytes_total', { from }), 0)
+      expect(received).toBe(4 * 1024 * 1024)
+      expect(sampleValue(m, 'dragonfly_upload_bytes_total')).toBe(fromPeers)
+      expect(fromPeers).toBeGreaterThan(0)
+      expect(sampleValue(m, 'dragonfly_tasks', { state: 'done' })).toBe(1)
+      expect(sampleValue(m, 'dragonfly_cache_bytes')).toBe(4 * 1024 * 1024)
+    } finally {
+      await daemon.stop()
+      await sn.stop()
+      await origin.close()
+    }
+  }, 60_000)
+})
