@@ -45,7 +45,7 @@ export interface SwarmOptions {
   supernodeSlots: number
   /** How long an assignment may run before its slot is reclaimed. */
   pieceTimeoutMs: number
-  /** A peer that has not pulled for this long is gone. */
+  /** A peer that has not pulled for this long is gone (peers heartbeat every 10 s once their download is done). */
   peerTtlMs: number
   /** Distinct requesters that must fail to reach a peer before it stops serving. */
   unreachableLimit: number
@@ -66,7 +66,7 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   peerSlots: 6,
   supernodeSlots: 48,
   pieceTimeoutMs: 30_000,
-  peerTtlMs: 45_000,
+  peerTtlMs: 25_000,
   unreachableLimit: 2,
   pendingGraceMs: 3_000,
   silentPeerMs: 5_000,

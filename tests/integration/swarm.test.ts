@@ -77,7 +77,7 @@ describe('swarm: origin, supernode and 5 peers as real processes', () => {
     }
   })
 
-  it('a peer killed mid-way does not stop the others', async () => {
+  it('a peer killed mid-way does not stop the others, and leaves the swarm state', async () => {
     const origin: Origin = await startOrigin(file, { rate: 24 * 1024 * 1024 })
     const supernode = await startSupernode(join(dir, 'sn3'))
     try {
@@ -92,6 +92,17 @@ describe('swarm: origin, supernode and 5 peers as real processes', () => {
       for (let i = 1; i < 5; i++) expect(await sha256File(join(dir, `kill-${i}`))).toBe(expected)
       expect(existsSync(join(dir, 'kill-0'))).toBe(false)
       expect(origin.bytes).toBeLessThanOrEqual(SIZE * 1.01)
+      // The dead peer leaves the swarm state (reported unreachable, or silent past the peer TTL): nobody is sent to it.
+      const killedAt = performance.now()
+      const { tasks } = (await (await fetch(`${supernode.url}/api/v1/tasks`)).json()) as { tasks: { taskId: string }[] }
+      const peersLeft = async () => ((await (await fetch(`${supernode.url}/api/v1/tasks/${tasks[0]!.taskId}`)).json()) as { peers: unknown[] }).peers.length
+      let left = await peersLeft()
+      while (left > 0 && performance.now() - killedAt < 60_000) {
+        await new Promise((r) => setTimeout(r, 250))
+        left = await peersLeft()
+      }
+      expect(left).toBe(0)
+      console.log(`killed peer gone from the swarm ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the others finished`)
     } finally {
       await supernode.stop()
       await origin.close()
