@@ -24,6 +24,8 @@ export interface IngestOptions {
   writeAhead?: number
   /** Bytes read from the source, as they arrive (metrics). */
   onSourceBytes?: (bytes: number) => void
+  /** Piece the response body starts at. @default the pieces in `meta` (a Range resume) */
+  firstPiece?: number
 }
 
 /**
@@ -47,7 +49,7 @@ export async function ingest(options: IngestOptions): Promise<void> {
   const saveProgress = (): Promise<void> => storage.setMeta(task.taskId, { ...meta, digests: meta.digests.slice(0, delivered), updatedAt: Date.now() })
 
   let response = options.response
-  let firstPiece = delivered
+  let firstPiece = options.firstPiece ?? delivered
   for (let attempt = 0; ; attempt++) {
     const pending: Promise<void>[] = []
     let stored = delivered

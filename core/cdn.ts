@@ -1,3 +1,4 @@
+import type { SharedTask } from './cluster-store.ts'
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from './cache-gc.ts'
 import { ingest } from './cdn-ingest.ts'
 import type { CreateHash } from './digest.ts'
@@ -45,6 +46,21 @@ export interface CdnTask {
   lastUsed: number
   /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
   credential: string
+  /** The request that opened it: a cluster takeover fetches the source with it. */
+  request?: TaskRequest
+}
+
+/**
+ * Cluster mode (core/cluster.ts): decides which supernode fetches a task's
+ * source, and hears about every task opened here.
+ */
+export interface TaskCoordinator {
+  /** null when this supernode fetches the source (it holds the lease); else the owner's layout to follow. */
+  claim(taskId: string): Promise<SharedTask | null>
+  /** A task is open here; `meta` is its cache record (kept up to date by whoever stores pieces). */
+  opened(task: CdnTask, meta: CdnMeta): void
+  /** Opening failed (the source's answer, when this supernode owned the fetch). */
+  failed(taskId: string, error: DragonflyError): void
 }
 
 export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
@@ -66,6 +82,8 @@ export interface CdnOptions {
   /** Refuses source hosts (SSRF guard); cloud metadata addresses are always refused. */
   guard?: SourceGuard
   events?: SupernodeEvents
+  /** Cluster mode: one supernode of the cluster fetches each source, the others follow it. */
+  coordinator?: TaskCoordinator
 }
 
 interface Entry {
@@ -117,6 +135,7 @@ export class Cdn {
     entry.ready = this.start(taskId, request, entry).catch((error) => {
       entry.failedAt = Date.now()
       const err = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
+      this.options.coordinator?.failed(taskId, err)
       this.options.events?.taskFailed?.({ taskId, url: request.url }, err)
       throw err
     })
@@ -166,6 +185,8 @@ export class Cdn {
     const complete = meta?.complete && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount
     // Content named by its digest never changes: a complete cache of it needs no revalidation.
     if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry, meta!.private ? '*' : '')
+    const shared = await this.options.coordinator?.claim(taskId)
+    if (shared) return this.follow(taskId, url, request, shared, meta, entry)
     const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null
     const offset = partial ? partial.digests.length * partial.pieceSize : 0
     const response = await fetchSourceWithRetry(
@@ -210,20 +231,56 @@ export class Cdn {
       updatedAt: Date.now(),
     }
     next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    task.request = request
     entry.task = task
+    this.options.coordinator?.opened(task, next)
     this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
+    this.runIngest(task, next, response, entry)
+    return task
+  }
+
+  /**
+   * Cluster takeover: this supernode now owns the source fetch of a task it
+   * followed. It asks the source for what comes after the pieces it holds
+   * (If-Range on the owner's validators), or for all of it when it holds none.
+   */
+  async resumeSource(task: CdnTask, meta: CdnMeta): Promise<void> {
+    const entry = this.tasks.get(task.taskId)
+    const request = task.request
+    if (!entry || !request) throw createError('E_INTERNAL', `task ${task.taskId} cannot be resumed here`)
+    const prefix = task.swarm.seed.have.prefixLength()
+    meta.digests = task.swarm.digests.slice(0, prefix) as string[]
+    const offset = prefix * task.layout.pieceSize
+    const validators = meta.etag || meta.lastModified ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
+    const response = await fetchSourceWithRetry(
+      this.options.plugins,
+      { url: request.url, headers: request.headers ?? {}, ...(prefix > 0 && validators ? { range: { start: offset }, validators } : {}), signal: this.aborter.signal },
+      this.options.retry,
+    )
+    const resumed = prefix > 0 && response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null
+    const same = response.status === 200 && contentLengthOf(response) === task.layout.contentLength && (!meta.etag || response.headers.get('etag') === meta.etag)
+    if (!resumed && !same) {
+      await response.body?.cancel().catch(() => {})
+      throw response.status === 200 ? createError('E_SOURCE_STATUS', `source content of ${request.url} changed during the download`) : sourceStatusError(request.url, response.status)
+    }
+    this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
+    this.runIngest(task, meta, response, entry, resumed ? prefix : 0)
+  }
+
+  private runIngest(task: CdnTask, meta: CdnMeta, response: Response, entry: Entry, firstPiece?: number): void {
     ingest({
       task,
-      meta: next,
+      meta,
       response,
-      request,
-      plugins,
-      storage,
+      request: task.request ?? { url: task.url },
+      plugins: this.options.plugins,
+      storage: this.options.storage,
       createHash: this.options.createHash,
       signal: this.aborter.signal,
       retry: this.options.retry ?? DEFAULT_RETRY,
       writeAhead: this.options.writeAhead,
       onSourceBytes: this.options.events?.sourceBytes,
+      firstPiece,
     }).then(
       () => this.options.events?.taskCompleted?.(infoOf(task), false),
       (error) => {
@@ -233,6 +290,21 @@ export class Cdn {
         task.swarm.changed()
       },
     )
+  }
+
+  /** Cluster mode: another supernode owns the source fetch; take its layout, keep what this cache holds of it. */
+  private async follow(taskId: string, url: string, request: TaskRequest, shared: SharedTask, local: CdnMeta | null, entry: Entry): Promise<CdnTask> {
+    const layout = createPieceLayout(shared.contentLength, shared.pieceSize)
+    const same = local && local.contentLength === shared.contentLength && local.pieceSize === shared.pieceSize && local.etag === shared.etag && (!local.digest || !shared.digest || local.digest === shared.digest)
+    if (local && !same) await this.options.storage.remove(taskId)
+    const { contentLength, pieceSize, etag, lastModified } = shared
+    const meta: CdnMeta = same ? local : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
+    const task = this.createTask(taskId, url, layout, shared.private ? '*' : '')
+    task.request = request
+    meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    if (meta.complete && meta.digests.length === layout.pieceCount) Object.assign(task, { complete: true, digest: meta.digest })
+    entry.task = task
+    this.options.coordinator?.opened(task, meta)
     return task
   }
 
@@ -242,6 +314,7 @@ export class Cdn {
     task.complete = true
     task.digest = meta.digest
     entry.task = task
+    this.options.coordinator?.opened(task, meta)
     this.options.events?.taskCompleted?.(infoOf(task), true)
     return task
   }

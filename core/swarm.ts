@@ -38,6 +38,19 @@ export interface PeerState {
   joinedAt: number
   bytesUploaded: number
   bytesDownloaded: number
+  /** Cluster mode: the id of the supernode this peer registered with, when not this one (it never pulls here). */
+  remote?: string
+}
+
+/** A swarm member another supernode of the cluster registered (a peer, or that supernode itself). */
+export interface RemoteMember {
+  id: string
+  address: string
+  location?: string
+  slots: number
+  have: Bitset
+  /** The supernode it came from. */
+  via: string
 }
 
 export interface SwarmOptions {
@@ -184,11 +197,40 @@ export class Swarm {
     this.drop(peer)
   }
 
+  /**
+   * Cluster mode: makes the remote members of this task exactly `members`
+   * (added, holdings updated, the ones no longer listed dropped). Only pieces
+   * whose digest is known here count.
+   */
+  syncRemote(members: RemoteMember[], now: number): void {
+    const listed = new Set<string>()
+    for (const m of members) {
+      let peer = this.peers.get(m.id)
+      if (peer && peer.remote === undefined) continue
+      listed.add(m.id)
+      if (peer && peer.address !== m.address) this.drop(peer)
+      if (!peer || peer.address !== m.address) {
+        peer = this.register(m.id, { address: m.address, location: m.location, slots: m.slots }, now)
+        peer.remote = m.via
+      }
+      peer.lastSeen = now
+      let added = false
+      for (let i = 0; i < m.have.size; i++) {
+        // Only pieces whose digest is known here can be scheduled.
+        if (!m.have.has(i) || this.digests[i] === undefined || !peer.have.set(i)) continue
+        added = true
+        if (this.counted(peer)) this.holders[i]!++
+      }
+      if (added) this.changed()
+    }
+    for (const peer of this.peers.values()) if (peer.remote !== undefined && !listed.has(peer.id)) this.drop(peer)
+  }
+
   /** Removes peers that stopped pulling; returns their ids. */
   expire(now: number): string[] {
     const gone: string[] = []
     for (const peer of this.peers.values()) {
-      if (now - peer.lastSeen > this.options.peerTtlMs) {
+      if (peer.remote === undefined && now - peer.lastSeen > this.options.peerTtlMs) {
         this.drop(peer)
         gone.push(peer.id)
       }

@@ -45,6 +45,7 @@ export default defineCommand({
         createHash: ctx.runtime.createHash,
         serve: ctx.runtime.serve,
         supernodes,
+        supernodeRefreshMs: peerCfg.supernodeRefreshMs,
         location: peerCfg.location,
         concurrency: peerCfg.concurrency,
         uploadSlots: peerCfg.uploadSlots,

@@ -67,6 +67,7 @@ export default defineCommand({
         createHash: ctx.runtime.createHash,
         serve: ctx.runtime.serve,
         supernodes,
+        supernodeRefreshMs: ctx.config.peer.supernodeRefreshMs,
         location: ctx.config.peer.location,
         concurrency: ctx.config.peer.concurrency,
         uploadSlots: ctx.config.peer.uploadSlots,
