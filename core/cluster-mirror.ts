@@ -112,6 +112,7 @@ export class TaskMirror {
 
   /** Lets go of the lease (task complete here, or supernode closing). */
   async release(): Promise<void> {
+    if (this.task.complete || this.task.error) this.replicator.active = false
     if (this.phase === 'follow') return
     this.phase = 'follow'
     await this.ctx.store.releaseLease(this.task.taskId, this.ctx.self.id)
@@ -119,6 +120,7 @@ export class TaskMirror {
 
   private async resume(): Promise<void> {
     this.phase = 'source'
+    this.replicator.active = false
     try {
       await this.ctx.cdn.resumeSource(this.task, this.meta)
     } catch (error) {

@@ -32,6 +32,8 @@ export class ClusterReplicator {
   private readonly inflight = new Set<number>()
   private readonly backoff = new Map<string, number>()
   private saved = 0
+  /** Cleared when the task is no longer followed (taken over, or closed). */
+  active = true
 
   constructor(
     private readonly task: CdnTask,
@@ -42,6 +44,7 @@ export class ClusterReplicator {
   /** Starts copies of missing pieces, up to the concurrency limit. */
   fill(now: number): void {
     const { swarm, layout } = this.task
+    if (!this.active || this.task.complete || this.task.error) return
     const limit = this.ctx.concurrency ?? 8
     for (let n = 0; n < layout.pieceCount && this.inflight.size < limit; n++) {
       if (swarm.seed.have.has(n) || this.inflight.has(n) || swarm.digests[n] === undefined) continue
@@ -99,7 +102,11 @@ export class ClusterReplicator {
         await this.save()
       })
       .catch(() => this.backoff.set(holder.id, Date.now() + BACKOFF_MS))
-      .finally(() => this.inflight.delete(n))
+      .finally(() => {
+        this.inflight.delete(n)
+        // Keep up with the owner: the next copy starts now, not at the next tick.
+        if (this.active) this.fill(Date.now())
+      })
   }
 
   /** Records the stored prefix (what a restart or takeover resumes after); marks the cache complete at the end. */

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono'
 import type { Cdn, CdnMeta, CdnTask, TaskCoordinator } from './cdn.ts'
-import { ClusterDirectory, type ClusterSelf, createDirectoryRoutes } from './cluster-directory.ts'
+import { ClusterDirectory, type ClusterSelf, createDirectoryRoutes, pickSupernodes } from './cluster-directory.ts'
 import { TaskMirror } from './cluster-mirror.ts'
 import type { ReplicatorContext } from './cluster-replicator.ts'
 import { type ClusterStore, parseShared, SharedFailure, SharedTask, sharedError } from './cluster-store.ts'
@@ -22,6 +22,8 @@ export interface Cluster {
   coordinator: TaskCoordinator
   /** `GET /api/v1/supernodes` (the config service). */
   routes: Hono
+  /** The supernodes a peer at `location` should use, best first. */
+  supernodesFor(location: string | undefined): string[]
   /**
    * Joins once the supernode listens at `self.url`: announces it, then mirrors
    * tasks; `load` is its current load (registered peers). Registrations wait for it.
@@ -112,6 +114,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   return {
     coordinator,
     routes: createDirectoryRoutes(() => directory),
+    supernodesFor: (location) => pickSupernodes(directory.live, location).map((a) => a.url),
     async start(target, where, load) {
       cdn = target
       self = { ...where, id: await supernodeId(where.url) }

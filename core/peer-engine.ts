@@ -202,6 +202,7 @@ export class Peer {
           tag: request.tag,
           peer: { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() },
         })
+        if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
         supernode = base
         progress.tick()
@@ -227,7 +228,7 @@ export class Peer {
     if (!task || !task.have.complete) {
       if (this.options.backSource === false) {
         await this.persist(taskId, request.url)
-        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${lastError ? ` (${lastError.message})` : ''} and back-to-source is off`, { cause: lastError })
+        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })
       }
       task = await backToSource({ peer: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true

@@ -34,6 +34,14 @@ export class SupernodeList {
     return out
   }
 
+  /** A list the cluster sent along another answer (a registration), best first. */
+  learn(urls: readonly string[] | undefined): void {
+    const valid = (urls ?? []).filter((u) => typeof u === 'string' && /^https?:\/\/[^/\s]+$/.test(u)).slice(0, 64)
+    if (valid.length === 0) return
+    this.learned = valid
+    this.refreshedAt = Date.now()
+  }
+
   /** Refreshes when the last answer is older than `refreshMs` (or `force`); never throws. */
   refresh(force = false): Promise<void> {
     if (!force && Date.now() - this.refreshedAt < this.refreshMs) return Promise.resolve()

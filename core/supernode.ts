@@ -73,6 +73,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     plugins: options.plugins,
     events,
     scheduleDuration: metrics.scheduleDuration,
+    ...(cluster ? { supernodesFor: cluster.supernodesFor } : {}),
     routes: [
       createObserveRoutes({ cdn, storage: options.storage, registry, metrics, accepting: () => accepting, startedAt: Date.now() }),
       createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
