@@ -50,11 +50,15 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
   const where = redactUrl(url)
   const { createClient } = await import('@redis/client')
   let lastError = ''
-  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2_000) } })
+  let connected = false
+  // The first connection fails fast (a wrong URL is a startup error); a lost one is retried with backoff.
+  const reconnectStrategy = (retries: number, cause: Error): number | Error => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause)
+  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
   // Without a listener an 'error' event would crash the process; the commands report it instead.
   client.on('error', (error: Error) => (lastError = error.message))
   try {
     await client.connect()
+    connected = true
   } catch (cause) {
     await client.destroy?.()
     throw createError('E_CLUSTER', `cannot connect to the cluster store ${where}: ${(cause as Error).message}`, { cause })
