@@ -1,8 +1,9 @@
-import type { SharedTask } from './cluster-store.ts'
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from './cache-gc.ts'
 import { ingest } from './cdn-ingest.ts'
+import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
+import type { SharedTask } from './cluster-store.ts'
 import type { CreateHash } from './digest.ts'
-import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
+import { createError, toDragonflyError } from './errors.ts'
 import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
@@ -13,60 +14,9 @@ import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-
 import type { StorageDriver } from './storage.ts'
 import type { SupernodeEvents } from './supernode-events.ts'
 import { Swarm, type SwarmOptions } from './swarm.ts'
-import { computeTaskId, normalizeTaskUrl, parseFilter, type TaskIdentity } from './task-id.ts'
+import { computeTaskId, normalizeTaskUrl, parseFilter } from './task-id.ts'
 
-/** What the CDN keeps on disk beside a task's bytes. */
-export interface CdnMeta {
-  url: string
-  contentLength: number
-  pieceSize: number
-  /** Piece digests, in order, for the pieces stored so far. */
-  digests: string[]
-  complete: boolean
-  /** `sha256:<hex>` of the whole content, once complete. */
-  digest?: string
-  etag?: string
-  lastModified?: string
-  /** Fetched with credentials: registrants must prove theirs (SourceAccess). */
-  private?: boolean
-  updatedAt: number
-}
-
-export interface CdnTask {
-  taskId: string
-  url: string
-  layout: PieceLayout
-  swarm: Swarm
-  /** Set when the source fetch failed; pullers get it. */
-  error?: DragonflyError
-  complete: boolean
-  digest?: string
-  bytesFromSource: number
-  createdAt: number
-  lastUsed: number
-  /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
-  credential: string
-  /** The request that opened it: a cluster takeover fetches the source with it. */
-  request?: TaskRequest
-}
-
-/**
- * Cluster mode (core/cluster.ts): decides which supernode fetches a task's
- * source, and hears about every task opened here.
- */
-export interface TaskCoordinator {
-  /** null when this supernode fetches the source (it holds the lease); else the owner's layout to follow. */
-  claim(taskId: string): Promise<SharedTask | null>
-  /** A task is open here; `meta` is its cache record (kept up to date by whoever stores pieces). */
-  opened(task: CdnTask, meta: CdnMeta): void
-  /** Opening failed (the source's answer, when this supernode owned the fetch). */
-  failed(taskId: string, error: DragonflyError): void
-}
-
-export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
-  filter?: string | string[]
-  headers?: Record<string, string>
-}
+export type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
 
 export interface CdnOptions {
   plugins: PluginSet
