@@ -10,7 +10,7 @@ export interface ClusterOptions extends ReplicatorContext {
   store: ClusterStore
   /** Source lease and announcement lifetime; a dead supernode's work moves on after this. @default 6000 */
   leaseMs?: number
-  /** How often task state is mirrored through the store. @default 200 */
+  /** How often task state is mirrored through the store. @default 100 */
   syncIntervalMs?: number
   /** How long a registrant waits for the owner to learn the layout. @default 60000 */
   claimTimeoutMs?: number
@@ -122,7 +122,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       await directory.refresh(load())
       joined()
       const announce = (): void => void directory.refresh(load()).catch((error) => report(`cannot announce to the cluster store: ${(error as Error).message}`))
-      timers = [setInterval(() => void tick(), options.syncIntervalMs ?? 200), setInterval(announce, Math.max(250, leaseMs / 4))]
+      timers = [setInterval(() => void tick(), options.syncIntervalMs ?? 100), setInterval(announce, Math.max(250, leaseMs / 4))]
       for (const t of timers) (t as { unref?: () => void }).unref?.()
     },
     async close() {
