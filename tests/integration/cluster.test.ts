@@ -91,7 +91,7 @@ describe('supernode cluster on Redis', () => {
     // Large enough that what dies with the owner (its last pieces, and bytes the origin sent into socket buffers it never read) stays small.
     const SIZE = 96 * MiB
     const file = await randomFile(dir, SIZE)
-    const origin = await startOrigin(file, { rate: 8 * MiB })
+    const origin = await startOrigin(file, { rate: 4 * MiB })
     const redis = await startRedis(dir)
     const [owner, b, c] = await startCluster(dir, redis, 3)
     try {
