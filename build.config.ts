@@ -13,6 +13,7 @@ export default defineBuildConfig({
     { input: 'plugins/compress/index', name: 'plugins/compress' },
     { input: 'plugins/encrypt/index', name: 'plugins/encrypt' },
     { input: 'plugins/auth-header/index', name: 'plugins/auth-header' },
+    { input: 'plugins/cluster-redis/index', name: 'plugins/cluster-redis' },
     { input: 'testing/index', name: 'testing' },
   ],
   declaration: true,

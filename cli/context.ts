@@ -33,6 +33,7 @@ export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], ext
     serve: ctx.runtime.serve,
     pieceGet: ctx.runtime.pieceGet,
     supernodes,
+    supernodeRefreshMs: cfg.supernodeRefreshMs,
     location: cfg.location,
     concurrency: cfg.concurrency,
     uploadSlots: cfg.uploadSlots,

@@ -34,6 +34,14 @@ export interface SupernodeConfig {
   lowWatermark?: number
   /** Bytes/s read from sources, and served to peers, across all tasks (`100MB`); 0 = unlimited. @default 0 */
   totalLimit?: string | number
+  /** Cluster store shared with the other supernodes, e.g. `redis://redis:6379` (docs/cluster.md); '' = alone. @default '' */
+  cluster?: string
+  /** `region|zone|rack` of this supernode: the config service sends peers to the nearest. @default '' */
+  location?: string
+  /** URL peers and other supernodes reach this one at. @default http://<host>:<port> (127.0.0.1 for 0.0.0.0) */
+  advertiseUrl?: string
+  /** Lifetime of a source lease and of an announcement: how long a dead supernode's work waits. @default 6000 */
+  clusterLeaseMs?: number
 }
 
 export interface PeerConfig {
@@ -57,6 +65,8 @@ export interface PeerConfig {
   rateLimit?: string | number
   /** Bytes/s this host downloads, and uploads, across concurrent tasks; 0 = unlimited. @default 0 */
   totalLimit?: string | number
+  /** How often the list of supernodes is asked again from the cluster's config service. @default 30000 */
+  supernodeRefreshMs?: number
 }
 
 export interface DaemonConfig {
@@ -94,7 +104,7 @@ export interface ResolvedDragonflyConfig {
   home: string
   plugins: DragonflyPlugin[]
   supernode: Required<SupernodeConfig>
-  peer: PeerConfig & Required<Pick<PeerConfig, 'supernodes' | 'concurrency' | 'uploadSlots' | 'pieceTimeoutMs' | 'backSource'>>
+  peer: PeerConfig & Required<Pick<PeerConfig, 'supernodes' | 'concurrency' | 'uploadSlots' | 'pieceTimeoutMs' | 'backSource' | 'supernodeRefreshMs'>>
   daemon: DaemonConfig & Required<Omit<DaemonConfig, 'registryMirror'>>
   /** The file the config came from, if any. */
   configFile?: string
@@ -106,8 +116,8 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 }
 
 export const DEFAULTS = {
-  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7, totalLimit: 0 as string | number },
-  peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
+  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7, totalLimit: 0 as string | number, cluster: '', location: '', advertiseUrl: '', clusterLeaseMs: 6_000 },
+  peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true, supernodeRefreshMs: 30_000 },
   daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
 } satisfies DragonflyConfig
 
@@ -140,6 +150,10 @@ const ConfigSchema = v.object({
       highWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
       lowWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
       totalLimit: v.optional(Size),
+      cluster: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url(), v.regex(/^[a-z][a-z0-9+.-]*:/, 'must be a URL like redis://host:6379'))])),
+      location: v.optional(v.pipe(v.string(), v.maxLength(256))),
+      advertiseUrl: v.optional(v.union([v.literal(''), v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/, 'must be http(s)://host:port'))])),
+      clusterLeaseMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(500), v.maxValue(600_000))),
     }),
   ),
   peer: v.optional(
@@ -154,6 +168,7 @@ const ConfigSchema = v.object({
       listenHost: v.optional(v.string()),
       rateLimit: v.optional(Size),
       totalLimit: v.optional(Size),
+      supernodeRefreshMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1_000))),
     }),
   ),
   daemon: v.optional(

@@ -112,6 +112,8 @@ export interface RegisterResponse {
   pieceSize: number
   pieceCount: number
   digest?: string
+  /** Cluster mode: the supernodes this peer should use, best first (the config service's answer). */
+  supernodes?: string[]
 }
 
 export interface PullResponse {

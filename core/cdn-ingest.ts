@@ -29,6 +29,8 @@ export interface IngestOptions {
   guard?: (url: string) => void
   /** Paces source reads (the supernode's `--total-limit`). */
   limiter?: RateLimiter
+  /** Piece the response body starts at. @default the pieces in `meta` (a Range resume) */
+  firstPiece?: number
 }
 
 /**
@@ -52,7 +54,7 @@ export async function ingest(options: IngestOptions): Promise<void> {
   const saveProgress = (): Promise<void> => storage.setMeta(task.taskId, { ...meta, digests: meta.digests.slice(0, delivered), updatedAt: Date.now() })
 
   let response = options.response
-  let firstPiece = delivered
+  let firstPiece = options.firstPiece ?? delivered
   for (let attempt = 0; ; attempt++) {
     const pending: Promise<void>[] = []
     let stored = delivered

@@ -1,7 +1,9 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from './cache-gc.ts'
 import { ingest } from './cdn-ingest.ts'
+import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
+import type { SharedTask } from './cluster-store.ts'
 import type { CreateHash } from './digest.ts'
-import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
+import { createError, toDragonflyError } from './errors.ts'
 import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, isValidLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
@@ -14,45 +16,9 @@ import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from './source-
 import type { StorageDriver } from './storage.ts'
 import type { SupernodeEvents } from './supernode-events.ts'
 import { Swarm, type SwarmOptions } from './swarm.ts'
-import { computeTaskId, normalizeTaskUrl, parseFilter, type TaskIdentity } from './task-id.ts'
+import { computeTaskId, normalizeTaskUrl, parseFilter } from './task-id.ts'
 
-/** What the CDN keeps on disk beside a task's bytes. */
-export interface CdnMeta {
-  url: string
-  contentLength: number
-  pieceSize: number
-  /** Piece digests, in order, for the pieces stored so far. */
-  digests: string[]
-  complete: boolean
-  /** `sha256:<hex>` of the whole content, once complete. */
-  digest?: string
-  etag?: string
-  lastModified?: string
-  /** Fetched with credentials: registrants must prove theirs (SourceAccess). */
-  private?: boolean
-  updatedAt: number
-}
-
-export interface CdnTask {
-  taskId: string
-  url: string
-  layout: PieceLayout
-  swarm: Swarm
-  /** Set when the source fetch failed; pullers get it. */
-  error?: DragonflyError
-  complete: boolean
-  digest?: string
-  bytesFromSource: number
-  createdAt: number
-  lastUsed: number
-  /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
-  credential: string
-}
-
-export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
-  filter?: string | string[]
-  headers?: Record<string, string>
-}
+export type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
 
 export interface CdnOptions {
   plugins: PluginSet
@@ -70,6 +36,8 @@ export interface CdnOptions {
   events?: SupernodeEvents
   /** The host's bandwidth limits (`supernode --total-limit`): source reads and piece uploads. */
   limits?: Limits
+  /** Cluster mode: one supernode of the cluster fetches each source, the others follow it. */
+  coordinator?: TaskCoordinator
 }
 
 interface Entry {
@@ -124,6 +92,7 @@ export class Cdn {
     entry.ready = this.start(taskId, request, entry).catch((error) => {
       entry.failedAt = Date.now()
       const err = toDragonflyError(error, 'E_SOURCE_UNREACHABLE')
+      this.options.coordinator?.failed(taskId, err)
       this.options.events?.taskFailed?.({ taskId, url: request.url }, err)
       throw err
     })
@@ -173,6 +142,8 @@ export class Cdn {
     const complete = meta?.complete && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount
     // Content named by its digest never changes: a complete cache of it needs no revalidation.
     if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry, meta!.private ? '*' : '')
+    const shared = await this.options.coordinator?.claim(taskId)
+    if (shared) return this.follow(taskId, url, request, shared, meta, entry)
     const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null
     const offset = partial ? partial.digests.length * partial.pieceSize : 0
     const response = await fetchSourceWithRetry(
@@ -225,15 +196,51 @@ export class Cdn {
       updatedAt: Date.now(),
     }
     next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    task.request = request
     entry.task = task
+    this.options.coordinator?.opened(task, next)
     this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
+    this.runIngest(task, next, response, entry)
+    return task
+  }
+
+  /**
+   * Cluster takeover: this supernode now owns the source fetch of a task it
+   * followed. It asks the source for what comes after the pieces it holds
+   * (If-Range on the owner's validators), or for all of it when it holds none.
+   */
+  async resumeSource(task: CdnTask, meta: CdnMeta): Promise<void> {
+    const entry = this.tasks.get(task.taskId)
+    const request = task.request
+    if (!entry || !request) throw createError('E_INTERNAL', `task ${task.taskId} cannot be resumed here`)
+    const prefix = task.swarm.seed.have.prefixLength()
+    meta.digests = task.swarm.digests.slice(0, prefix) as string[]
+    const offset = prefix * task.layout.pieceSize
+    const validators = meta.etag || meta.lastModified ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
+    const response = await fetchSourceWithRetry(
+      this.options.plugins,
+      { url: request.url, headers: request.headers ?? {}, ...(prefix > 0 && validators ? { range: { start: offset }, validators } : {}), signal: this.aborter.signal },
+      this.options.retry,
+      this.guard,
+    )
+    const resumed = prefix > 0 && response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null
+    const same = response.status === 200 && contentLengthOf(response) === task.layout.contentLength && (!meta.etag || response.headers.get('etag') === meta.etag)
+    if (!resumed && !same) {
+      await response.body?.cancel().catch(() => {})
+      throw response.status === 200 ? createError('E_SOURCE_STATUS', `source content of ${request.url} changed during the download`) : sourceStatusError(request.url, response.status)
+    }
+    this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
+    this.runIngest(task, meta, response, entry, resumed ? prefix : 0)
+  }
+
+  private runIngest(task: CdnTask, meta: CdnMeta, response: Response, entry: Entry, firstPiece?: number): void {
     ingest({
       task,
-      meta: next,
+      meta,
       response,
-      request,
-      plugins,
-      storage,
+      request: task.request ?? { url: task.url },
+      plugins: this.options.plugins,
+      storage: this.options.storage,
       createHash: this.options.createHash,
       signal: this.aborter.signal,
       retry: this.options.retry ?? DEFAULT_RETRY,
@@ -241,6 +248,7 @@ export class Cdn {
       onSourceBytes: this.options.events?.sourceBytes,
       limiter: this.options.limits?.down,
       guard: this.guard,
+      firstPiece,
     }).then(
       () => this.options.events?.taskCompleted?.(infoOf(task), false),
       (error) => {
@@ -250,6 +258,21 @@ export class Cdn {
         task.swarm.changed()
       },
     )
+  }
+
+  /** Cluster mode: another supernode owns the source fetch; take its layout, keep what this cache holds of it. */
+  private async follow(taskId: string, url: string, request: TaskRequest, shared: SharedTask, local: CdnMeta | null, entry: Entry): Promise<CdnTask> {
+    const layout = createPieceLayout(shared.contentLength, shared.pieceSize)
+    const same = local && local.contentLength === shared.contentLength && local.pieceSize === shared.pieceSize && local.etag === shared.etag && (!local.digest || !shared.digest || local.digest === shared.digest)
+    if (local && !same) await this.options.storage.remove(taskId)
+    const { contentLength, pieceSize, etag, lastModified } = shared
+    const meta: CdnMeta = same ? local : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
+    const task = this.createTask(taskId, url, layout, shared.private ? '*' : '')
+    task.request = request
+    meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    if (meta.complete && meta.digests.length === layout.pieceCount) Object.assign(task, { complete: true, digest: meta.digest })
+    entry.task = task
+    this.options.coordinator?.opened(task, meta)
     return task
   }
 
@@ -259,6 +282,7 @@ export class Cdn {
     task.complete = true
     task.digest = meta.digest
     entry.task = task
+    this.options.coordinator?.opened(task, meta)
     this.options.events?.taskCompleted?.(infoOf(task), true)
     return task
   }

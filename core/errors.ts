@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   E_SOURCE_TOO_LONG: { status: 502, exit: 6 },
   E_NO_SUPERNODE: { status: 503, exit: 7 },
   E_NOT_READY: { status: 503, exit: 7 },
+  E_CLUSTER: { status: 503, exit: 7 },
   E_DOWNLOAD_FAILED: { status: 502, exit: 8 },
   E_CONFIG: { status: 500, exit: 9 },
   E_PLUGIN: { status: 500, exit: 9 },

@@ -12,6 +12,7 @@ import { createLimits, type Limits } from './rate-limit.ts'
 import type { ServeFn, ServerHandle } from './serve.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
+import { SupernodeList } from './supernode-list.ts'
 import { TaskProgress } from './task-progress.ts'
 import { backToSource } from './back-to-source.ts'
 import { progressOf, throttleProgress } from './download-progress.ts'
@@ -28,8 +29,10 @@ export interface PeerOptions {
   storage: StorageDriver
   createHash: CreateHash
   serve: ServeFn
-  /** Supernode base URLs, tried in order; later ones are failovers. */
+  /** Supernode base URLs, tried in order; later ones are failovers. A cluster's config service adds the others. */
   supernodes: string[]
+  /** How often a cluster's list of supernodes is asked again. @default 30000 */
+  supernodeRefreshMs?: number
   /** `region|zone|rack`, for locality-aware scheduling. */
   location?: string
   /** Pieces fetched at once. @default 8 */
@@ -65,6 +68,8 @@ export class Peer {
   readonly options: PeerOptions
   readonly tasks = new Map<string, LocalTask>()
   readonly client: SupernodeClient
+  /** The supernodes to use, best first (the cluster's config service's answer, then the given ones). */
+  readonly supernodes: SupernodeList
   /** Notified when a task's layout is known and after every verified piece (progressive readers wait on it). */
   readonly progress = new TaskProgress()
   private server?: ServerHandle
@@ -80,6 +85,7 @@ export class Peer {
     this.options = options
     this.hostLimits = createLimits(options.totalLimit)
     this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url) })
+    this.supernodes = new SupernodeList(options.supernodes, this.client, options.location, options.supernodeRefreshMs ?? 30_000)
   }
 
   async start(): Promise<string> {
@@ -110,6 +116,7 @@ export class Peer {
   joined(taskId: string, base: string, peerId: string): void {
     this.memberships.set(taskId, { base, peerId })
     this.heartbeat ??= setInterval(() => {
+      void this.supernodes.refresh()
       for (const [id, m] of this.memberships) {
         this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => this.memberships.delete(id))
       }
@@ -167,9 +174,13 @@ export class Peer {
     let announced: string | undefined
     const snapshot = () => this.tasks.get(taskId)
     const progress = throttleProgress(request.onProgress, () => progressOf(taskId, snapshot(), stats, started), request.progressIntervalMs)
-    const attempts = this.options.supernodes.flatMap((base) => [base, base])
-    for (let i = 0; i < attempts.length; i++) {
-      const base = attempts[i]!
+    // Each supernode gets one try, and a second one when it forgot us; the list may grow as the cluster answers.
+    const failed = new Set<string>()
+    const forgot = new Set<string>()
+    if (this.options.supernodes.length > 0) await this.supernodes.refresh()
+    for (;;) {
+      const base = this.supernodes.current().find((b) => !failed.has(b))
+      if (base === undefined) break
       try {
         const previous = task ?? (await this.resume(taskId))
         const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
@@ -178,6 +189,7 @@ export class Peer {
           if (isDragonflyError(error) && error.code === 'E_NO_SPACE') throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
           throw error
         })
+        if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
@@ -186,12 +198,16 @@ export class Peer {
         break
       } catch (error) {
         // The supernode forgot us (took us for dead, or restarted): register again, once.
-        const forgotten = isDragonflyError(error) && (error.code === 'E_UNKNOWN_PEER' || error.code === 'E_UNKNOWN_TASK') && i % 2 === 0
+        const forgotten = isDragonflyError(error) && (error.code === 'E_UNKNOWN_PEER' || error.code === 'E_UNKNOWN_TASK') && !forgot.has(base)
         if (!forgotten && !isSupernodeDown(error)) {
           await this.persist(taskId, request.url)
           throw error
         }
-        if (!forgotten) i += 1 - (i % 2)
+        if (forgotten) forgot.add(base)
+        else {
+          failed.add(base)
+          await this.supernodes.refresh(true)
+        }
         lastError = error as DragonflyError
         supernode = null
       }
@@ -200,7 +216,7 @@ export class Peer {
     if (!task || !task.have.complete) {
       if (this.options.backSource === false) {
         await this.persist(taskId, request.url)
-        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${lastError ? ` (${lastError.message})` : ''} and back-to-source is off`, { cause: lastError })
+        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })
       }
       task = await backToSource({ peer: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
@@ -236,7 +252,7 @@ export class Peer {
 
   /** Tells every supernode that answers that this download went to the source (for `dragonfly_back_to_source_total`). */
   private async reportBackToSource(url: string, bytes: number): Promise<void> {
-    await Promise.allSettled(this.options.supernodes.map((base) => this.client.reportBackToSource(base, { url, bytes })))
+    await Promise.allSettled(this.supernodes.current().map((base) => this.client.reportBackToSource(base, { url, bytes })))
   }
 
   /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */

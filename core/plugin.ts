@@ -1,3 +1,4 @@
+import type { ClusterBackend } from './cluster-store.ts'
 import { createError } from './errors.ts'
 import type { StorageFactory } from './storage.ts'
 
@@ -65,6 +66,8 @@ export interface DragonflyPlugin {
   storage?: StorageFactory
   transform?: PieceTransform
   hooks?: PluginHooks
+  /** The store supernodes of a cluster share state through, by `--cluster` URL protocol (docs/cluster.md). */
+  cluster?: ClusterBackend
 }
 
 /** Typed identity helper for plugin authors: `export default definePlugin((opts: O) => ({ name, ... }))`. */
@@ -78,6 +81,7 @@ export interface PluginSet {
   sources: Map<string, SourceAdapter>
   transforms: PieceTransform[]
   hooks: PluginHooks[]
+  clusters: Map<string, ClusterBackend>
 }
 
 const STAGE_ORDER: Record<PieceTransform['stage'], number> = { compress: 0, custom: 1, encrypt: 2 }
@@ -88,16 +92,18 @@ export function createPluginSet(plugins: DragonflyPlugin[]): PluginSet {
   const sources = new Map<string, SourceAdapter>()
   const transforms: PieceTransform[] = []
   const hooks: PluginHooks[] = []
+  const clusters = new Map<string, ClusterBackend>()
   for (const plugin of plugins) {
     checkPlugin(plugin)
     if (plugin.storage) storage = plugin.storage
     if (plugin.source) for (const p of plugin.source.protocols) sources.set(p, plugin.source)
     if (plugin.transform) transforms.push(plugin.transform)
     if (plugin.hooks) hooks.push(plugin.hooks)
+    if (plugin.cluster) for (const p of plugin.cluster.protocols) clusters.set(p, plugin.cluster)
   }
   if (!storage) throw createError('E_PLUGIN', 'no plugin fills the storage slot (add storageFs() to plugins)')
   transforms.sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage])
-  return { plugins, storage, sources, transforms, hooks }
+  return { plugins, storage, sources, transforms, hooks, clusters }
 }
 
 const STAGES = new Set(Object.keys(STAGE_ORDER))
@@ -111,9 +117,13 @@ export function checkPlugin(plugin: DragonflyPlugin): void {
   const bad = (slot: string, why: string): never => {
     throw createError('E_PLUGIN', `plugin ${plugin.name}: ${slot} ${why}`)
   }
-  const known = new Set(['name', 'source', 'storage', 'transform', 'hooks', 'options'])
-  for (const key of Object.keys(plugin)) if (!known.has(key)) bad(key, `is not a plugin slot (slots: source, storage, transform, hooks)`)
-  const { source, storage, transform, hooks } = plugin
+  const known = new Set(['name', 'source', 'storage', 'transform', 'hooks', 'cluster', 'options'])
+  for (const key of Object.keys(plugin)) if (!known.has(key)) bad(key, `is not a plugin slot (slots: source, storage, transform, hooks, cluster)`)
+  const { source, storage, transform, hooks, cluster } = plugin
+  if (cluster !== undefined) {
+    if (!Array.isArray(cluster?.protocols) || !cluster.protocols.every((p) => typeof p === 'string' && p.endsWith(':'))) bad('cluster.protocols', "must be a list like ['redis:']")
+    if (typeof cluster.connect !== 'function') bad('cluster.connect', 'must be a function')
+  }
   if (source !== undefined) {
     if (!Array.isArray(source?.protocols) || !source.protocols.every((p) => typeof p === 'string' && p.endsWith(':'))) bad('source.protocols', "must be a list like ['http:']")
     if (typeof source.fetch !== 'function') bad('source.fetch', 'must be a function')

@@ -21,6 +21,8 @@ export interface SupernodeAppOptions {
   events?: SupernodeEvents
   /** Observes each `swarm.pull`. */
   scheduleDuration?: Histogram
+  /** Cluster mode: the supernodes a peer at `location` should use, sent along its registration. */
+  supernodesFor?: (location: string | undefined) => string[]
   /** More route groups (dashboard, metrics, preheat), mounted at `/`. */
   routes?: Hono[]
   /** Aborted when the supernode shuts down: registrations are refused and waiting pulls answer E_NOT_READY at once. */
@@ -64,6 +66,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
       pieceSize: task.layout.pieceSize,
       pieceCount: task.layout.pieceCount,
       ...(task.digest ? { digest: task.digest } : {}),
+      ...(options.supernodesFor ? { supernodes: options.supernodesFor(body.peer.location) } : {}),
     }
     return c.json(response)
   })

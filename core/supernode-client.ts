@@ -2,10 +2,10 @@ import { FetchError, ofetch } from 'ofetch'
 import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from './api-schema.ts'
 import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from './errors.ts'
 
-/** True when the supernode itself is gone (no answer, or not a Dragonfly answer), so another may be tried. */
-/** The supernode cannot serve at all (unreachable, or shutting down): try the next one. */
+/** True when the supernode cannot serve at all (no answer, not a Dragonfly answer, shutting down, cut off from its cluster): try the next one. */
 export function isSupernodeDown(error: unknown): boolean {
-  return error instanceof DragonflyError && (error.code === 'E_NO_SUPERNODE' || error.code === 'E_NOT_READY')
+  // E_NOT_READY: it is shutting down; E_CLUSTER: it answers, but cannot reach its cluster store. Another may serve.
+  return error instanceof DragonflyError && (error.code === 'E_NO_SUPERNODE' || error.code === 'E_NOT_READY' || error.code === 'E_CLUSTER')
 }
 
 export interface SupernodeClientOptions {
@@ -33,6 +33,15 @@ export function createSupernodeClient(options: SupernodeClientOptions = {}) {
       call<PullResponse>(base, `/tasks/${taskId}/pull`, body, options.pullTimeoutMs ?? 30_000),
     reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, '/reports/back-to-source', body, 2_000),
     leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, `/tasks/${taskId}/leave`, { peerId }, 5_000),
+    /** The cluster's config service: which supernodes a peer at `location` should use, best first. */
+    supernodes: async (base: string, location?: string): Promise<unknown> => {
+      const url = `${base.replace(/\/+$/, '')}/api/v1/supernodes`
+      try {
+        return await ofetch(url, { query: location ? { location } : {}, timeout: 3_000, retry: 0, headers: options.headers?.(url) })
+      } catch (error) {
+        throw toClientError(base, error)
+      }
+    },
   }
 }
 

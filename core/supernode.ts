@@ -1,6 +1,9 @@
 import type { Hono } from 'hono'
 import type { CacheGcOptions } from './cache-gc.ts'
 import { Cdn } from './cdn.ts'
+import { type Cluster, createCluster } from './cluster.ts'
+import type { ClusterSelf } from './cluster-directory.ts'
+import type { ClusterStore } from './cluster-store.ts'
 import type { CreateHash } from './digest.ts'
 import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 import { createObserveRoutes } from './observe-routes.ts'
@@ -37,12 +40,21 @@ export interface SupernodeOptions {
   events?: SupernodeEvents
   /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
   metrics?: MetricsRegistry
+  /** Cluster mode: share tasks and swarms with the other supernodes using this store (docs/cluster.md). */
+  cluster?: {
+    store: ClusterStore
+    /** @default 6000 */
+    leaseMs?: number
+    onProblem?: (message: string, taskId?: string) => void
+  }
 }
 
 export interface Supernode {
   app: Hono
   cdn: Cdn
   metrics: MetricsRegistry
+  /** Cluster mode: joins the cluster once listening at `self.url` (no-op otherwise). */
+  join(self: Omit<ClusterSelf, 'id'>): Promise<void>
   /** Stops: refuses new work, answers waiting peers E_NOT_READY (how many is returned), flushes the cache's state. */
   close(): Promise<{ toldPeers: number }>
 }
@@ -53,7 +65,10 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   const metrics = createSupernodeMetrics(registry, () => cdn)
   const events = combineEvents(metrics.events, options.events)
   const guard = createSourceGuard(options.sources)
-  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events, limits: createLimits(options.totalLimit) })
+  const cluster: Cluster | undefined = options.cluster
+    ? createCluster({ ...options.cluster, storage: options.storage, createHash: options.createHash, transforms: options.plugins.transforms, headers: (url) => outgoingHeaders(options.plugins, url) })
+    : undefined
+  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events, coordinator: cluster?.coordinator, limits: createLimits(options.totalLimit) })
   let accepting = true
   const shutdown = new AbortController()
   const inflight = { pulls: 0 }
@@ -66,9 +81,11 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     inflight,
     events,
     scheduleDuration: metrics.scheduleDuration,
+    ...(cluster ? { supernodesFor: cluster.supernodesFor } : {}),
     routes: [
       createObserveRoutes({ cdn, storage: options.storage, registry, metrics, accepting: () => accepting, startedAt: Date.now() }),
       createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
+      ...(cluster ? [cluster.routes] : []),
     ],
   })
   let collecting = false
@@ -89,6 +106,9 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     app,
     cdn,
     metrics: registry,
+    async join(self) {
+      await cluster?.start(cdn, self, () => localPeers(cdn))
+    },
     async close() {
       accepting = false
       // Tell every peer waiting on a pull (E_NOT_READY: they move to their next supernode) and let those answers go out.
@@ -96,9 +116,23 @@ export function createSupernode(options: SupernodeOptions): Supernode {
       shutdown.abort()
       for (const until = Date.now() + 2_000; inflight.pulls > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20))
       clearInterval(sweep)
+      await cluster?.close()
       cdn.close()
       await options.storage.close?.()
       return { toldPeers }
     },
   }
+}
+
+/** Peers registered with this supernode (not the ones other supernodes of its cluster mirror here). */
+function localPeers(cdn: Cdn): number {
+  let n = 0
+  for (const entry of cdn.tasks.values()) for (const p of entry.task?.swarm.peers.values() ?? []) if (p.remote === undefined) n++
+  return n
+}
+
+function outgoingHeaders(plugins: PluginSet, url: string): Record<string, string> {
+  let headers: Record<string, string> = {}
+  for (const hook of plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
+  return headers
 }

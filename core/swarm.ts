@@ -2,65 +2,8 @@ import { Bitset } from './bitset.ts'
 import { createError } from './errors.ts'
 import type { PieceLayout } from './piece-layout.ts'
 import { type Assignment, schedule, SUPERNODE_ID, type SourceView } from './scheduler.ts'
-
-/** What a requester says about one assignment of its last batch. */
-export interface PieceResult {
-  piece: number
-  from: string
-  ok: boolean
-  /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
-  error?: 'digest' | 'unreachable' | 'timeout' | 'http'
-  bytes?: number
-}
-
-export interface PeerRegistration {
-  /** Base URL of the peer's piece server, e.g. `http://10.0.0.5:41234`. */
-  address: string
-  location?: string
-  slots?: number
-  /** Pieces the peer already holds (resume), base64 bitset. */
-  have?: string
-}
-
-export interface PeerState {
-  id: string
-  address: string
-  location?: string
-  have: Bitset
-  uploading: number
-  slots: number
-  inflight: Map<number, { sources: string[]; deadline: number }>
-  blacklist: Set<string>
-  isolated: boolean
-  /** Distinct requesters that could not reach this peer. */
-  unreachableBy: Set<string>
-  lastSeen: number
-  joinedAt: number
-  bytesUploaded: number
-  bytesDownloaded: number
-}
-
-export interface SwarmOptions {
-  peerSlots: number
-  supernodeSlots: number
-  /** How long an assignment may run before its slot is reclaimed. */
-  pieceTimeoutMs: number
-  /** A peer that has not pulled for this long is gone (peers heartbeat every 10 s once their download is done). */
-  peerTtlMs: number
-  /** Distinct requesters that must fail to reach a peer before it stops serving. */
-  unreachableLimit: number
-  /** How long others wait for a piece already on its way to a peer before taking it from the supernode. */
-  pendingGraceMs: number
-  /** A peer reported unreachable that has not pulled for this long is taken for dead. */
-  silentPeerMs: number
-}
-
-/** What a swarm tells the outside (metrics, logs); every hook is optional. */
-export interface SwarmEvents {
-  /** A requester reported a verified piece: who served it and how many bytes. */
-  pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
-  peerIsolated?(peer: PeerState): void
-}
+import type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
+export type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
 
 export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   peerSlots: 6,
@@ -184,11 +127,40 @@ export class Swarm {
     this.drop(peer)
   }
 
+  /**
+   * Cluster mode: makes the remote members of this task exactly `members`
+   * (added, holdings updated, the ones no longer listed dropped). Only pieces
+   * whose digest is known here count.
+   */
+  syncRemote(members: RemoteMember[], now: number): void {
+    const listed = new Set<string>()
+    for (const m of members) {
+      let peer = this.peers.get(m.id)
+      if (peer && peer.remote === undefined) continue
+      listed.add(m.id)
+      if (peer && peer.address !== m.address) this.drop(peer)
+      if (!peer || peer.address !== m.address) {
+        peer = this.register(m.id, { address: m.address, location: m.location, slots: m.slots }, now)
+        peer.remote = m.via
+      }
+      peer.lastSeen = now
+      let added = false
+      for (let i = 0; i < m.have.size; i++) {
+        // Only pieces whose digest is known here can be scheduled.
+        if (!m.have.has(i) || this.digests[i] === undefined || !peer.have.set(i)) continue
+        added = true
+        if (this.counted(peer)) this.holders[i]!++
+      }
+      if (added) this.changed()
+    }
+    for (const peer of this.peers.values()) if (peer.remote !== undefined && !listed.has(peer.id)) this.drop(peer)
+  }
+
   /** Removes peers that stopped pulling; returns their ids. */
   expire(now: number): string[] {
     const gone: string[] = []
     for (const peer of this.peers.values()) {
-      if (now - peer.lastSeen > this.options.peerTtlMs) {
+      if (peer.remote === undefined && now - peer.lastSeen > this.options.peerTtlMs) {
         this.drop(peer)
         gone.push(peer.id)
       }

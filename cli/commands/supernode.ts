@@ -7,6 +7,7 @@ import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
 import { logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
+import { advertiseUrl, connectCluster } from '../cluster.ts'
 
 export default defineCommand({
   meta: { name: 'supernode', description: 'Run a supernode: tracker, scheduler and passive CDN of the swarm' },
@@ -16,16 +17,30 @@ export default defineCommand({
     home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     'total-limit': { type: 'string', description: "Bytes/s read from sources, and served to peers, across all tasks ('100MB'; 0 = no limit)" },
+    cluster: { type: 'string', description: 'Share tasks and swarms with other supernodes through this store, e.g. redis://127.0.0.1:6379 (docs/cluster.md)' },
+    location: { type: 'string', description: "This supernode's location, 'region|zone|rack' (peers are sent to the nearest)" },
+    advertise: { type: 'string', description: 'URL peers and other supernodes reach this one at (default http://<host>:<port>)' },
     'log-format': { type: 'string', description: "'pretty' (default) or 'json': one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)" },
   },
   async run({ args }) {
     try {
       const ctx = await createRoleContext(args.config, {
         ...defined({ home: args.home }),
-        supernode: defined({ port: parseIntArg('port', args.port, 0, 65535), host: args.host, totalLimit: rateArg('total-limit', args['total-limit']) }),
+        supernode: defined({
+          port: parseIntArg('port', args.port, 0, 65535),
+          host: args.host,
+          totalLimit: rateArg('total-limit', args['total-limit']),
+          cluster: args.cluster,
+          location: args.location,
+          advertiseUrl: args.advertise,
+        }),
       })
       const { supernode: cfg } = ctx.config
+      const store = cfg.cluster ? await connectCluster(ctx.plugins, cfg.cluster) : undefined
       const supernode = createSupernode({
+        ...(store
+          ? { cluster: { store, leaseMs: cfg.clusterLeaseMs, onProblem: (message: string, taskId?: string) => logEvent('warn', `cluster: ${message}`, taskId ? { taskId } : {}) } }
+          : {}),
         plugins: ctx.plugins,
         storage: openStorage(ctx, 'cdn'),
         createHash: ctx.runtime.createHash,
@@ -45,6 +60,11 @@ export default defineCommand({
         },
       })
       const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
+      if (store) {
+        const url = advertiseUrl(cfg.advertiseUrl, cfg.host, server.port)
+        await supernode.join({ url, ...(cfg.location ? { location: cfg.location } : {}) })
+        consola.info(`supernode joined the cluster at ${cfg.cluster.replace(/\/\/[^@/]*@/, '//***@')} as ${url}${cfg.location ? ` (location ${cfg.location})` : ''}`)
+      }
       consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)

@@ -1,0 +1,152 @@
+import type { ClusterStore } from '../../core/cluster-store.ts'
+import { createError, isDragonflyError } from '../../core/errors.ts'
+import type { DragonflyPlugin } from '../../core/plugin.ts'
+
+export const DRIVER_NAME = 'cluster-redis'
+
+export interface ClusterRedisOptions {
+  /**
+   * Prefix of every key, so several clusters can share one Redis.
+   * @default 'dragonfly:'
+   */
+  keyPrefix?: string
+  /**
+   * How long a command may wait for Redis before it fails with E_CLUSTER.
+   * @default 5000
+   */
+  commandTimeoutMs?: number
+}
+
+/**
+ * The cluster store on Redis (node-redis' `@redis/client`, loaded only when a
+ * supernode joins a cluster). Keys, all under the prefix:
+ * `supernodes` (set of ids) and `supernode:<id>` (announcement, with TTL),
+ * `lease:<task>` (owner id, with TTL), `task:<task>` (record), `digests:<task>`
+ * (hash piece → sha256), `members:<task>:<supernode>` (hash member → JSON, with TTL).
+ */
+export default function clusterRedis(options: ClusterRedisOptions = {}): DragonflyPlugin {
+  return {
+    name: DRIVER_NAME,
+    cluster: { protocols: ['redis:', 'rediss:'], connect: (url, o) => connectRedisStore(url, { ...options, ...o }) },
+  }
+}
+
+// Compare-and-set scripts: a lease changes hands only when free or when its owner asks.
+const ACQUIRE = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if v then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+// Readers never see a half-replaced member set.
+const REPLACE_HASH = `redis.call('DEL', KEYS[1])
+if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
+const ADD_HASH = `redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
+
+export async function connectRedisStore(url: string, options: ClusterRedisOptions = {}): Promise<ClusterStore> {
+  const prefix = options.keyPrefix ?? 'dragonfly:'
+  const timeout = options.commandTimeoutMs ?? 5_000
+  const where = redactUrl(url)
+  const { createClient } = await import('@redis/client')
+  let lastError = ''
+  let connected = false
+  // The first connection fails fast (a wrong URL is a startup error); a lost one is retried with backoff.
+  const reconnectStrategy = (retries: number, cause: Error): number | Error => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause)
+  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
+  // Without a listener an 'error' event would crash the process; the commands report it instead.
+  client.on('error', (error: Error) => (lastError = error.message))
+  try {
+    await client.connect()
+    connected = true
+  } catch (cause) {
+    await client.destroy?.()
+    throw createError('E_CLUSTER', `cannot connect to the cluster store ${where}: ${(cause as Error).message}`, { cause })
+  }
+
+  const run = async (args: string[]): Promise<unknown> => {
+    if (!client.isReady) throw createError('E_CLUSTER', `cluster store ${where} is not connected${lastError ? ` (${lastError})` : ''}`)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      return await Promise.race([
+        client.sendCommand(args),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout))),
+      ])
+    } catch (cause) {
+      if (isDragonflyError(cause)) throw cause
+      throw createError('E_CLUSTER', `cluster store ${where}: ${args[0]} failed: ${(cause as Error).message}`, { cause })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  const script = (body: string, key: string, ...args: (string | number)[]) => run(['EVAL', body, '1', key, ...args.map(String)])
+  const text = (reply: unknown): string | null => (typeof reply === 'string' ? reply : null)
+  const hash = (reply: unknown): Record<string, string> => {
+    const out: Record<string, string> = {}
+    if (Array.isArray(reply)) {
+      for (let i = 0; i + 1 < reply.length; i += 2) if (typeof reply[i] === 'string' && typeof reply[i + 1] === 'string') out[reply[i]] = reply[i + 1]
+    } else if (reply && typeof reply === 'object') {
+      for (const [k, v] of Object.entries(reply)) if (typeof v === 'string') out[k] = v
+    }
+    return out
+  }
+  const pairs = (record: Record<string, string>): string[] => Object.entries(record).flat()
+  const k = {
+    set: `${prefix}supernodes`,
+    supernode: (id: string) => `${prefix}supernode:${id}`,
+    lease: (task: string) => `${prefix}lease:${task}`,
+    task: (task: string) => `${prefix}task:${task}`,
+    digests: (task: string) => `${prefix}digests:${task}`,
+    members: (task: string, sn: string) => `${prefix}members:${task}:${sn}`,
+  }
+
+  return {
+    async announce(id, announcement, ttlMs) {
+      await Promise.all([run(['SET', k.supernode(id), announcement, 'PX', String(ttlMs)]), run(['SADD', k.set, id])])
+    },
+    async withdraw(id) {
+      await Promise.all([run(['DEL', k.supernode(id)]), run(['SREM', k.set, id])])
+    },
+    async announcements() {
+      const ids = ((await run(['SMEMBERS', k.set])) as unknown[]).filter((id): id is string => typeof id === 'string')
+      if (ids.length === 0) return []
+      const values = (await run(['MGET', ...ids.map(k.supernode)])) as unknown[]
+      const gone = ids.filter((_, i) => typeof values[i] !== 'string')
+      if (gone.length > 0) await run(['SREM', k.set, ...gone])
+      return values.filter((v): v is string => typeof v === 'string')
+    },
+    acquireLease: async (task, owner, ttlMs) => Number(await script(ACQUIRE, k.lease(task), owner, ttlMs)) === 1,
+    renewLease: async (task, owner, ttlMs) => Number(await script(RENEW, k.lease(task), owner, ttlMs)) === 1,
+    async releaseLease(task, owner) {
+      await script(RELEASE, k.lease(task), owner)
+    },
+    leaseOwner: async (task) => text(await run(['GET', k.lease(task)])),
+    async putTask(task, record, ttlMs) {
+      await run(['SET', k.task(task), record, 'PX', String(ttlMs)])
+    },
+    getTask: async (task) => text(await run(['GET', k.task(task)])),
+    async putDigests(task, digests, ttlMs) {
+      if (Object.keys(digests).length > 0) await script(ADD_HASH, k.digests(task), ttlMs, ...pairs(digests))
+    },
+    digestCount: async (task) => Number(await run(['HLEN', k.digests(task)])) || 0,
+    digests: async (task) => hash(await run(['HGETALL', k.digests(task)])),
+    async putMembers(task, sn, members, ttlMs) {
+      await script(REPLACE_HASH, k.members(task, sn), ttlMs, ...pairs(members))
+    },
+    members: async (task, sn) => hash(await run(['HGETALL', k.members(task, sn)])),
+    async close() {
+      await client.close().catch(() => client.destroy())
+    },
+  }
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'redis'
+  }
+}

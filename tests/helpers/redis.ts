@@ -1,0 +1,46 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createConnection } from 'node:net'
+import { freePort } from './registry.ts'
+
+export interface RedisServer {
+  url: string
+  port: number
+  stop(): Promise<void>
+}
+
+/** Debian's `redis-server` on a free loopback port, in `dir`, with no persistence; stopped by the caller. */
+export async function startRedis(dir: string): Promise<RedisServer> {
+  const port = await freePort()
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (d) => (output += d))
+  child.stderr!.on('data', (d) => (output += d))
+  const until = Date.now() + 20_000
+  while (!(await answersPing(port))) {
+    if (Date.now() > until || child.exitCode !== null) {
+      child.kill('SIGKILL')
+      throw new Error(`redis-server did not start: ${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('close', () => resolve()), child.kill('SIGKILL')))),
+  }
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'))
+    socket.setTimeout(1_000)
+    socket.once('data', (d) => {
+      socket.destroy()
+      resolve(d.toString().startsWith('+PONG'))
+    })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => (socket.destroy(), resolve(false)))
+  })
+}
