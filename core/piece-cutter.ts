@@ -30,6 +30,8 @@ export async function cutIntoPieces(body: ReadableStream<Uint8Array> | null, opt
     try {
       for (;;) {
         const { done, value } = await reader.read().catch((error: unknown) => {
+          // Every piece is in: a connection that breaks after the last byte lost nothing.
+          if (piece >= layout.pieceCount) return { done: true as const, value: undefined }
           if ((error as Error)?.name === 'AbortError') throw error
           const why = ((error as Error)?.cause as Error)?.message ?? (error as Error)?.message ?? String(error)
           throw createError('E_SOURCE_TRUNCATED', `connection to ${url} broke after ${piece} whole pieces: ${why}`, { cause: error, details: { pieces: piece } })
