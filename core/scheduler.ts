@@ -95,7 +95,7 @@ export function schedule(input: ScheduleInput): Assignment[] {
   const usable = (s: SourceView): boolean =>
     s.id !== requester.id && !s.isolated && !requester.blacklist.has(s.id) && s.uploading < s.slots
   const holdersOf = input.holdersOf
-  const candidates = holdersOf ? indexedHolders(holdersOf, usable, requester) : scannedHolders(input.peers, usable, requester.location)
+  const candidates = holdersOf ? indexedHolders(holdersOf, usable, requester, want * HOLDER_SCAN) : scannedHolders(input.peers, usable, requester.location)
   const seed: Candidate | null = supernode && usable(supernode) ? { view: supernode, load: supernode.uploading, locality: 0 } : null
 
   const picks = rarestMissing(input, want * 4)
@@ -168,8 +168,12 @@ function scannedHolders(peers: Iterable<SourceView>, usable: (s: SourceView) => 
   }
 }
 
-/** Candidates come from the piece's holder list: at most HOLDER_SCAN per choice. */
-function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usable: (s: SourceView) => boolean, requester: RequesterView): HolderSearch {
+/**
+ * Candidates come from the piece's holder list: at most HOLDER_SCAN per
+ * choice and `budget` per call, so a call in a swarm where most holders are
+ * saturated stops looking and leaves the rest to the supernode rules.
+ */
+function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usable: (s: SourceView) => boolean, requester: RequesterView, budget: number): HolderSearch {
   // Holders chosen in this call, carrying the loads this call added. Few (<= 2·want), so a list.
   const chosen: Candidate[] = []
   const loadOf = (view: SourceView): number => chosen.find((c) => c.view === view)?.load ?? view.uploading
@@ -190,7 +194,9 @@ function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usa
       let best: SourceView | null = null
       let bestScore = -1
       let bestLoad = 1
-      for (let k = Math.min(n, HOLDER_SCAN); k > 0; k--, i = i + 1 === n ? 0 : i + 1) {
+      const scan = Math.min(n, HOLDER_SCAN, budget)
+      let k = scan
+      for (; k > 0; k--, i = i + 1 === n ? 0 : i + 1) {
         const view = list[i]!
         // Most holders of a big swarm are saturated: skip them before anything else.
         if (view.uploading >= view.slots) continue
@@ -206,6 +212,7 @@ function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usa
         // Nothing beats an idle holder in the requester's own rack.
         if (score >= closest && load === 0) break
       }
+      budget -= scan - k
       if (!best) return null
       const view = best
       const known = chosen.find((c) => c.view === view)

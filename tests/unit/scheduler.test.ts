@@ -136,11 +136,14 @@ describe('scheduler with a holder index, in a large swarm', () => {
     return { looks, input }
   }
 
-  it('reads no more than HOLDER_SCAN holders per piece, however many there are', () => {
-    // Every holder saturated: each of the 4·want candidate pieces is tried, none is found.
+  it('reads at most HOLDER_SCAN holders per piece and want·HOLDER_SCAN per call, however many there are', () => {
+    // Every holder saturated: the candidate pieces are tried until the call's budget is spent.
     const saturated = crowd(64, () => ({ uploading: 4 }))
     expect(schedule(saturated.input())).toEqual([])
-    expect(saturated.looks.n).toBe(4 * 8 * HOLDER_SCAN)
+    expect(saturated.looks.n).toBe(8 * HOLDER_SCAN)
+    const one = crowd(64, () => ({ uploading: 4 }))
+    expect(schedule(one.input({ want: 1 }))).toEqual([])
+    expect(one.looks.n).toBe(HOLDER_SCAN)
     const idle = crowd(64)
     expect(schedule(idle.input())).toHaveLength(8)
     expect(idle.looks.n).toBeLessThanOrEqual(8 * HOLDER_SCAN)
