@@ -1,4 +1,5 @@
 import { createError } from '../core/errors.ts'
+import { isSize } from '../config/size.ts'
 
 /** citty keeps only the last value of a repeated flag; these are collected from argv directly. */
 export function repeated(rawArgs: string[], ...names: string[]): string[] {
@@ -22,6 +23,8 @@ export function parseHeaders(values: string[]): Record<string, string> {
     const at = raw.indexOf(':')
     const name = at > 0 ? raw.slice(0, at).trim() : ''
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw createError('E_BAD_ARGUMENT', `header must look like 'Name: value', got ${JSON.stringify(raw)}`)
+    // eslint-disable-next-line no-control-regex
+    if (/[\r\n\0]/.test(raw)) throw createError('E_BAD_ARGUMENT', `header value must be one line, got ${JSON.stringify(raw)}`)
     headers[name.toLowerCase()] = raw.slice(at + 1).trim()
   }
   return headers
@@ -48,4 +51,11 @@ export function parseIntArg(name: string, value: string | undefined, min: number
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) throw createError('E_BAD_ARGUMENT', `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
   return n
+}
+
+/** A `--rate-limit`-style flag: checked here so a typo is a CLI error (E_BAD_ARGUMENT), kept as given for the config. */
+export function rateArg(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (!isSize(value)) throw createError('E_BAD_ARGUMENT', `--${name} must be bytes per second like 20MB or 512KB, got ${JSON.stringify(value)}`)
+  return value
 }

@@ -1,7 +1,9 @@
 import { networkInterfaces } from 'node:os'
+import { createPeer, type Peer, type PeerOptions } from '../core/peer-engine.ts'
 import { createPluginSet, type PluginSet } from '../core/plugin.ts'
 import type { StorageDriver } from '../core/storage.ts'
 import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
+import { parseRate } from '../config/size.ts'
 import { loadRuntime, type Runtime } from '../runtime/index.ts'
 
 export interface RoleContext {
@@ -19,6 +21,29 @@ export async function createRoleContext(configFile: string | undefined, override
 
 export function openStorage(ctx: RoleContext, namespace: 'cdn' | 'peer', home = ctx.config.home): StorageDriver {
   return ctx.plugins.storage({ home, namespace })
+}
+
+/** A peer as the config's `peer` section describes it (get and daemon). */
+export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], extra: Partial<PeerOptions> = {}): Peer {
+  const cfg = ctx.config.peer
+  return createPeer({
+    plugins: ctx.plugins,
+    storage: openStorage(ctx, 'peer'),
+    createHash: ctx.runtime.createHash,
+    serve: ctx.runtime.serve,
+    pieceGet: ctx.runtime.pieceGet,
+    supernodes,
+    location: cfg.location,
+    concurrency: cfg.concurrency,
+    uploadSlots: cfg.uploadSlots,
+    pieceTimeoutMs: cfg.pieceTimeoutMs,
+    backSource: cfg.backSource,
+    advertiseHost: cfg.advertiseHost ?? pickAdvertiseHost(supernodes),
+    listenHost: cfg.listenHost,
+    rateLimit: parseRate(cfg.rateLimit, 'peer.rateLimit'),
+    totalLimit: parseRate(cfg.totalLimit, 'peer.totalLimit'),
+    ...extra,
+  })
 }
 
 /** 127.0.0.1 when every supernode is on loopback, else the first external IPv4 of this host. */

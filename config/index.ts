@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { createError, ERROR_CODES, type ErrorCode, isDragonflyError } from '../core/errors.ts'
 import { checkPlugin, type DragonflyPlugin } from '../core/plugin.ts'
+import { isSize } from './size.ts'
 import sourceHttp from '../plugins/source-http/index.ts'
 import storageFs from '../plugins/storage-fs/index.ts'
 
@@ -31,6 +32,8 @@ export interface SupernodeConfig {
   highWatermark?: number
   /** ...and stops below this share. @default 0.7 */
   lowWatermark?: number
+  /** Bytes/s read from sources, and served to peers, across all tasks (`100MB`); 0 = unlimited. @default 0 */
+  totalLimit?: string | number
 }
 
 export interface PeerConfig {
@@ -50,6 +53,10 @@ export interface PeerConfig {
   advertiseHost?: string
   /** Interface the piece server binds. @default the advertised host */
   listenHost?: string
+  /** Bytes/s each task downloads, and uploads (`20MB`, `512KB`); 0 = unlimited. @default 0 */
+  rateLimit?: string | number
+  /** Bytes/s this host downloads, and uploads, across concurrent tasks; 0 = unlimited. @default 0 */
+  totalLimit?: string | number
 }
 
 export interface DaemonConfig {
@@ -99,7 +106,7 @@ export function defineConfig(config: DragonflyConfig): DragonflyConfig {
 }
 
 export const DEFAULTS = {
-  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
+  supernode: { port: 8002, host: '0.0.0.0', longPollMs: 15_000, uploadSlots: 48, peerSlots: 6, pieceTimeoutMs: 30_000, allowSources: [] as string[], denySources: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7, totalLimit: 0 as string | number },
   peer: { supernodes: [] as string[], concurrency: 8, uploadSlots: 6, pieceTimeoutMs: 30_000, backSource: true },
   daemon: { port: 65001, host: '127.0.0.1', uploadPort: 65002, insecureRegistries: [] as string[], proxyRules: [] as string[], cacheQuota: 0 as string | number, highWatermark: 0.9, lowWatermark: 0.7 },
 } satisfies DragonflyConfig
@@ -113,6 +120,7 @@ const merge = createDefu((object, key, value) => {
   return false
 })
 
+const Size = v.union([v.pipe(v.string(), v.check((s: string) => isSize(s), 'must look like 512KB, 20MB or 2GB')), v.pipe(v.number(), v.minValue(0))])
 const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
 const Positive = v.pipe(v.number(), v.integer(), v.minValue(1))
 const ConfigSchema = v.object({
@@ -128,9 +136,10 @@ const ConfigSchema = v.object({
       pieceTimeoutMs: v.optional(Positive),
       allowSources: v.optional(v.array(v.string())),
       denySources: v.optional(v.array(v.string())),
-      cacheQuota: v.optional(v.union([v.string(), v.pipe(v.number(), v.minValue(0))])),
+      cacheQuota: v.optional(Size),
       highWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
       lowWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+      totalLimit: v.optional(Size),
     }),
   ),
   peer: v.optional(
@@ -143,6 +152,8 @@ const ConfigSchema = v.object({
       backSource: v.optional(v.boolean()),
       advertiseHost: v.optional(v.string()),
       listenHost: v.optional(v.string()),
+      rateLimit: v.optional(Size),
+      totalLimit: v.optional(Size),
     }),
   ),
   daemon: v.optional(
@@ -153,7 +164,7 @@ const ConfigSchema = v.object({
       registryMirror: v.optional(v.pipe(v.string(), v.url())),
       insecureRegistries: v.optional(v.array(v.string())),
       proxyRules: v.optional(v.array(v.pipe(v.string(), v.check(isRegExp, 'not a valid regular expression')))),
-      cacheQuota: v.optional(v.union([v.string(), v.pipe(v.number(), v.minValue(0))])),
+      cacheQuota: v.optional(Size),
       highWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
       lowWatermark: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
     }),

@@ -2,6 +2,8 @@ import { createError } from './errors.ts'
 import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer-engine.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from './piece-cutter.ts'
 import { createPieceLayout, pieceRange } from './piece-layout.ts'
+import { ensureSpace } from './disk-space.ts'
+import { bytesMissing } from './peer-tasks.ts'
 import { fetchSource, sourceStatusError } from './source.ts'
 
 export interface BackToSourceContext {
@@ -41,11 +43,19 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
     throw createError('E_SOURCE_STATUS', `source gave no Content-Length for ${request.url}; chunked sources are not supported yet`)
   }
   const keep = resumedTotal !== null ? ctx.task : ctx.task?.layout.contentLength === length ? ctx.task : undefined
-  const task = peer.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
+  let task: LocalTask
+  try {
+    task = peer.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
+    await ensureSpace(peer.options.storage, bytesMissing(task), request.url)
+  } catch (error) {
+    await response.body?.cancel().catch(() => {})
+    throw error
+  }
   await cutIntoPieces(response.body, {
     layout: task.layout,
     firstPiece: resumedTotal !== null ? prefix : 0,
     url: request.url,
+    limiter: peer.limitsOf(taskId).down,
     onBytes: (n) => {
       stats.bytesFromSource += n
       stats.wireBytes += n

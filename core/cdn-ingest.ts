@@ -5,6 +5,7 @@ import { createError } from './errors.ts'
 import { cutIntoPieces, rangeContinues } from './piece-cutter.ts'
 import { pieceRange } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import { sourceStatusError } from './source.ts'
 import { fetchSourceWithRetry, isRetryable, type RetryPolicy } from './source-retry.ts'
 import type { StorageDriver } from './storage.ts'
@@ -24,6 +25,10 @@ export interface IngestOptions {
   writeAhead?: number
   /** Bytes read from the source, as they arrive (metrics). */
   onSourceBytes?: (bytes: number) => void
+  /** Checks where the source redirects to (SSRF guard). */
+  guard?: (url: string) => void
+  /** Paces source reads (the supernode's `--total-limit`). */
+  limiter?: RateLimiter
 }
 
 /**
@@ -56,6 +61,7 @@ export async function ingest(options: IngestOptions): Promise<void> {
         layout,
         firstPiece,
         url: request.url,
+        limiter: options.limiter,
         onBytes: (n) => {
           task.bytesFromSource += n
           options.onSourceBytes?.(n)
@@ -109,6 +115,7 @@ async function reopen(options: IngestOptions, delivered: number): Promise<{ resp
     options.plugins,
     { url: request.url, headers: request.headers ?? {}, range: { start: offset }, validators, signal: options.signal },
     options.retry,
+    options.guard,
   )
   if (response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null) return { response, firstPiece: delivered }
   const same = response.status === 200 && (!meta.etag || response.headers.get('etag') === meta.etag) && (!meta.lastModified || response.headers.get('last-modified') === meta.lastModified)

@@ -3,8 +3,10 @@ import { ingest } from './cdn-ingest.ts'
 import type { CreateHash } from './digest.ts'
 import { createError, type DragonflyError, toDragonflyError } from './errors.ts'
 import { contentLengthOf, rangeContinues } from './piece-cutter.ts'
-import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
+import { createPieceLayout, isValidLayout, type PieceLayout } from './piece-layout.ts'
 import type { PluginSet } from './plugin.ts'
+import { ensureSpace } from './disk-space.ts'
+import type { Limits } from './rate-limit.ts'
 import { sourceStatusError } from './source.ts'
 import { credentialHash, SourceAccess } from './source-access.ts'
 import { createSourceGuard, type SourceGuard } from './source-guard.ts'
@@ -66,6 +68,8 @@ export interface CdnOptions {
   /** Refuses source hosts (SSRF guard); cloud metadata addresses are always refused. */
   guard?: SourceGuard
   events?: SupernodeEvents
+  /** The host's bandwidth limits (`supernode --total-limit`): source reads and piece uploads. */
+  limits?: Limits
 }
 
 interface Entry {
@@ -84,6 +88,9 @@ export class Cdn {
   readonly tasks = new Map<string, Entry>()
   readonly isolatedAddresses = new Set<string>()
   readonly access: SourceAccess
+  get limits(): Limits | undefined {
+    return this.options.limits
+  }
   private readonly options: CdnOptions
   private readonly aborter = new AbortController()
 
@@ -179,6 +186,7 @@ export class Cdn {
         signal: this.aborter.signal,
       },
       this.options.retry,
+      this.guard,
     )
     if (complete && response.status === 304) {
       await response.body?.cancel().catch(() => {})
@@ -196,7 +204,14 @@ export class Cdn {
     }
     // A 200 replaces whatever was cached: the content changed, or the source cannot resume.
     if (meta && !resumed) await storage.remove(taskId)
-    const layout = createPieceLayout(length, resumed ? partial!.pieceSize : undefined)
+    let layout: PieceLayout
+    try {
+      layout = createPieceLayout(length, resumed ? partial!.pieceSize : undefined)
+      await ensureSpace(storage, length - offset, `${request.url} in the supernode cache`)
+    } catch (error) {
+      await response.body?.cancel().catch(() => {})
+      throw error
+    }
     const task = this.createTask(taskId, url, layout, credential)
     const next: CdnMeta = {
       url,
@@ -224,6 +239,8 @@ export class Cdn {
       retry: this.options.retry ?? DEFAULT_RETRY,
       writeAhead: this.options.writeAhead,
       onSourceBytes: this.options.events?.sourceBytes,
+      limiter: this.options.limits?.down,
+      guard: this.guard,
     }).then(
       () => this.options.events?.taskCompleted?.(infoOf(task), false),
       (error) => {
@@ -272,7 +289,7 @@ function infoOf(task: CdnTask) {
 
 function isSaneMeta(meta: CdnMeta): boolean {
   return (
-    Number.isSafeInteger(meta.contentLength) && meta.contentLength >= 0 && Number.isSafeInteger(meta.pieceSize) && meta.pieceSize > 0 &&
+    isValidLayout(meta.contentLength, meta.pieceSize) &&
     Array.isArray(meta.digests) && meta.digests.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))
   )
 }

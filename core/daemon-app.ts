@@ -35,6 +35,8 @@ const DownloadBody = v.object({
   digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
   filter: v.optional(v.union([v.pipe(v.string(), v.maxLength(1024)), v.array(v.pipe(v.string(), v.maxLength(256)))])),
   tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** Bytes/s for this download (get's `--rate-limit`); the first request of a shared download sets it. */
+  rateLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 })
 
 /**

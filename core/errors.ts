@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   E_CONFIG: { status: 500, exit: 9 },
   E_PLUGIN: { status: 500, exit: 9 },
   E_IO: { status: 500, exit: 10 },
+  E_NO_SPACE: { status: 507, exit: 10 },
   E_TIMEOUT: { status: 504, exit: 11 },
   E_ABORTED: { status: 499, exit: 130 },
   E_INTERNAL: { status: 500, exit: 1 },

@@ -2,10 +2,13 @@ import { Bitset } from './bitset.ts'
 import type { CreateHash } from './digest.ts'
 import { parseDigest } from './digest.ts'
 import { createError, type DragonflyError, isDragonflyError } from './errors.ts'
-import { OrderedDigest } from './ordered-digest.ts'
-import { createPieceLayout, type PieceLayout, pieceRange } from './piece-layout.ts'
+import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
+import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { ensureSpace } from './disk-space.ts'
 import { createPieceRoutes } from './piece-server.ts'
+import type { PieceHttpGet } from './piece-get.ts'
 import type { PluginSet } from './plugin.ts'
+import { createLimits, type Limits } from './rate-limit.ts'
 import type { ServeFn, ServerHandle } from './serve.ts'
 import type { StorageDriver } from './storage.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
@@ -14,6 +17,8 @@ import { backToSource } from './back-to-source.ts'
 import { progressOf, type ProgressListener, throttleProgress } from './download-progress.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from './task-id.ts'
+
+export type { LocalTask } from './peer-tasks.ts'
 
 export interface PeerOptions {
   plugins: PluginSet
@@ -39,6 +44,12 @@ export interface PeerOptions {
   listenHost?: string
   /** Piece server port; 0 picks a free one. @default 0 */
   port?: number
+  /** The piece GET (the runtime's fastest). @default fetch */
+  pieceGet?: PieceHttpGet
+  /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
+  rateLimit?: number
+  /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
+  totalLimit?: number
 }
 
 export interface DownloadRequest {
@@ -48,6 +59,8 @@ export interface DownloadRequest {
   filter?: string | string[]
   tag?: string
   signal?: AbortSignal
+  /** Bytes/s for this task (download and upload each); overrides the peer's `rateLimit`. */
+  rateLimit?: number
   /** Called with a snapshot at most every `progressIntervalMs` while pieces arrive, and once at the end. */
   onProgress?: ProgressListener
   /** @default 100 */
@@ -76,21 +89,6 @@ export interface DownloadResult extends DownloadStats {
   backToSource: boolean
 }
 
-/** A task as this peer holds it: what it can serve to others. */
-export interface LocalTask {
-  taskId: string
-  layout: PieceLayout
-  have: Bitset
-  digest: OrderedDigest
-}
-
-interface PeerMeta {
-  url: string
-  contentLength: number
-  pieceSize: number
-  have: string
-}
-
 /**
  * The peer engine: one piece server, any number of downloads. Runs the
  * download against the supernodes in order, fails over, and goes back to
@@ -106,10 +104,14 @@ export class Peer {
   /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
   private readonly memberships = new Map<string, { base: string; peerId: string }>()
   private heartbeat?: ReturnType<typeof setInterval>
+  /** The host's limits (`totalLimit`) and each task's under them. */
+  private readonly hostLimits: Limits
+  private readonly taskLimits = new Map<string, Limits>()
   address = ''
 
   constructor(options: PeerOptions) {
     this.options = options
+    this.hostLimits = createLimits(options.totalLimit)
     this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url) })
   }
 
@@ -117,7 +119,7 @@ export class Peer {
     const routes = createPieceRoutes({
       lookup: (taskId) => {
         const task = this.tasks.get(taskId)
-        return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n) }
+        return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n), limiter: this.limitsOf(taskId).up }
       },
       transforms: this.options.plugins.transforms,
       hooks: this.options.plugins.hooks,
@@ -154,6 +156,23 @@ export class Peer {
     if (m) await this.client.leave(m.base, taskId, m.peerId).catch(() => {})
   }
 
+  /** The limits a task's transfers run under: its own (if any) under the host's. */
+  limitsOf(taskId: string): Limits {
+    let limits = this.taskLimits.get(taskId)
+    if (!limits) {
+      limits = createLimits(this.options.rateLimit, this.hostLimits)
+      if (this.options.rateLimit) this.taskLimits.set(taskId, limits)
+    }
+    return limits
+  }
+
+  /** Bytes/s a task's downloads are held to, or 0 when unlimited. */
+  downloadRate(taskId: string): number {
+    let rate = Infinity
+    for (let l = this.limitsOf(taskId).down; l; l = l.parent) rate = Math.min(rate, l.rate)
+    return rate === Infinity ? 0 : rate
+  }
+
   outgoingHeaders(url: string): Record<string, string> {
     let headers: Record<string, string> = {}
     for (const hook of this.options.plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
@@ -171,6 +190,8 @@ export class Peer {
     const filter = parseFilter(request.filter)
     const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
     const taskId = await this.taskIdOf(request)
+    const rate = request.rateLimit ?? this.options.rateLimit
+    if (rate) this.taskLimits.set(taskId, createLimits(rate, this.hostLimits))
     const stats: DownloadStats = { bytesFromPeers: 0, bytesFromSupernode: 0, bytesFromSource: 0, wireBytes: 0, piecesFromPeers: 0, piecesFromSupernode: 0 }
     let supernode: string | null = null
     let task: LocalTask | undefined
@@ -183,15 +204,14 @@ export class Peer {
       const base = attempts[i]!
       try {
         const previous = task ?? (await this.resume(taskId))
-        const registration = await this.client.register(base, {
-          url: request.url,
-          headers: request.headers,
-          filter,
-          digest: expected,
-          tag: request.tag,
-          peer: { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() },
+        const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
+        const registration = await this.client.register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo }).catch((error: unknown) => {
+          // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
+          if (isDragonflyError(error) && error.code === 'E_NO_SPACE') throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
+          throw error
         })
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
+        await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
         progress.tick()
         announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
@@ -255,6 +275,7 @@ export class Peer {
   async discard(taskId: string): Promise<void> {
     await this.leave(taskId)
     this.tasks.delete(taskId)
+    this.taskLimits.delete(taskId)
     this.progress.notify(taskId)
     await this.options.storage.remove(taskId)
   }
@@ -263,41 +284,21 @@ export class Peer {
   adopt(taskId: string, layout: PieceLayout, previous?: LocalTask): LocalTask {
     const same = previous && previous.layout.contentLength === layout.contentLength && previous.layout.pieceSize === layout.pieceSize
     const have = same ? previous.have : new Bitset(layout.pieceCount)
-    const digest = same ? previous.digest : this.newDigest(taskId, layout)
+    const digest = same ? previous.digest : newTaskDigest(this.options.storage, this.options.createHash, taskId, layout)
     const task: LocalTask = { taskId, layout, have, digest }
     this.tasks.set(taskId, task)
     this.progress.notify(taskId)
     return task
   }
 
-  newDigest(taskId: string, layout: PieceLayout): OrderedDigest {
-    return new OrderedDigest(this.options.createHash, layout.pieceCount, (n) => {
-      const r = pieceRange(layout, n)
-      return this.options.storage.readAt(taskId, r.start, r.length)
-    })
-  }
-
   /** Saves which pieces are verified, so an interrupted download resumes. */
   async persist(taskId: string, url: string): Promise<void> {
     const task = this.tasks.get(taskId)
-    if (!task) return
-    const meta: PeerMeta = { url, contentLength: task.layout.contentLength, pieceSize: task.layout.pieceSize, have: task.have.toBase64() }
-    await this.options.storage.setMeta(taskId, meta).catch(() => {})
+    if (task) await saveTaskState(this.options.storage, task, url)
   }
 
   private async resume(taskId: string): Promise<LocalTask | undefined> {
-    const known = this.tasks.get(taskId)
-    if (known) return known
-    const meta = await this.options.storage.getMeta<PeerMeta>(taskId).catch(() => null)
-    if (!meta || !Number.isSafeInteger(meta.contentLength) || !Number.isSafeInteger(meta.pieceSize) || meta.pieceSize <= 0) return undefined
-    const layout = createPieceLayout(meta.contentLength, meta.pieceSize)
-    let have: Bitset
-    try {
-      have = Bitset.fromBase64(layout.pieceCount, meta.have)
-    } catch {
-      return undefined
-    }
-    return { taskId, layout, have, digest: this.newDigest(taskId, layout) }
+    return this.tasks.get(taskId) ?? (await loadTaskState(this.options.storage, this.options.createHash, taskId))
   }
 }
 

@@ -1,5 +1,6 @@
 import { createError } from './errors.ts'
 import { type PieceLayout, pieceRange } from './piece-layout.ts'
+import type { RateLimiter } from './rate-limit.ts'
 
 export interface CutOptions {
   layout: PieceLayout
@@ -9,6 +10,8 @@ export interface CutOptions {
   url: string
   onPiece(piece: number, bytes: Uint8Array): Promise<void>
   onBytes?(count: number): void
+  /** Paces reading the body (the host's or task's download limit). */
+  limiter?: RateLimiter
 }
 
 /**
@@ -26,9 +29,14 @@ export async function cutIntoPieces(body: ReadableStream<Uint8Array> | null, opt
     const reader = body.getReader()
     try {
       for (;;) {
-        const { done, value } = await reader.read()
+        const { done, value } = await reader.read().catch((error: unknown) => {
+          if ((error as Error)?.name === 'AbortError') throw error
+          const why = ((error as Error)?.cause as Error)?.message ?? (error as Error)?.message ?? String(error)
+          throw createError('E_SOURCE_TRUNCATED', `connection to ${url} broke after ${piece} whole pieces: ${why}`, { cause: error, details: { pieces: piece } })
+        })
         if (done) break
         options.onBytes?.(value.byteLength)
+        await options.limiter?.take(value.byteLength)
         let at = 0
         while (at < value.byteLength) {
           if (piece >= layout.pieceCount) throw createError('E_SOURCE_TOO_LONG', `source sent more than ${layout.contentLength} bytes for ${url}`)

@@ -3,6 +3,7 @@ import { createError, toErrorResponse } from './errors.ts'
 import { type PieceLayout, pieceRange } from './piece-layout.ts'
 import { ACCEPT_CODING_HEADER, CODING_HEADER, createPieceEncoder, parseAcceptCoding } from './piece-coding.ts'
 import type { PluginHooks, PieceTransform } from './plugin.ts'
+import { limitedBody, type RateLimiter } from './rate-limit.ts'
 import { checkRequests } from './request-check.ts'
 import type { StorageDriver } from './storage.ts'
 import { TASK_ID_RE } from './task-id.ts'
@@ -14,6 +15,8 @@ export interface ServedTask {
   has(piece: number): boolean
   /** The piece's digest, when known: keys the cache of compressed pieces so replaced content is never served stale. */
   digest?(piece: number): string | undefined
+  /** Paces this task's uploads (`--rate-limit` under `--total-limit`). */
+  limiter?: RateLimiter
 }
 
 export interface PieceServerOptions {
@@ -50,7 +53,7 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const accept = parseAcceptCoding(c.req.header(ACCEPT_CODING_HEADER))
     const { body, coding } = await encoder.encode(bytes, { taskId, piece, version: task.digest?.(piece) }, accept)
     options.onServed?.(taskId, piece, body.byteLength)
-    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, {
       'content-type': 'application/octet-stream',
       'content-length': String(body.byteLength),
       [CODING_HEADER]: coding,

@@ -1,6 +1,8 @@
 import { type CreateHash, hashHex } from './digest.ts'
 import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from './piece-coding.ts'
+import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from './piece-get.ts'
 import type { PieceTransform } from './plugin.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import type { PieceResult } from './swarm.ts'
 
 export interface PieceFetch {
@@ -17,6 +19,12 @@ export interface PieceFetch {
   signal?: AbortSignal
   /** Transforms this receiver can decode; offered in `x-dragonfly-accept-coding`. */
   transforms?: readonly PieceTransform[]
+  /** Memory to receive into (a pool's buffer: no allocation per piece); used when large enough. */
+  buffer?: Uint8Array
+  /** The HTTP GET to use. @default fetch */
+  get?: PieceHttpGet
+  /** Paces the body as it is read (`--rate-limit`); time spent waiting on it does not count against `timeoutMs`. */
+  limiter?: RateLimiter
 }
 
 export type PieceOutcome =
@@ -30,39 +38,49 @@ export type PieceOutcome =
  * connection counts against its reachability).
  */
 export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
-  const timeout = AbortSignal.timeout(job.timeoutMs)
-  const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout
+  const timeout = new PieceTimeout(job.timeoutMs)
+  const signal = job.signal ? AbortSignal.any([job.signal, timeout.signal]) : timeout.signal
+  try {
+    return await receivePiece(job, signal, timeout)
+  } finally {
+    timeout.clear()
+  }
+}
+
+async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: PieceTimeout): Promise<PieceOutcome> {
   const transforms = job.transforms ?? []
   const headers = transforms.length ? { ...job.headers, [ACCEPT_CODING_HEADER]: acceptCodingHeader(transforms) } : job.headers
-  let response: Response
+  let response: PieceHttpResponse
   try {
-    response = await fetch(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers })
+    response = await (job.get ?? fetchPieceGet)(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers })
   } catch (error) {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
-  if (response.status !== 200 || !response.body) {
-    await response.body?.cancel().catch(() => {})
+  if (response.status !== 200) {
+    response.cancel()
     return { ok: false, error: 'http', message: `piece server answered ${response.status}` }
   }
-  const coding = response.headers.get(CODING_HEADER)
+  const coding = response.header(CODING_HEADER)
   const coded = coding !== null && coding !== 'identity'
   // A coded body may be a little longer than the piece (IV, tag, a compressor's worst case).
   const limit = coded ? job.size + (job.size >> 3) + 4096 : job.size
-  let bytes: Uint8Array = new Uint8Array(limit)
+  let bytes: Uint8Array = job.buffer && job.buffer.byteLength >= limit ? job.buffer : new Uint8Array(limit)
   let filled = 0
-  const reader = response.body.getReader()
+  // Plain pieces are hashed as they arrive, while each chunk is still in cache.
+  const hash = coded ? null : job.createHash()
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      if (filled + value.byteLength > limit) {
-        await reader.cancel().catch(() => {})
+    for await (const chunk of response.chunks) {
+      if (filled + chunk.byteLength > limit) {
+        response.cancel()
         return { ok: false, error: 'digest', message: `piece ${job.piece} is longer than ${limit} bytes on the wire` }
       }
-      bytes.set(value, filled)
-      filled += value.byteLength
+      bytes.set(chunk, filled)
+      hash?.update(chunk)
+      filled += chunk.byteLength
+      if (job.limiter) await timeout.pause(job.limiter.take(chunk.byteLength, signal))
     }
   } catch (error) {
+    response.cancel()
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
   const wireBytes = filled
@@ -75,9 +93,47 @@ export async function fetchPiece(job: PieceFetch): Promise<PieceOutcome> {
     filled = bytes.byteLength
   }
   if (filled !== job.size) return { ok: false, error: 'digest', message: `piece ${job.piece} has ${filled} of ${job.size} bytes` }
-  const digest = hashHex(job.createHash, bytes)
+  const digest = hash ? hash.digest() : hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
-  return { ok: true, bytes, wireBytes }
+  return { ok: true, bytes: bytes.subarray(0, filled), wireBytes }
+}
+
+/** A piece's deadline, pushed back by the time spent waiting on our own rate limiter. */
+class PieceTimeout {
+  private readonly controller = new AbortController()
+  readonly signal = this.controller.signal
+  private deadline: number
+  private timer: ReturnType<typeof setTimeout>
+
+  constructor(ms: number) {
+    this.deadline = performance.now() + ms
+    this.timer = this.arm()
+  }
+
+  get aborted(): boolean {
+    return this.signal.aborted
+  }
+
+  async pause(wait: Promise<void>): Promise<void> {
+    const started = performance.now()
+    try {
+      await wait
+    } finally {
+      this.deadline += performance.now() - started
+    }
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+  }
+
+  private arm(): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      const left = this.deadline - performance.now()
+      if (left > 1) this.timer = this.arm()
+      else this.controller.abort(new DOMException('piece timed out', 'TimeoutError'))
+    }, Math.max(1, this.deadline - performance.now()))
+  }
 }
 
 function failure(error: 'timeout' | 'unreachable', cause: unknown): PieceOutcome {

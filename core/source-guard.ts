@@ -27,10 +27,24 @@ export function createSourceGuard(options: SourceGuardOptions = {}): SourceGuard
     } catch (cause) {
       throw createError('E_BAD_ARGUMENT', `not a valid URL: ${JSON.stringify(url)}`, { cause })
     }
-    if (deny.some((m) => m(host)) || (allow.length > 0 && !allow.some((m) => m(host)))) {
+    if (isLinkLocal(host) || deny.some((m) => m(host)) || (allow.length > 0 && !allow.some((m) => m(host)))) {
       throw createError('E_FORBIDDEN', `this supernode does not fetch from ${host}`)
     }
   }
+}
+
+/**
+ * 169.254.0.0/16 and fe80::/10, however written: metadata services live
+ * there, and no public source does. (`new URL` already turns decimal and hex
+ * IPv4 forms into dotted quads.)
+ */
+function isLinkLocal(host: string): boolean {
+  if (/^169\.254\.\d+\.\d+$/.test(host)) return true
+  const v6 = host.startsWith('[') ? host.slice(1, -1) : ''
+  if (!v6) return false
+  if (/^fe[89ab][0-9a-f]?:/.test(v6)) return true
+  // IPv4-mapped (::ffff:a9fe:xxxx) and the deprecated IPv4-compatible form (::a9fe:xxxx).
+  return /^(?:0*:)*(?:ffff:)?a9fe:[0-9a-f]{1,4}$/.test(v6.replace(/^::/, '0:'))
 }
 
 function toMatcher(pattern: string): (host: string) => boolean {

@@ -16,12 +16,12 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 3, backoffMs: 250 }
  * connections are retried with exponential backoff; any other answer
  * (200, 206, 304, 4xx) is returned for the caller to judge.
  */
-export async function fetchSourceWithRetry(plugins: PluginSet, request: SourceRequest, policy: RetryPolicy = DEFAULT_RETRY): Promise<Response> {
+export async function fetchSourceWithRetry(plugins: PluginSet, request: SourceRequest, policy: RetryPolicy = DEFAULT_RETRY, guard?: (url: string) => void): Promise<Response> {
   let last: DragonflyError | Error | undefined
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     if (attempt > 0) await sleep(policy.backoffMs * 2 ** (attempt - 1), request.signal)
     try {
-      const response = await fetchSource(plugins, request)
+      const response = await fetchSource(plugins, request, guard)
       if (response.status < 500) return response
       await response.body?.cancel().catch(() => {})
       last = sourceStatusError(request.url, response.status)

@@ -5,7 +5,7 @@
  */
 export interface StorageDriver {
   readonly name: string
-  /** Writes `data` at `offset` of the blob `key`, creating it if needed. */
+  /** Writes `data` at `offset` of the blob `key`, creating it if needed. `data` is reused after the promise settles: copy it to keep it. */
   writeAt(key: string, offset: number, data: Uint8Array): Promise<void>
   /** Reads exactly `length` bytes at `offset`; rejects if the blob is shorter. */
   readAt(key: string, offset: number, length: number): Promise<Uint8Array>
@@ -18,6 +18,8 @@ export interface StorageDriver {
   exportTo?(key: string, path: string): Promise<void>
   /** Optional: bytes held, for quotas and status. */
   usage?(): Promise<number>
+  /** Bytes that can still be written (free space for this storage), or null when unknown; checked before a download. */
+  available?(): Promise<number | null>
   close?(): Promise<void>
 }
 

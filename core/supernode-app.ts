@@ -23,6 +23,10 @@ export interface SupernodeAppOptions {
   scheduleDuration?: Histogram
   /** More route groups (dashboard, metrics, preheat), mounted at `/`. */
   routes?: Hono[]
+  /** Aborted when the supernode shuts down: registrations are refused and waiting pulls answer E_NOT_READY at once. */
+  shutdown?: AbortSignal
+  /** Pulls being answered right now (the shutdown waits for them to be written). */
+  inflight?: { pulls: number }
   /** Transforms for piece transfer and request-check hooks (auth). */
   plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
 }
@@ -42,7 +46,11 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
 
   app.get('/healthz', (c) => c.json({ ok: true }))
 
+  const stopping = (): boolean => options.shutdown?.aborted === true
+  const NOT_READY = 'supernode is shutting down; use another supernode'
+
   app.post('/api/v1/tasks/register', async (c) => {
+    if (stopping()) throw createError('E_NOT_READY', NOT_READY)
     const body = parseBody(RegisterBody, await readJson(c))
     const task = await cdn.ensure(body)
     if (task.error) throw task.error
@@ -65,29 +73,40 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const body = parseBody(PullBody, await readJson(c))
     const { swarm } = task
     const deadline = Date.now() + longPollMs
+    const wakeups = options.shutdown ? AbortSignal.any([c.req.raw.signal, options.shutdown]) : c.req.raw.signal
     let results = body.results
-    for (;;) {
-      if (task.error) return c.json<PullResponse>({ assignments: [], error: task.error.toJSON() })
-      const pull = () => swarm.pull(body.peerId, results, body.want, Date.now())
-      const assignments = scheduleDuration ? scheduleDuration.time(pull) : pull()
-      results = []
-      const peer = swarm.peer(body.peerId)
-      const now = Date.now()
-      if (assignments.length > 0 || !body.wait || peer.have.complete || now >= deadline || c.req.raw.signal.aborted) {
-        const dto: AssignmentDto[] = assignments.map((a) => {
-          const source = a.from === SUPERNODE_ID ? undefined : swarm.peers.get(a.from)
-          return {
-            piece: a.piece,
-            digest: swarm.digests[a.piece]!,
-            size: pieceRange(task.layout, a.piece).length,
-            from: a.from,
-            ...(source ? { address: source.address } : {}),
-            ...(a.endgame ? { endgame: true } : {}),
-          }
-        })
-        return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
+    if (options.inflight) options.inflight.pulls++
+    try {
+      for (;;) {
+        // Results are still applied, so the swarm's state is complete when the supernode goes.
+        if (stopping()) {
+          if (results?.length) swarm.pull(body.peerId, results, 0, Date.now())
+          return c.json<PullResponse>({ assignments: [], error: { code: 'E_NOT_READY', message: NOT_READY } })
+        }
+        if (task.error) return c.json<PullResponse>({ assignments: [], error: task.error.toJSON() })
+        const pull = () => swarm.pull(body.peerId, results, body.want, Date.now())
+        const assignments = scheduleDuration ? scheduleDuration.time(pull) : pull()
+        results = []
+        const peer = swarm.peer(body.peerId)
+        const now = Date.now()
+        if (assignments.length > 0 || !body.wait || peer.have.complete || now >= deadline || c.req.raw.signal.aborted) {
+          const dto: AssignmentDto[] = assignments.map((a) => {
+            const source = a.from === SUPERNODE_ID ? undefined : swarm.peers.get(a.from)
+            return {
+              piece: a.piece,
+              digest: swarm.digests[a.piece]!,
+              size: pieceRange(task.layout, a.piece).length,
+              from: a.from,
+              ...(source ? { address: source.address } : {}),
+              ...(a.endgame ? { endgame: true } : {}),
+            }
+          })
+          return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
+        }
+        await swarm.waitForChange(deadline - now, wakeups)
       }
-      await swarm.waitForChange(deadline - now, c.req.raw.signal)
+    } finally {
+      if (options.inflight) options.inflight.pulls--
     }
   })
 
@@ -128,7 +147,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     createPieceRoutes({
       lookup: (taskId) => {
         const task = cdn.get(taskId)
-        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n] }
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n], limiter: cdn.limits?.up }
       },
       transforms: options.plugins?.transforms,
     }),

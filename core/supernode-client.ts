@@ -3,8 +3,9 @@ import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from './a
 import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from './errors.ts'
 
 /** True when the supernode itself is gone (no answer, or not a Dragonfly answer), so another may be tried. */
+/** The supernode cannot serve at all (unreachable, or shutting down): try the next one. */
 export function isSupernodeDown(error: unknown): boolean {
-  return error instanceof DragonflyError && error.code === 'E_NO_SUPERNODE'
+  return error instanceof DragonflyError && (error.code === 'E_NO_SUPERNODE' || error.code === 'E_NOT_READY')
 }
 
 export interface SupernodeClientOptions {

@@ -6,6 +6,7 @@ import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 import { createObserveRoutes } from './observe-routes.ts'
 import type { PluginSet } from './plugin.ts'
 import { createPreheatRoutes } from './preheat.ts'
+import { createLimits } from './rate-limit.ts'
 import type { RetryPolicy } from './source-retry.ts'
 import { createSourceGuard, type SourceGuardOptions } from './source-guard.ts'
 import type { StorageDriver } from './storage.ts'
@@ -30,6 +31,8 @@ export interface SupernodeOptions {
   cache?: CacheGcOptions
   /** How often gone peers are swept and the cache quota is checked. @default 5000 */
   sweepIntervalMs?: number
+  /** Bytes/s the supernode reads from sources, and serves to peers, across all tasks; 0 = unlimited. */
+  totalLimit?: number
   /** Listeners for task and peer events (logs). */
   events?: SupernodeEvents
   /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
@@ -40,7 +43,8 @@ export interface Supernode {
   app: Hono
   cdn: Cdn
   metrics: MetricsRegistry
-  close(): Promise<void>
+  /** Stops: refuses new work, answers waiting peers E_NOT_READY (how many is returned), flushes the cache's state. */
+  close(): Promise<{ toldPeers: number }>
 }
 
 /** A supernode without a socket: serve `app.fetch` with the runtime's adapter. */
@@ -49,13 +53,17 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   const metrics = createSupernodeMetrics(registry, () => cdn)
   const events = combineEvents(metrics.events, options.events)
   const guard = createSourceGuard(options.sources)
-  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events })
+  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events, limits: createLimits(options.totalLimit) })
   let accepting = true
+  const shutdown = new AbortController()
+  const inflight = { pulls: 0 }
   const app = createSupernodeApp({
     cdn,
     storage: options.storage,
     longPollMs: options.longPollMs ?? 15_000,
     plugins: options.plugins,
+    shutdown: shutdown.signal,
+    inflight,
     events,
     scheduleDuration: metrics.scheduleDuration,
     routes: [
@@ -83,9 +91,14 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     metrics: registry,
     async close() {
       accepting = false
+      // Tell every peer waiting on a pull (E_NOT_READY: they move to their next supernode) and let those answers go out.
+      const toldPeers = inflight.pulls
+      shutdown.abort()
+      for (const until = Date.now() + 2_000; inflight.pulls > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20))
       clearInterval(sweep)
       cdn.close()
       await options.storage.close?.()
+      return { toldPeers }
     },
   }
 }

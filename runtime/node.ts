@@ -4,6 +4,7 @@ import type { Server } from 'node:http'
 import type { ServeFn } from '../core/serve.ts'
 import { tunnelConnect } from './node-connect.ts'
 import { createSha256 } from './node-hash.ts'
+import { nodePieceGet } from './node-piece-get.ts'
 import type { Runtime } from './types.ts'
 
 const nodeServe: ServeFn = (fetch, options) =>
@@ -30,4 +31,4 @@ const nodeServe: ServeFn = (fetch, options) =>
     server.once('error', reject)
   })
 
-export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256 }
+export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet: nodePieceGet }

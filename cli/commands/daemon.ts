@@ -4,10 +4,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createDaemonApp } from '../../core/daemon-app.ts'
 import { createError } from '../../core/errors.ts'
-import { createPeer } from '../../core/peer-engine.ts'
 import { parseSize } from '../../config/size.ts'
-import { parseIntArg, parseSupernodes, repeated } from '../args.ts'
-import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
+import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
+import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
 import { reportError } from '../report-error.ts'
 
@@ -22,13 +21,15 @@ export default defineCommand({
     home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
+    'rate-limit': { type: 'string', description: "Bytes/s each download may receive, and serve ('20MB', '512KB'; 0 = no limit)" },
+    'total-limit': { type: 'string', description: 'Bytes/s for everything this daemon transfers, across downloads (same units)' },
   },
   async run({ args, rawArgs }) {
     try {
       const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
       const ctx = await createRoleContext(args.config, {
         ...defined({ home: args.home }),
-        peer: defined({ location: args.location }),
+        peer: defined({ location: args.location, rateLimit: rateArg('rate-limit', args['rate-limit']), totalLimit: rateArg('total-limit', args['total-limit']) }),
         daemon: defined({
           port: parseIntArg('port', args.port, 0, 65535),
           host: args.host,
@@ -39,21 +40,7 @@ export default defineCommand({
       const { daemon: cfg, peer: peerCfg } = ctx.config
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : peerCfg.supernodes
       if (supernodes.length === 0 && !peerCfg.backSource) throw createError('E_BAD_ARGUMENT', 'no --supernode given and back-to-source is off')
-      const peer = createPeer({
-        plugins: ctx.plugins,
-        storage: openStorage(ctx, 'peer'),
-        createHash: ctx.runtime.createHash,
-        serve: ctx.runtime.serve,
-        supernodes,
-        location: peerCfg.location,
-        concurrency: peerCfg.concurrency,
-        uploadSlots: peerCfg.uploadSlots,
-        pieceTimeoutMs: peerCfg.pieceTimeoutMs,
-        backSource: peerCfg.backSource,
-        advertiseHost: peerCfg.advertiseHost ?? pickAdvertiseHost(supernodes),
-        listenHost: peerCfg.listenHost,
-        port: cfg.uploadPort,
-      })
+      const peer = createConfiguredPeer(ctx, supernodes, { port: cfg.uploadPort })
       const upload = await peer.start()
       let port = cfg.port
       const daemon = createDaemonApp({

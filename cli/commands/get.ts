@@ -3,9 +3,10 @@ import { consola } from 'consola'
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { createError } from '../../core/errors.ts'
-import { createPeer } from '../../core/peer-engine.ts'
-import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
-import { createRoleContext, defined, openStorage, pickAdvertiseHost } from '../context.ts'
+import type { Peer } from '../../core/peer-engine.ts'
+import { parseRate } from '../../config/size.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
+import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
 import { formatBytes } from '../format.ts'
@@ -26,6 +27,8 @@ export default defineCommand({
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
     concurrency: { type: 'string', description: 'Pieces fetched in parallel' },
+    'rate-limit': { type: 'string', description: "Bytes/s this download may receive, and serve to peers ('20MB', '512KB'; 0 = no limit)" },
+    'total-limit': { type: 'string', description: 'Bytes/s for everything this host transfers, across downloads (same units)' },
     'back-source': { type: 'boolean', default: true, description: 'Go to the source when no supernode answers', negativeDescription: 'Fail instead of going to the source' },
     daemon: { type: 'string', description: "Hand the download to this daemon (default: the one in --home's daemon.json, else 127.0.0.1:65001 if it answers; 'off' to never)" },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
@@ -36,7 +39,7 @@ export default defineCommand({
     const onSignal = (): void => abort.abort()
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
-    let peer: ReturnType<typeof createPeer> | undefined
+    let peer: Peer | undefined
     const bar = createProgressDisplay({ enabled: !args.json && !args.quiet })
     try {
       const output = resolve(args.output)
@@ -49,32 +52,23 @@ export default defineCommand({
           location: args.location,
           concurrency: parseIntArg('concurrency', args.concurrency, 1, 256),
           backSource: args['back-source'] === false ? false : undefined,
+          rateLimit: rateArg('rate-limit', args['rate-limit']),
+          totalLimit: rateArg('total-limit', args['total-limit']),
         }),
       })
       const daemonArg = args.daemon as string | boolean | undefined
       const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home)
       if (daemon) {
-        const result = await downloadViaDaemon(daemon, { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag }, output, abort.signal)
+        const rateLimit = parseRate(ctx.config.peer.rateLimit, '--rate-limit')
+        const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
+        const result = await downloadViaDaemon(daemon, request, output, abort.signal)
         if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
         else if (!args.quiet) consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
         return
       }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
-      const storage = openStorage(ctx, 'peer')
-      peer = createPeer({
-        plugins: ctx.plugins,
-        storage,
-        createHash: ctx.runtime.createHash,
-        serve: ctx.runtime.serve,
-        supernodes,
-        location: ctx.config.peer.location,
-        concurrency: ctx.config.peer.concurrency,
-        uploadSlots: ctx.config.peer.uploadSlots,
-        pieceTimeoutMs: ctx.config.peer.pieceTimeoutMs,
-        backSource: ctx.config.peer.backSource,
-        advertiseHost: ctx.config.peer.advertiseHost ?? pickAdvertiseHost(supernodes),
-        listenHost: ctx.config.peer.listenHost,
-      })
+      peer = createConfiguredPeer(ctx, supernodes)
+      const storage = peer.options.storage
       if (supernodes.length > 0) await peer.start()
       const result = await peer.download({ url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, signal: abort.signal, onProgress: bar?.update })
       bar?.stop()

@@ -1,8 +1,8 @@
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
 import { createSupernode } from '../../core/supernode.ts'
-import { parseSize } from '../../config/size.ts'
-import { parseIntArg } from '../args.ts'
+import { parseRate, parseSize } from '../../config/size.ts'
+import { parseIntArg, rateArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
 import { logEvent } from '../logging.ts'
@@ -15,13 +15,14 @@ export default defineCommand({
     host: { type: 'string', description: 'Interface to listen on (default 0.0.0.0)' },
     home: { type: 'string', description: 'Cache directory (default ~/.dragonfly)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
+    'total-limit': { type: 'string', description: "Bytes/s read from sources, and served to peers, across all tasks ('100MB'; 0 = no limit)" },
     'log-format': { type: 'string', description: "'pretty' (default) or 'json': one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)" },
   },
   async run({ args }) {
     try {
       const ctx = await createRoleContext(args.config, {
         ...defined({ home: args.home }),
-        supernode: defined({ port: parseIntArg('port', args.port, 0, 65535), host: args.host }),
+        supernode: defined({ port: parseIntArg('port', args.port, 0, 65535), host: args.host, totalLimit: rateArg('total-limit', args['total-limit']) }),
       })
       const { supernode: cfg } = ctx.config
       const supernode = createSupernode({
@@ -31,6 +32,7 @@ export default defineCommand({
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
         sources: { allow: cfg.allowSources, deny: cfg.denySources },
+        totalLimit: parseRate(cfg.totalLimit, 'supernode.totalLimit'),
         cache: { quotaBytes: parseSize(cfg.cacheQuota, 'supernode.cacheQuota'), highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {
           taskStarted: (t, from) => logEvent('info', 'task started', { taskId: t.taskId, url: t.url, bytes: t.contentLength, ...(from > 0 ? { resumedFrom: from } : {}) }),
@@ -49,8 +51,9 @@ export default defineCommand({
         process.once('SIGTERM', resolve)
       })
       consola.info('supernode shutting down')
-      await supernode.close()
+      const { toldPeers } = await supernode.close()
       await server.close()
+      logEvent('info', 'supernode stopped', { toldPeers })
     } catch (error) {
       reportError(error)
     }

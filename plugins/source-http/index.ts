@@ -13,7 +13,7 @@ export interface SourceHttpOptions {
   headers?: Record<string, string>
 }
 
-/** http(s) sources over `fetch`: the user's headers, Range, conditional requests, redirects. */
+/** http(s) sources over `fetch`: the user's headers, Range, conditional requests. Redirects come back as they are: core follows them, checking each hop. */
 export default function sourceHttp(options: SourceHttpOptions = {}): DragonflyPlugin {
   return {
     name: SOURCE_NAME,
@@ -40,7 +40,7 @@ async function fetchHttp(request: SourceRequest, options: SourceHttpOptions): Pr
   const timer = setTimeout(() => timeout.abort(), options.headersTimeoutMs ?? 30_000)
   const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal
   try {
-    return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'follow' })
+    return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'manual' })
   } catch (error) {
     const why = timeout.signal.aborted ? 'no response headers in time' : ((error as Error).cause as Error)?.message ?? (error as Error).message
     throw createError('E_SOURCE_UNREACHABLE', `cannot fetch ${request.url}: ${why}`, { cause: error })

@@ -1,4 +1,4 @@
-import { type FileHandle, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { type FileHandle, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createError } from '../../core/errors.ts'
 import type { DragonflyPlugin } from '../../core/plugin.ts'
@@ -54,7 +54,7 @@ export function createFsStorage(dir: string): StorageDriver {
     if (h) await (await h.catch(() => null))?.close().catch(() => {})
   }
   const io = (what: string, error: unknown) =>
-    createError('E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
+    createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
 
   return {
     name: DRIVER_NAME,
@@ -137,6 +137,15 @@ export function createFsStorage(dir: string): StorageDriver {
         total += (await stat(join(dataDir, name)).catch(() => ({ blocks: 0 }))).blocks * 512
       }
       return total
+    },
+    async available() {
+      try {
+        await mkdir(dir, { recursive: true })
+        const fs = await statfs(dir)
+        return fs.bavail * fs.bsize
+      } catch {
+        return null // a runtime without statfs: the write itself reports a full disk (E_NO_SPACE)
+      }
     },
     async close() {
       await Promise.all([...handles.keys()].map(release))

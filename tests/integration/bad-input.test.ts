@@ -1,85 +1,126 @@
 import { existsSync } from 'node:fs'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPluginSet } from '../../core/plugin.ts'
-import { createSupernode, type Supernode } from '../../core/supernode.ts'
-import sourceHttp from '../../plugins/source-http/index.ts'
-import storageFs from '../../plugins/storage-fs/index.ts'
-import { createSha256 } from '../../runtime/node-hash.ts'
-import { dragonfly, killAll, parseJsonLine, tempDir } from '../helpers/cli.ts'
-import { startOrigin } from '../helpers/origin.ts'
-import { randomFile } from '../helpers/cli.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { type HostileBehaviour, startHostileOrigin } from '../helpers/hostile-origin.ts'
+import { type Origin, startOrigin } from '../helpers/origin.ts'
 
-const TASK = 'a'.repeat(64)
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+// The bad-input corpus lives in tests/corpus/*.json: add a case there, not here.
+const corpus = async <T>(name: string): Promise<T[]> => (JSON.parse(await readFile(join(import.meta.dirname, '../corpus', name), 'utf8')) as { cases: T[] }).cases
 
-describe('supernode API refuses bad requests with a code', () => {
-  let supernode: Supernode
+interface ApiCase { name: string; method: string; path: string; contentType?: string; body?: unknown; status: number; code?: string }
+interface CliCase { name: string; args: string[]; exit: number; code: string; noFile?: string }
+interface ConfigCase { name: string; file: string; content: string; code: string }
+interface SourceCase { name: string; behaviour: HostileBehaviour; digest?: string; direct?: string; supernode?: string }
+
+const [apiCases, cliCases, configCases, sourceCases] = await Promise.all([
+  corpus<ApiCase>('api-requests.json'),
+  corpus<CliCase>('cli-args.json'),
+  corpus<ConfigCase>('config-files.json'),
+  corpus<SourceCase>('hostile-sources.json'),
+])
+
+let root: string
+let sn: SupernodeProcess
+let origin: Origin
+const closers: (() => Promise<void>)[] = []
+beforeAll(async () => {
+  root = await tempDir()
+  origin = await startOrigin(await randomFile(root, 300 * 1024))
+  sn = await startSupernode(join(root, 'sn'))
+}, 60_000)
+afterAll(async () => {
+  killAll()
+  for (const c of closers.reverse()) await c()
+  await origin.close()
+})
+
+/** Fills {task}, {peer} and {big:N} placeholders. */
+function fill(value: unknown, vars: Record<string, string>): unknown {
+  if (typeof value === 'string') return value.replace(/\{big:(\d+)\}/g, (_, n) => 'x'.repeat(Number(n))).replace(/\{(\w+)\}/g, (m, k) => vars[k] ?? m)
+  if (Array.isArray(value)) return value.map((v) => fill(v, vars))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, vars)]))
+  return value
+}
+
+describe('supernode API: every case in tests/corpus/api-requests.json gets its status and code', () => {
+  const vars: Record<string, string> = {}
   beforeAll(async () => {
-    const plugins = createPluginSet([storageFs(), sourceHttp()])
-    supernode = createSupernode({ plugins, storage: plugins.storage({ home: await tempDir(), namespace: 'cdn' }), createHash: createSha256 })
+    const res = await fetch(`${sn.url}/api/v1/tasks/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: origin.url(), peer: { address: 'http://127.0.0.1:9' } }),
+    })
+    const body = (await res.json()) as { taskId: string; peerId: string }
+    vars.task = body.taskId
+    vars.peer = body.peerId
   })
-  afterAll(() => supernode.close())
+  afterAll(async () => {
+    // The process stayed up through all of it and still does its job.
+    expect((await fetch(`${sn.url}/healthz`)).status).toBe(200)
+    expect(sn.run.child.exitCode).toBeNull()
+  })
 
-  const cases: [string, string, RequestInit | undefined, number, string][] = [
-    ['invalid JSON', '/api/v1/tasks/register', json('{nope'), 400, 'E_BAD_REQUEST'],
-    ['wrong content type', '/api/v1/tasks/register', { method: 'POST', body: 'x' }, 415, 'E_UNSUPPORTED_MEDIA_TYPE'],
-    ['missing url', '/api/v1/tasks/register', json({ peer: { address: 'http://h:1' } }), 400, 'E_BAD_REQUEST'],
-    ['bad peer address', '/api/v1/tasks/register', json({ url: 'http://h/x', peer: { address: 'file:///etc/passwd' } }), 400, 'E_BAD_REQUEST'],
-    ['unknown scheme', '/api/v1/tasks/register', json({ url: 'ftp://h/x', peer: { address: 'http://h:1' } }), 400, 'E_UNSUPPORTED_SCHEME'],
-    ['oversized body', '/api/v1/tasks/register', json({ url: 'x'.repeat(5 * 1024 * 1024) }), 413, 'E_PAYLOAD_TOO_LARGE'],
-    ['unknown task pull', `/api/v1/tasks/${TASK}/pull`, json({ peerId: crypto.randomUUID() }), 404, 'E_UNKNOWN_TASK'],
-    ['traversal in task id', '/api/v1/tasks/..%2F..%2Fetc/pull', json({ peerId: crypto.randomUUID() }), 400, 'E_BAD_REQUEST'],
-    ['traversal in piece path', '/pieces/..%2F..%2Fetc%2Fpasswd/0', undefined, 400, 'E_BAD_REQUEST'],
-    ['negative piece', `/pieces/${TASK}/-1`, undefined, 400, 'E_BAD_REQUEST'],
-    ['huge piece', `/pieces/${TASK}/99999999999999`, undefined, 400, 'E_BAD_REQUEST'],
-    ['unknown task piece', `/pieces/${TASK}/0`, undefined, 404, 'E_UNKNOWN_TASK'],
-    ['unknown endpoint', '/api/v1/nope', undefined, 404, 'E_NOT_FOUND'],
-    ['cloud metadata source (SSRF)', '/api/v1/tasks/register', json({ url: 'http://169.254.169.254/latest/meta-data/', peer: { address: 'http://h:1' } }), 403, 'E_FORBIDDEN'],
-  ]
-  it.each(cases)('%s', async (_name, path, init, status, code) => {
-    const res = await supernode.app.request(path, init)
-    expect(res.status).toBe(status)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code)
+  it.each(apiCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const body = c.body === undefined ? undefined : typeof c.body === 'string' ? (fill(c.body, vars) as string) : JSON.stringify(fill(c.body, vars))
+    const res = await fetch(`${sn.url}${fill(c.path, vars)}`, {
+      method: c.method,
+      ...(body !== undefined ? { body, headers: { 'content-type': c.contentType ?? 'application/json' } } : {}),
+    })
+    const text = await res.text()
+    expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: c.status })
+    if (c.code) expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe(c.code)
+    expect(text).not.toMatch(/\bat .+\.(ts|js|mjs):\d+/) // no stack traces
   })
 })
 
-describe('get fails clearly and leaves no file', () => {
-  afterAll(() => killAll())
-  it.each([
-    ['unknown scheme', 'ftp://127.0.0.1/file', 'E_UNSUPPORTED_SCHEME'],
-    ['unreachable source', 'http://127.0.0.1:1/file', 'E_SOURCE_UNREACHABLE'],
-    ['not a URL', 'not-a-url', 'E_BAD_ARGUMENT'],
-  ])('%s', async (_name, url, code) => {
+describe('CLI: every case in tests/corpus/cli-args.json exits with its code and writes nothing', () => {
+  it.each(cliCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const dir = await tempDir()
-    const run = dragonfly(['get', url, '-o', join(dir, 'out'), '--home', join(dir, 'h'), '--json'])
-    expect(await run.done).not.toBe(0)
-    expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe(code)
+    await writeFile(join(dir, 'source.bin'), 'not this one')
+    const vars = { origin: origin.url(), dir }
+    const run = dragonfly([...(fill(c.args, vars) as string[]), '--home', join(dir, 'home'), '--daemon', 'off', '--json'], { cwd: dir })
+    expect(await run.done).toBe(c.exit)
+    expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe(c.code)
+    expect(existsSync(join(dir, 'out'))).toBe(false)
+    if (c.noFile) expect(existsSync(fill(c.noFile, vars) as string)).toBe(c.noFile.endsWith('source.bin'))
+    // Nothing outside --home and -o: the working directory holds only what the test put there.
+    expect((await readdir(dir)).filter((n) => n !== 'home' && n !== 'source.bin' && n !== 'missing')).toEqual([])
+  })
+})
+
+describe('config files: every case in tests/corpus/config-files.json is refused with its code and file name', () => {
+  it.each(configCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const dir = await tempDir()
+    await writeFile(join(dir, c.file), c.content)
+    const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--config', join(dir, c.file), '--home', join(dir, 'home'), '--daemon', 'off', '--json'], { cwd: dir })
+    expect(await run.done).toBe(9)
+    const { error } = parseJsonLine<{ error: { code: string; message: string } }>(run.stdout)
+    expect(error.code).toBe(c.code)
+    expect(error.message).toContain(c.file)
     expect(existsSync(join(dir, 'out'))).toBe(false)
   })
+})
 
-  it('404 from the source, through a supernode', async () => {
+describe('hostile sources: every case in tests/corpus/hostile-sources.json ends with its code', () => {
+  const runs = sourceCases.flatMap((c) => (['direct', 'supernode'] as const).filter((via) => c[via]).map((via) => [`${c.name} (${via})`, c, via, c[via]!] as const))
+  it.each(runs)('%s', async (_name, c, via, expected) => {
     const dir = await tempDir()
-    const origin = await startOrigin(await randomFile(dir, 1024))
-    const { startSupernode } = await import('../helpers/cli.ts')
-    const sn = await startSupernode(join(dir, 'sn'))
-    try {
-      const run = dragonfly(['get', origin.url('/missing'), '-o', join(dir, 'out'), '--supernode', sn.url, '--home', join(dir, 'h'), '--json'])
-      expect(await run.done).toBe(6)
-      expect(parseJsonLine<{ error: { code: string; message: string } }>(run.stdout).error).toMatchObject({ code: 'E_SOURCE_STATUS' })
-      expect(existsSync(join(dir, 'out'))).toBe(false)
-    } finally {
-      await sn.stop()
-      await origin.close()
+    const hostile = await startHostileOrigin(c.behaviour)
+    closers.push(() => hostile.close())
+    const out = join(dir, 'out')
+    const args = ['get', hostile.url, '-o', out, '--home', join(dir, 'home'), '--daemon', 'off', '--json', ...(c.digest ? ['--digest', c.digest] : [])]
+    const run = dragonfly(via === 'supernode' ? [...args, '--supernode', sn.url, '--no-back-source'] : args, { cwd: dir })
+    const exit = await run.done
+    if (expected.startsWith('ok:')) {
+      expect({ exit, stdout: run.stdout }).toMatchObject({ exit: 0 })
+      expect((await stat(out)).size).toBe(Number(expected.slice(3)))
+    } else {
+      expect(exit).not.toBe(0)
+      expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe(expected)
+      expect(existsSync(out)).toBe(false)
     }
-  })
-
-  it('a bad header or digest argument', async () => {
-    const dir = await tempDir()
-    for (const args of [['-H', 'no colon'], ['--digest', 'md5:123']]) {
-      const run = dragonfly(['get', 'http://127.0.0.1:1/x', '-o', join(dir, 'out'), '--json', ...args])
-      expect(await run.done).toBe(2)
-      expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe('E_BAD_ARGUMENT')
-    }
-  })
+    expect((await fetch(`${sn.url}/healthz`)).status).toBe(200)
+  }, 60_000)
 })

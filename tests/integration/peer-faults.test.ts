@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
 afterAll(() => killAll())
@@ -33,21 +33,69 @@ async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> 
 }
 
 describe('supernode trouble, seen from get', () => {
-  it('fails over to the next --supernode, also when the first dies mid-transfer', async () => {
+  /** A slow origin, supernodes a and b, and a get through [...first, a, b] that is a third done. */
+  async function getWithTwoSupernodes(first: string[] = []) {
     const dir = await tempDir()
     const file = await randomFile(dir, SIZE)
     const origin = await startOrigin(file, { rate: 16 * 1024 * 1024 })
     const a = await startSupernode(join(dir, 'a'))
     const b = await startSupernode(join(dir, 'b'))
-    try {
-      const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', DEAD, '--supernode', a.url, '--supernode', b.url, '--home', join(dir, 'p'), '--json'])
-      await waitFor(() => origin.bytes > SIZE / 3)
-      a.run.child.kill('SIGKILL')
+    const list = [...first, a.url, b.url].flatMap((url) => ['--supernode', url])
+    const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), ...list, '--home', join(dir, 'p'), '--json'])
+    await waitFor(() => origin.bytes > SIZE / 3)
+    const finished = async () => {
       expect(await run.done, run.stderr).toBe(0)
       expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ supernode: b.url, backToSource: false })
+    }
+    return { dir, origin, a, b, finished }
+  }
+
+  it('fails over to the next --supernode, also when the first dies mid-transfer', async () => {
+    const { origin, a, b, finished } = await getWithTwoSupernodes([DEAD])
+    try {
+      a.run.child.kill('SIGKILL')
+      await finished()
     } finally {
       await b.stop()
+      await origin.close()
+    }
+  })
+
+  it('SIGTERM on a supernode: peers are told and move to the next one; the cache state is flushed', async () => {
+    const { dir, origin, a, b, finished } = await getWithTwoSupernodes()
+    try {
+      a.run.child.kill('SIGTERM')
+      expect(await a.run.done, a.run.stderr).toBe(0)
+      expect(a.run.stdout + a.run.stderr).toMatch(/supernode stopped toldPeers=\d+/)
+      await finished()
+      // What a had cached is on disk with its piece digests, ready to resume.
+      const metaDir = join(dir, 'a', 'cdn', 'meta')
+      const meta = JSON.parse(readFileSync(join(metaDir, readdirSync(metaDir)[0]!), 'utf8')) as { digests: string[]; complete: boolean }
+      expect(meta.digests.length).toBeGreaterThan(0)
+    } finally {
+      await b.stop()
+      await origin.close()
+    }
+  })
+
+  it('SIGTERM on a daemon: it leaves its swarms (the supernode stops offering it) and exits cleanly', async () => {
+    const dir = await tempDir()
+    const origin = await startOrigin(await randomFile(dir, 4 * 1024 * 1024))
+    const sn = await startSupernode(join(dir, 'sn'))
+    try {
+      const daemon = await startDaemon(join(dir, 'd'), sn.url)
+      const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--daemon', daemon.url, '--json'])
+      expect(await run.done, run.stderr).toBe(0)
+      const { taskId } = parseJsonLine<{ taskId: string }>(run.stdout)
+      const peers = async () => ((await (await fetch(`${sn.url}/api/v1/tasks/${taskId}`)).json()) as { peers: unknown[] }).peers.length
+      expect(await peers()).toBe(1) // the daemon seeds what it downloaded
+      daemon.run.child.kill('SIGTERM')
+      expect(await daemon.run.done).toBe(0)
+      expect(await peers()).toBe(0)
+      expect(existsSync(join(dir, 'd', 'daemon.json'))).toBe(false)
+    } finally {
+      await sn.stop()
       await origin.close()
     }
   })

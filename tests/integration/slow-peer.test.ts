@@ -1,0 +1,64 @@
+import { join } from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import type { FetchHandler } from '../../core/serve.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
+import { randomFile, sha256File, tempDir } from '../helpers/cli.ts'
+import { startOrigin } from '../helpers/origin.ts'
+import { serveSupernode, startPeer } from '../helpers/swarm.ts'
+
+const MiB = 1024 * 1024
+const closers: (() => Promise<void>)[] = []
+afterAll(async () => {
+  for (const c of closers.reverse()) await c()
+})
+
+/** A piece server that, once `slow.on`, answers piece requests with headers and then 1 KiB per 200 ms. */
+function trickling(slow: { on: boolean; served: number }) {
+  return (handler: FetchHandler, options: Parameters<typeof nodeRuntime.serve>[1]) =>
+    nodeRuntime.serve(async (request) => {
+      const response = await handler(request)
+      if (!slow.on || !new URL(request.url).pathname.startsWith('/pieces/') || !response.body) return response
+      slow.served++
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      let at = 0
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, 200))
+          if (at >= bytes.length) return controller.close()
+          controller.enqueue(bytes.subarray(at, (at += 1024)))
+        },
+      })
+      return new Response(body, { status: response.status, headers: response.headers })
+    }, options)
+}
+
+it('a slow peer: its pieces time out and come from elsewhere; the download completes with the right bytes', async () => {
+  const dir = await tempDir()
+  const file = await randomFile(dir, 8 * MiB)
+  const origin = await startOrigin(file)
+  closers.push(() => origin.close())
+  const sn = await serveSupernode(join(dir, 'sn'), { swarm: { pieceTimeoutMs: 3_000 } })
+  closers.push(() => sn.close())
+
+  // The slow peer gets the whole file normally, then stays in the swarm serving at a trickle.
+  const slow = { on: false, served: 0 }
+  const slowPeer = await startPeer(join(dir, 'slow'), [sn.url], { serve: trickling(slow) })
+  closers.push(() => slowPeer.close())
+  await slowPeer.download({ url: origin.url() })
+  slow.on = true
+
+  const peer = await startPeer(join(dir, 'p'), [sn.url], { pieceTimeoutMs: 1_500 })
+  closers.push(() => peer.close())
+  const result = await peer.download({ url: origin.url() })
+
+  // The scheduler prefers peers, so the slow one was asked; every such piece timed out and was fetched again elsewhere.
+  expect(slow.served).toBeGreaterThan(0)
+  expect(result.bytesFromPeers).toBe(0)
+  expect(result.bytesFromSupernode).toBe(8 * MiB)
+  const { exportFile } = await import('../../cli/export-file.ts')
+  await exportFile(peer.options.storage, result.storageKey, join(dir, 'out'))
+  expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+  // Reported as timeouts, the slow peer is not asked by this requester again.
+  const task = sn.supernode.cdn.get(result.taskId)!
+  expect(task.swarm.peers.get([...task.swarm.peers.keys()].find((id) => task.swarm.peers.get(id)!.address === slowPeer.address)!)?.isolated).toBe(false)
+}, 60_000)
