@@ -15,9 +15,9 @@ export interface ChartOptions {
   note?: string
 }
 
-const W = 640
+const W = 680
 const H = 400
-const M = { left: 64, right: 150, top: 56, bottom: 52 }
+const M = { left: 64, right: 170, top: 56, bottom: 52 }
 
 /** A small line chart as standalone SVG text (no dependencies): x ticks at the data's x values, y from 0. */
 export function lineChart(o: ChartOptions): string {

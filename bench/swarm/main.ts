@@ -2,7 +2,7 @@
  * N rate-limited peers through a supernode vs the same N clients straight
  * from the (equally limited) source, in one run.
  *
- *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 64] [--rate 25MB] [--chart FILE.svg] [--json]
+ *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 6] [--rate 2MB] [--chart FILE.svg] [--json]
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'

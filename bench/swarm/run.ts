@@ -15,7 +15,7 @@ export interface SwarmBenchOptions {
   rate: string
 }
 
-export const DEFAULT_SWARM_BENCH: SwarmBenchOptions = { peers: 8, sizeMiB: 64, rate: '25MB' }
+export const DEFAULT_SWARM_BENCH: SwarmBenchOptions = { peers: 8, sizeMiB: 6, rate: '2MB' }
 
 /** One phase: N `dragonfly get` processes started together. */
 export interface PhaseResult {
