@@ -16,7 +16,9 @@ import type { Bitset } from './bitset.ts'
  * - end-game: when everything missing is already in flight, duplicate the
  *   last pieces from another source.
  *
- * Cost per call: O(pieces * K + K * candidates) with K = 4 * want, small.
+ * Cost per call: O(pieces * K + K * candidates) with K = 4 * want, small;
+ * with a holder index (`holdersOf`) the candidates of a piece are at most
+ * HOLDER_SCAN of its holders, so the cost does not grow with the swarm.
  */
 
 export const SUPERNODE_ID = 'supernode'
@@ -60,7 +62,23 @@ export interface ScheduleInput {
   minInflight?: number
   /** End-game starts when this many pieces or fewer are missing. */
   endgameThreshold?: number
+  /**
+   * Per-piece holder lists: exactly the peers holding each piece (the
+   * scheduler does not check their bitsets again). When given, a
+   * source for a piece is looked for among its holders, at most HOLDER_SCAN
+   * of them from an offset that differs per requester and piece, and `peers`
+   * is not read.
+   */
+  holdersOf?: (piece: number) => readonly SourceView[]
 }
+
+/**
+ * Holders of one piece examined per choice when a holder index is given. In
+ * a small swarm that is every holder (the exact rule); in a large one a
+ * sample, from which the closest and least loaded holder with a free slot
+ * wins. 128 holders over 48 racks hold about 2.7 of the requester's rack.
+ */
+export const HOLDER_SCAN = 128
 
 export interface Assignment {
   piece: number
@@ -76,11 +94,8 @@ export function schedule(input: ScheduleInput): Assignment[] {
 
   const usable = (s: SourceView): boolean =>
     s.id !== requester.id && !s.isolated && !requester.blacklist.has(s.id) && s.uploading < s.slots
-  const candidates: Candidate[] = []
-  for (const peer of input.peers) {
-    // A peer holding nothing can never be picked; skipping it keeps the choice and saves the work.
-    if (peer.have.count > 0 && usable(peer)) candidates.push({ view: peer, load: peer.uploading, locality: -1 })
-  }
+  const holdersOf = input.holdersOf
+  const candidates = holdersOf ? indexedHolders(holdersOf, usable, requester, want * HOLDER_SCAN) : scannedHolders(input.peers, usable, requester.location)
   const seed: Candidate | null = supernode && usable(supernode) ? { view: supernode, load: supernode.uploading, locality: 0 } : null
 
   const picks = rarestMissing(input, want * 4)
@@ -88,7 +103,7 @@ export function schedule(input: ScheduleInput): Assignment[] {
   const deferred: number[] = []
   for (const piece of picks) {
     if (out.length >= want) break
-    const peer = bestHolder(candidates, piece, [], requester.location)
+    const peer = candidates.best(piece, [])
     if (peer) {
       take(peer, piece, out)
     } else if ((holders[piece] ?? 0) === 0 && pending(piece) === 0 && seed && hasRoom(seed) && seed.view.have.has(piece)) {
@@ -124,15 +139,89 @@ function take(c: Candidate, piece: number, out: Assignment[], endgame = false): 
   out.push(endgame ? { piece, from: c.view.id, endgame } : { piece, from: c.view.id })
 }
 
-/** Best holder of `piece`: closest location, then lowest relative load. */
-function bestHolder(candidates: Candidate[], piece: number, exclude: readonly string[], location: string | undefined): Candidate | null {
-  let best: Candidate | null = null
-  for (const c of candidates) {
-    if (!hasRoom(c) || !c.view.have.has(piece) || exclude.includes(c.view.id)) continue
-    if (c.locality < 0) c.locality = localityScore(location, c.view.location)
-    if (!best || c.locality > best.locality || (c.locality === best.locality && c.load / c.view.slots < best.load / best.view.slots)) best = c
+/** Finds the best holder of a piece: closest location, then lowest relative load, with a free slot. */
+interface HolderSearch {
+  best(piece: number, exclude: readonly string[]): Candidate | null
+}
+
+function better(c: Candidate, best: Candidate | null): boolean {
+  return !best || c.locality > best.locality || (c.locality === best.locality && c.load / c.view.slots < best.load / best.view.slots)
+}
+
+/** Every usable peer is a candidate for every piece: O(peers) per choice. */
+function scannedHolders(peers: Iterable<SourceView>, usable: (s: SourceView) => boolean, location: string | undefined): HolderSearch {
+  const candidates: Candidate[] = []
+  for (const peer of peers) {
+    // A peer holding nothing can never be picked; skipping it keeps the choice and saves the work.
+    if (peer.have.count > 0 && usable(peer)) candidates.push({ view: peer, load: peer.uploading, locality: -1 })
   }
-  return best
+  return {
+    best(piece, exclude) {
+      let best: Candidate | null = null
+      for (const c of candidates) {
+        if (!hasRoom(c) || !c.view.have.has(piece) || exclude.includes(c.view.id)) continue
+        if (c.locality < 0) c.locality = localityScore(location, c.view.location)
+        if (better(c, best)) best = c
+      }
+      return best
+    },
+  }
+}
+
+/**
+ * Candidates come from the piece's holder list: at most HOLDER_SCAN per
+ * choice and `budget` per call, so a call in a swarm where most holders are
+ * saturated stops looking and leaves the rest to the supernode rules.
+ */
+function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usable: (s: SourceView) => boolean, requester: RequesterView, budget: number): HolderSearch {
+  // Holders chosen in this call, carrying the loads this call added. Few (<= 2·want), so a list.
+  const chosen: Candidate[] = []
+  const loadOf = (view: SourceView): number => chosen.find((c) => c.view === view)?.load ?? view.uploading
+  // Scores per distinct location: a handful of strings, compared once each.
+  const scores = new Map<string | undefined, number>()
+  const scoreOf = (location: string | undefined): number => {
+    let score = scores.get(location)
+    if (score === undefined) scores.set(location, (score = localityScore(requester.location, location)))
+    return score
+  }
+  const offset = hashOffset(requester.id, 0x40000000)
+  const closest = requester.location ? requester.location.split('|').length : 0
+  return {
+    best(piece, exclude) {
+      const list = holdersOf(piece)
+      const n = list.length
+      let i = n === 0 ? 0 : ((offset + Math.imul(piece, 0x9e3779b1)) >>> 0) % n
+      let best: SourceView | null = null
+      let bestScore = -1
+      let bestLoad = 1
+      const scan = Math.min(n, HOLDER_SCAN, budget)
+      let k = scan
+      for (; k > 0; k--, i = i + 1 === n ? 0 : i + 1) {
+        const view = list[i]!
+        // Most holders of a big swarm are saturated: skip them before anything else.
+        if (view.uploading >= view.slots) continue
+        const load = (chosen.length === 0 ? view.uploading : loadOf(view)) / view.slots
+        // Listed means holding the piece: no bitset read (each is a cache miss at this scale).
+        if (load >= 1 || !usable(view) || exclude.includes(view.id)) continue
+        const score = scoreOf(view.location)
+        if (score > bestScore || (score === bestScore && load < bestLoad)) {
+          best = view
+          bestScore = score
+          bestLoad = load
+        }
+        // Nothing beats an idle holder in the requester's own rack.
+        if (score >= closest && load === 0) break
+      }
+      budget -= scan - k
+      if (!best) return null
+      const view = best
+      const known = chosen.find((c) => c.view === view)
+      if (known) return known
+      const c: Candidate = { view, load: view.uploading, locality: bestScore }
+      chosen.push(c)
+      return c
+    },
+  }
 }
 
 /**
@@ -165,13 +254,13 @@ function rarestMissing(input: ScheduleInput, limit: number): number[] {
   return picked
 }
 
-function endgame(input: ScheduleInput, candidates: Candidate[], seed: Candidate | null, want: number, out: Assignment[]): void {
+function endgame(input: ScheduleInput, candidates: HolderSearch, seed: Candidate | null, want: number, out: Assignment[]): void {
   const { requester, pieceCount } = input
   const missing = pieceCount - requester.have.count
   if (requester.inflight.size === 0 || missing > (input.endgameThreshold ?? Math.max(4, want))) return
   for (const [piece, sources] of requester.inflight) {
     if (out.length >= want || sources.length >= 2) continue
-    const peer = bestHolder(candidates, piece, sources, requester.location)
+    const peer = candidates.best(piece, sources)
     if (peer) take(peer, piece, out, true)
     else if (seed && hasRoom(seed) && seed.view.have.has(piece) && !sources.includes(seed.view.id)) take(seed, piece, out, true)
   }

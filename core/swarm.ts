@@ -1,9 +1,11 @@
 import { Bitset } from './bitset.ts'
 import { createError } from './errors.ts'
+import { HolderIndex } from './holder-index.ts'
 import type { PieceLayout } from './piece-layout.ts'
 import { type Assignment, schedule, SUPERNODE_ID, type SourceView } from './scheduler.ts'
 import type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
 export type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
+import { WakeQueue } from './wake-queue.ts'
 
 export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   peerSlots: 6,
@@ -18,8 +20,12 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
 /**
  * One task's swarm: who holds which piece, who is fetching what from whom,
  * who is isolated. It applies reports, runs the scheduler and wakes
- * long-polling pullers on every change. Owns no I/O and no timers; the
- * caller passes `now`.
+ * long-polling pullers when a change can give them work. Owns no I/O and no
+ * timers (but `waitForChange`'s timeout); the caller passes `now`.
+ *
+ * Scale: the holders of each piece are indexed, so a pull looks at a bounded
+ * number of them whatever the swarm size; a change wakes as many waiters as
+ * it frees or adds upload slots (oldest first), not all of them.
  */
 export class Swarm {
   readonly taskId: string
@@ -35,7 +41,8 @@ export class Swarm {
   readonly isolatedAddresses: Set<string>
   private readonly options: SwarmOptions
   private readonly events: SwarmEvents
-  private waiters = new Set<() => void>()
+  private readonly index: HolderIndex<PeerState>
+  private readonly waiters = new WakeQueue()
   version = 0
 
   constructor(taskId: string, layout: PieceLayout, options: Partial<SwarmOptions> = {}, isolatedAddresses = new Set<string>(), events: SwarmEvents = {}) {
@@ -47,6 +54,7 @@ export class Swarm {
     this.holders = new Int32Array(layout.pieceCount)
     this.pending = new Int32Array(layout.pieceCount)
     this.pendingAt = new Float64Array(layout.pieceCount)
+    this.index = new HolderIndex(layout.pieceCount)
     this.seed = { id: SUPERNODE_ID, have: new Bitset(layout.pieceCount), uploading: 0, slots: this.options.supernodeSlots, bytesUploaded: 0 }
     this.isolatedAddresses = isolatedAddresses
   }
@@ -54,7 +62,8 @@ export class Swarm {
   /** The supernode stored piece `n` with this digest: it can now be scheduled. */
   seedPiece(n: number, digest: string): void {
     this.digests[n] = digest
-    if (this.seed.have.set(n)) this.changed()
+    // One requester takes a new piece from the supernode; the others then find it at that peer.
+    if (this.seed.have.set(n)) this.wake(2)
   }
 
   register(id: string, info: PeerRegistration, now: number): PeerState {
@@ -78,8 +87,8 @@ export class Swarm {
       bytesDownloaded: 0,
     }
     this.peers.set(id, peer)
-    if (this.counted(peer)) for (let i = 0; i < have.size; i++) if (have.has(i)) this.holders[i]!++
-    this.changed()
+    if (this.counted(peer)) for (let i = 0; i < have.size; i++) if (have.has(i)) this.gained(peer, i)
+    this.wake(have.count > 0 && this.counted(peer) ? peer.slots : 0)
     return peer
   }
 
@@ -93,13 +102,16 @@ export class Swarm {
   pull(peerId: string, results: PieceResult[], want: number, now: number): Assignment[] {
     const peer = this.peer(peerId)
     peer.lastSeen = now
-    for (const result of results) this.applyResult(peer, result, now)
-    this.reclaimExpired(peer, now)
+    let freed = 0
+    for (const result of results) freed += this.applyResult(peer, result, now)
+    freed += this.reclaimExpired(peer, now)
+    if (results.length > 0 || freed > 0) this.wake(freed)
     const assignments = schedule({
       pieceCount: this.layout.pieceCount,
       holders: this.holders,
       pending: (n) => (this.pending[n]! > 0 && now - this.pendingAt[n]! < this.options.pendingGraceMs ? this.pending[n]! : 0),
       peers: this.livePeers(),
+      holdersOf: (n) => this.index.of(n),
       supernode: this.seed,
       requester: {
         id: peer.id,
@@ -149,9 +161,9 @@ export class Swarm {
         // Only pieces whose digest is known here can be scheduled.
         if (!m.have.has(i) || this.digests[i] === undefined || !peer.have.set(i)) continue
         added = true
-        if (this.counted(peer)) this.holders[i]!++
+        if (this.counted(peer)) this.gained(peer, i)
       }
-      if (added) this.changed()
+      if (added && this.counted(peer)) this.wake(peer.slots)
     }
     for (const peer of this.peers.values()) if (peer.remote !== undefined && !listed.has(peer.id)) this.drop(peer)
   }
@@ -168,27 +180,33 @@ export class Swarm {
     return gone
   }
 
-  /** Resolves on the next change or after `timeoutMs`, whichever is first. */
+  /**
+   * Resolves when a change wakes this waiter or after `timeoutMs`. Each
+   * change wakes the oldest waiters, as many as upload slots it freed or
+   * added (at least one); `changed()` wakes all.
+   */
   waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.waiters.delete(done)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, timeoutMs)
-      this.waiters.add(done)
-      signal?.addEventListener('abort', done)
-    })
+    return this.waiters.wait(timeoutMs, signal)
   }
 
-  /** Wakes every waiter; the supernode calls it on shutdown too. */
+  /** `waitForChange` without a timer, for callers that keep their own clock (the simulator). */
+  onWake(wake: () => void): () => void {
+    return this.waiters.add(wake)
+  }
+
+  /** Wakes every waiter (task complete or failed, shutdown). */
   changed(): void {
+    this.wake(Infinity)
+  }
+
+  private wake(count: number): void {
     this.version++
-    const waiters = [...this.waiters]
-    this.waiters.clear()
-    for (const wake of waiters) wake()
+    this.waiters.wake(Math.max(1, count))
+  }
+
+  /** The peers holding `piece` that count as sources (live, not isolated). */
+  holdersOf(piece: number): readonly PeerState[] {
+    return this.index.of(piece)
   }
 
   source(id: string): (SourceView & { bytesUploaded: number }) | PeerState | undefined {
@@ -204,11 +222,12 @@ export class Swarm {
     for (const p of this.peers.values()) if (this.counted(p)) yield p
   }
 
-  private applyResult(requester: PeerState, result: PieceResult, now: number): void {
+  /** Returns how many upload slots it made useful: the one released, plus the requester's free ones when it gained a piece. */
+  private applyResult(requester: PeerState, result: PieceResult, now: number): number {
     const { piece } = result
-    if (!Number.isInteger(piece) || piece < 0 || piece >= this.layout.pieceCount) return
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.layout.pieceCount) return 0
     const entry = requester.inflight.get(piece)
-    if (!entry || !entry.sources.includes(result.from)) return
+    if (!entry || !entry.sources.includes(result.from)) return 0
     entry.sources.splice(entry.sources.indexOf(result.from), 1)
     if (entry.sources.length === 0) requester.inflight.delete(piece)
     const source = this.release(piece, result.from)
@@ -217,12 +236,20 @@ export class Swarm {
       if (source) source.bytesUploaded += bytes
       requester.bytesDownloaded += bytes
       this.events.pieceDelivered?.(result.from === SUPERNODE_ID ? 'supernode' : 'peer', bytes)
-      if (requester.have.set(piece) && this.counted(requester)) this.holders[piece]!++
+      if (requester.have.set(piece) && this.counted(requester)) {
+        this.gained(requester, piece)
+        return 1 + Math.max(0, requester.slots - requester.uploading)
+      }
     } else {
       requester.blacklist.add(result.from)
       if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error, now)
     }
-    this.changed()
+    return 1
+  }
+
+  private gained(peer: PeerState, piece: number): void {
+    this.holders[piece]!++
+    this.index.add(piece, peer)
   }
 
   private blame(source: PeerState, reporter: PeerState, error: PieceResult['error'], now: number): void {
@@ -249,17 +276,22 @@ export class Swarm {
 
   private forgetHoldings(peer: PeerState): void {
     for (let i = 0; i < peer.have.size; i++) if (peer.have.has(i)) this.holders[i]!--
+    this.index.remove(peer)
   }
 
-  private reclaimExpired(peer: PeerState, now: number): void {
+  /** Frees the transfers that ran past their deadline; returns how many. */
+  private reclaimExpired(peer: PeerState, now: number): number {
+    let freed = 0
     for (const [piece, entry] of peer.inflight) {
       if (entry.deadline > now) continue
       for (const from of entry.sources) {
         this.release(piece, from)
         peer.blacklist.add(from)
+        freed++
       }
       peer.inflight.delete(piece)
     }
+    return freed
   }
 
   /** One transfer of `piece` from `from` is over: free the upload slot and the pending count. */
@@ -272,8 +304,12 @@ export class Swarm {
 
   private drop(peer: PeerState): void {
     if (this.counted(peer)) this.forgetHoldings(peer)
-    for (const [piece, entry] of peer.inflight) for (const from of entry.sources) this.release(piece, from)
+    let freed = 0
+    for (const [piece, entry] of peer.inflight) {
+      for (const from of entry.sources) this.release(piece, from)
+      freed += entry.sources.length
+    }
     this.peers.delete(peer.id)
-    this.changed()
+    this.wake(freed)
   }
 }

@@ -26,7 +26,9 @@ export interface PeerWorld {
   seedHost: Host
   peer(id: string): SimPeer | undefined
   pull(peer: SimPeer, results: PieceResult[], want: number): Assignment[]
-  waiting: Set<SimPeer>
+  /** Long-poll: the swarm wakes the peer (or the poll times out) and it pulls again. */
+  wait(peer: SimPeer): void
+  unwait(peer: SimPeer): void
   delivered(t: PieceTransfer, bytes: number): void
   completed(peer: SimPeer): void
   depart(peer: SimPeer): void
@@ -35,8 +37,8 @@ export interface PeerWorld {
 /**
  * One peer running the real peer's pull loop (core/swarm-download.ts):
  * report results and ask for `want - running` pieces whenever a fetch
- * settles; long-poll (the world re-pulls it on the next swarm change) only
- * when nothing is running and nothing was handed out.
+ * settles; long-poll (until the swarm wakes it, or 15 s) only when nothing
+ * is running and nothing was handed out.
  */
 export class SimPeer {
   readonly spec: PeerSpec
@@ -66,7 +68,7 @@ export class SimPeer {
     this.giveUpSlowFetches()
     const assignments = world.pull(this, this.results.splice(0), Math.max(0, world.want - this.jobs))
     for (const a of assignments) this.fetch(a)
-    if (assignments.length === 0 && this.jobs === 0) world.waiting.add(this)
+    if (assignments.length === 0 && this.jobs === 0) world.wait(this)
   }
 
   private fetch(a: Assignment): void {
@@ -159,7 +161,7 @@ export class SimPeer {
   /** Stops downloading and serving; in-flight transfers die with it. */
   stop(): void {
     this.state = 'gone'
-    this.world.waiting.delete(this)
+    this.world.unwait(this)
     for (const list of this.running.values()) for (const t of list) this.world.network.abort(t)
     this.running.clear()
     for (const t of [...this.host.uploads] as PieceTransfer[]) t.receiver.failed(t, 'unreachable')

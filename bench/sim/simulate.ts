@@ -9,6 +9,8 @@ import { PullMeter } from './pull-meter.ts'
 
 const MiB = 1024 * 1024
 const DIGEST = `sha256:${'0'.repeat(64)}`
+/** The supernode's long-poll timeout (supernode-app: longPollMs). */
+const LONG_POLL_S = 15
 
 export interface SimResult {
   options: SimOptions
@@ -37,7 +39,13 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
   const network = new Network(queue, (t) => (t as PieceTransfer).receiver.received(t as PieceTransfer))
   const seedHost: Host = createHost(gbps(options.supernodeGbps), Infinity)
   const byId = new Map<string, SimPeer>()
-  const waiting = new Set<SimPeer>()
+  /** Long-polling peers and how to cancel their swarm waiter. */
+  const waiting = new Map<SimPeer, () => void>()
+  let wakeups = 0
+  const unwait = (peer: SimPeer): void => {
+    waiting.get(peer)?.()
+    waiting.delete(peer)
+  }
   const byLocality = [0, 0, 0, 0]
   let bytesFromPeers = 0
   let unfinished = options.peers
@@ -50,10 +58,25 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     want: options.want,
     pieceTimeout: 30,
     seedHost,
-    waiting,
     peer: (id) => byId.get(id),
+    // The supernode's long-poll: woken by the swarm (the pull runs as its own event, as the HTTP answer would), or after 15 s.
+    wait(peer) {
+      if (waiting.has(peer)) return
+      const cancel = swarm.onWake(() => {
+        waiting.delete(peer)
+        wakeups++
+        queue.after(0, () => peer.pull())
+      })
+      waiting.set(peer, cancel)
+      queue.after(LONG_POLL_S, () => {
+        if (waiting.get(peer) !== cancel) return
+        unwait(peer)
+        peer.pull()
+      })
+    },
+    unwait,
     pull(peer: SimPeer, results: PieceResult[], want: number): Assignment[] {
-      waiting.delete(peer)
+      unwait(peer)
       const t0 = performance.now()
       const assignments = swarm.pull(peer.id, results, want, queue.now * 1000)
       if (want > 0) meter.record(performance.now() - t0, assignments.length)
@@ -105,8 +128,6 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
   queue.at(5, tick)
 
   const timeLimit = 3600
-  let seen = swarm.version
-  let wakeups = 0
   let events = 0
   let lastProgress = performance.now()
   while (unfinished > 0) {
@@ -117,12 +138,6 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     if (++events % 65536 === 0 && progress && performance.now() - lastProgress > 30_000) {
       lastProgress = performance.now()
       progress(`t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} pulls, mean ${meter.meanUs.toFixed(0)} µs`)
-    }
-    // Long-poll: every waiter re-pulls once the swarm changed; changes at the same instant coalesce.
-    if (swarm.version !== seen && queue.peekTime() > queue.now && waiting.size > 0) {
-      seen = swarm.version
-      wakeups++
-      for (const peer of [...waiting]) peer.pull()
     }
   }
 

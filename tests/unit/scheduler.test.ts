@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { Bitset } from '../../core/bitset.ts'
-import { type RequesterView, schedule, type ScheduleInput, type SourceView, SUPERNODE_ID } from '../../core/scheduler.ts'
+import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView, SUPERNODE_ID } from '../../core/scheduler.ts'
 
 const bits = (size: number, pieces: number[]): Bitset => {
   const b = new Bitset(size)
@@ -10,13 +10,38 @@ const bits = (size: number, pieces: number[]): Bitset => {
 const peer = (id: string, size: number, pieces: number[], extra: Partial<SourceView> = {}): SourceView => ({ id, have: bits(size, pieces), uploading: 0, slots: 4, ...extra })
 const requester = (size: number, extra: Partial<RequesterView> = {}): RequesterView => ({ id: 'me', have: new Bitset(size), inflight: new Map(), blacklist: new Set(), ...extra })
 
+/** Per-piece holder lists as the swarm keeps them (isolated peers included here, so the scheduler's own check is tested). */
+function holderLists(pieceCount: number, peers: SourceView[]): SourceView[][] {
+  const lists = Array.from({ length: pieceCount }, (): SourceView[] => [])
+  for (const p of peers) for (let i = 0; i < pieceCount; i++) if (p.have.has(i)) lists[i]!.push(p)
+  return lists
+}
+
+const notRead: Iterable<SourceView> = {
+  [Symbol.iterator]() {
+    throw new Error('peers must not be read when a holder index is given')
+  },
+}
+
+type Mode = 'every peer scanned' | 'holder index'
+let mode: Mode = 'every peer scanned'
+
 function input(pieceCount: number, peers: SourceView[], extra: Partial<ScheduleInput> = {}): ScheduleInput {
   const holders = new Int32Array(pieceCount)
   for (const p of peers) if (!p.isolated) for (let i = 0; i < pieceCount; i++) if (p.have.has(i)) holders[i]!++
-  return { pieceCount, holders, peers, supernode: null, requester: requester(pieceCount), want: 1, ...extra }
+  const base: ScheduleInput = { pieceCount, holders, peers, supernode: null, requester: requester(pieceCount), want: 1 }
+  if (mode === 'holder index') {
+    const lists = holderLists(pieceCount, peers)
+    Object.assign(base, { peers: notRead, holdersOf: (n: number) => lists[n] ?? [] })
+  }
+  return { ...base, ...extra }
 }
 
-describe('scheduler', () => {
+describe.each<Mode>(['every peer scanned', 'holder index'])('scheduler (%s)', (m) => {
+  beforeEach(() => {
+    mode = m
+  })
+
   it('assigns the rarest pieces first', () => {
     const peers = [peer('a', 3, [0, 1, 2], { slots: 9 }), peer('b', 3, [0, 2]), peer('c', 3, [0])]
     expect(schedule(input(3, peers)).map((a) => a.piece)).toEqual([1])
@@ -90,5 +115,53 @@ describe('scheduler', () => {
     const supernode = peer(SUPERNODE_ID, 64, Array.from({ length: 64 }, (_, i) => i), { slots: 100 })
     const picks = ['p1', 'p2', 'p3', 'p4'].map((id) => schedule(input(64, [], { supernode, requester: { ...requester(64), id } }))[0]!.piece)
     expect(new Set(picks).size).toBeGreaterThan(1)
+  })
+})
+
+describe('scheduler with a holder index, in a large swarm', () => {
+  const N = 10_000
+  /** N peers holding every piece; counts how many holder-list entries the scheduler reads. */
+  function crowd(pieces: number, extra: (i: number) => Partial<SourceView> = () => ({})) {
+    const looks = { n: 0 }
+    const have = bits(pieces, Array.from({ length: pieces }, (_, i) => i))
+    const peers = Array.from({ length: N }, (_, i) => peer(`p${i}`, pieces, [], { have, location: `r${i % 2}|z${i % 3}|k${i % 8}`, ...extra(i) }))
+    const counting = new Proxy(peers, {
+      get: (target, key, receiver) => {
+        if (typeof key === 'string' && /^\d+$/.test(key)) looks.n++
+        return Reflect.get(target, key, receiver)
+      },
+    })
+    const holders = new Int32Array(pieces).fill(N)
+    const input = (extra: Partial<ScheduleInput> = {}): ScheduleInput => ({ pieceCount: pieces, holders, peers: notRead, holdersOf: () => counting, supernode: null, requester: requester(pieces), want: 8, ...extra })
+    return { looks, input }
+  }
+
+  it('reads at most HOLDER_SCAN holders per piece and want·HOLDER_SCAN per call, however many there are', () => {
+    // Every holder saturated: the candidate pieces are tried until the call's budget is spent.
+    const saturated = crowd(64, () => ({ uploading: 4 }))
+    expect(schedule(saturated.input())).toEqual([])
+    expect(saturated.looks.n).toBe(8 * HOLDER_SCAN)
+    const one = crowd(64, () => ({ uploading: 4 }))
+    expect(schedule(one.input({ want: 1 }))).toEqual([])
+    expect(one.looks.n).toBe(HOLDER_SCAN)
+    const idle = crowd(64)
+    expect(schedule(idle.input())).toHaveLength(8)
+    expect(idle.looks.n).toBeLessThanOrEqual(8 * HOLDER_SCAN)
+  })
+
+  it('still prefers the requester\'s rack, and idle holders', () => {
+    const { input } = crowd(16, (i) => ({ uploading: i % 5 === 0 ? 0 : 2 }))
+    const me = { ...requester(16), location: 'r1|z1|k3' }
+    for (const a of schedule(input({ requester: me }))) {
+      const i = Number(a.from.slice(1))
+      expect(`r${i % 2}|z${i % 3}|k${i % 8}`).toBe('r1|z1|k3')
+      expect(i % 5).toBe(0)
+    }
+  })
+
+  it('spreads requesters with equal views over different holders', () => {
+    const { input } = crowd(4)
+    const sources = new Set(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => schedule(input({ requester: { ...requester(4), id }, want: 1 }))[0]!.from))
+    expect(sources.size).toBeGreaterThan(3)
   })
 })

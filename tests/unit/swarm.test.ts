@@ -77,4 +77,36 @@ describe('swarm', () => {
     swarm.register('a', { address: 'http://a' }, 0)
     await expect(waited).resolves.toBeUndefined()
   })
+  it('keeps a holder index of live peers: a holder joins it when it gets a piece and leaves it when isolated', () => {
+    const swarm = seeded()
+    swarm.register('a', { address: 'http://a' }, 0)
+    const [first] = swarm.pull('a', [], 1, 0)
+    swarm.pull('a', [{ piece: first!.piece, from: SUPERNODE_ID, ok: true, bytes: 1 }], 0, 1)
+    expect(swarm.holdersOf(first!.piece).map((p) => p.id)).toEqual(['a'])
+    swarm.isolate(swarm.peer('a'))
+    expect(swarm.holdersOf(first!.piece)).toEqual([])
+  })
+
+  it('wakes as many long-polling waiters as a change frees or adds upload slots, oldest first; changed() wakes all', () => {
+    const swarm = seeded()
+    const woken: number[] = []
+    for (let i = 0; i < 10; i++) swarm.onWake(() => woken.push(i))
+    swarm.register('empty', { address: 'http://empty' }, 0)
+    // Nothing to serve, yet one waiter gets a look: every change wakes at least the oldest.
+    expect(woken).toEqual([0])
+    swarm.register('full', { address: 'http://full', have: full.toBase64(), slots: 3 }, 0)
+    expect(woken).toEqual([0, 1, 2, 3])
+    swarm.changed()
+    expect(woken).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+
+  it('a delivered piece wakes one waiter for the freed slot plus one per free slot of the new holder', () => {
+    const swarm = seeded()
+    swarm.register('a', { address: 'http://a', slots: 2 }, 0)
+    const [first] = swarm.pull('a', [], 1, 0)
+    let woken = 0
+    for (let i = 0; i < 10; i++) swarm.onWake(() => woken++)
+    swarm.pull('a', [{ piece: first!.piece, from: SUPERNODE_ID, ok: true, bytes: 1 }], 0, 1)
+    expect(woken).toBe(3)
+  })
 })

@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Transform } from 'node:stream'
+
+const MiB = 1024 * 1024
+
+/** Writes `bytes` of incompressible content (a random 64 KiB block, numbered per MiB) to `path`. */
+export async function writeBenchFile(path: string, bytes: number): Promise<void> {
+  const block = new Uint8Array(MiB)
+  crypto.getRandomValues(block.subarray(0, 65536))
+  for (let i = 65536; i < MiB; i += 65536) block.copyWithin(i, 0, 65536)
+  const fh = await open(path, 'w')
+  try {
+    for (let at = 0; at < bytes; at += MiB) {
+      new DataView(block.buffer).setUint32(0, at / MiB)
+      await fh.write(block, 0, Math.min(MiB, bytes - at))
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+export interface BenchOrigin {
+  url: string
+  /** Body bytes sent, over all requests. */
+  readonly bytes: number
+  requests: number
+  close(): Promise<void>
+}
+
+/**
+ * Serves one file on 127.0.0.1 (Range and ETag supported), counting body
+ * bytes. With `rate` (bytes/s) all responses together are paced to it, like
+ * one uplink: a response waits until the link's schedule has room.
+ */
+export async function startBenchOrigin(file: string, rate = 0): Promise<BenchOrigin> {
+  const { size } = await stat(file)
+  const etag = `"bench-${size}"`
+  let bytes = 0
+  let requests = 0
+  // When the link is next free: each chunk books chunk/rate seconds after the previous booking.
+  let linkFreeAt = 0
+  const pace = (length: number): number => {
+    const now = performance.now()
+    linkFreeAt = Math.max(linkFreeAt, now) + (length / rate) * 1000
+    return linkFreeAt - now
+  }
+  const server: Server = createServer((req, res) => {
+    requests++
+    if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { etag }).end()
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+    const start = m ? Number(m[1]) : 0
+    const end = m && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1
+    res.writeHead(m ? 206 : 200, {
+      'content-length': end - start + 1,
+      etag,
+      'accept-ranges': 'bytes',
+      ...(m ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+    })
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length
+        if (!rate) return done(null, chunk)
+        setTimeout(() => done(null, chunk), pace(chunk.length))
+      },
+    })
+    createReadStream(file, { start, end, highWaterMark: 64 * 1024 }).pipe(meter).pipe(res)
+    res.on('close', () => meter.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/file.bin`,
+    get bytes() {
+      return bytes
+    },
+    get requests() {
+      return requests
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

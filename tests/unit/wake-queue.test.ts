@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { WakeQueue } from '../../core/wake-queue.ts'
+
+describe('wake queue', () => {
+  it('wakes the oldest waiters first, once each, skipping cancelled ones', () => {
+    const q = new WakeQueue()
+    const woken: number[] = []
+    const cancels = Array.from({ length: 6 }, (_, i) => q.add(() => woken.push(i)))
+    cancels[1]!()
+    expect(q.size).toBe(5)
+    q.wake(2)
+    expect(woken).toEqual([0, 2])
+    cancels[0]!()
+    q.wake(Infinity)
+    expect(woken).toEqual([0, 2, 3, 4, 5])
+    expect(q.size).toBe(0)
+    q.wake(1)
+    expect(woken).toHaveLength(5)
+  })
+
+  it('stays in order over many adds, wakes and cancels', () => {
+    const q = new WakeQueue()
+    const woken: number[] = []
+    let next = 0
+    for (let round = 0; round < 3000; round++) {
+      const id = next++
+      const cancel = q.add(() => woken.push(id))
+      if (round % 3 === 0) cancel()
+      if (round % 2 === 0) q.wake(1)
+    }
+    q.wake(Infinity)
+    expect(woken).toEqual([...woken].sort((a, b) => a - b))
+    expect(woken).toHaveLength(2000)
+  })
+
+  it('wait() resolves when woken, on abort, or at its timeout', async () => {
+    const q = new WakeQueue()
+    const woken = q.wait(60_000)
+    q.wake(1)
+    await expect(woken).resolves.toBeUndefined()
+    const aborter = new AbortController()
+    const aborted = q.wait(60_000, aborter.signal)
+    aborter.abort()
+    await expect(aborted).resolves.toBeUndefined()
+    expect(q.size).toBe(0)
+    await expect(q.wait(5)).resolves.toBeUndefined()
+  })
+})
