@@ -1,7 +1,7 @@
 /**
  * Peak memory of one peer downloading a large file (issue: a 2 GiB download
- * must keep the peer's RSS bounded). The origin generates the content on the
- * fly (nothing to store for it); the supernode caches it, the peer gets it.
+ * must keep the peer's RSS bounded). The supernode fetches it from a local
+ * origin while the peer gets it from the supernode.
  * Prints the peak RSS (VmHWM) of the peer and of the supernode against the
  * 150 MiB target, and the ratio of file size to peer RSS.
  *
@@ -9,35 +9,20 @@
  *   npm run bench:memory -- --size 2048  # the 2 GiB case
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
 import { BIN, flag, peakRssOf, run, startSupernode } from './lib/processes.ts'
 
 const MiB = 1024 * 1024
 const size = flag('size', 512) * MiB
 const TARGET = 150 * MiB
 
-const block = Buffer.alloc(MiB)
-for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24
-const origin = createServer((req, res) => {
-  res.writeHead(200, { 'content-length': size, etag: '"bench-memory"' })
-  let sent = 0
-  const pump = (): void => {
-    while (sent < size) {
-      const n = Math.min(MiB, size - sent)
-      block[0] = sent / MiB // every MiB differs, so no two pieces are equal
-      sent += n
-      if (!res.write(Buffer.from(block.subarray(0, n)))) return void res.once('drain', pump)
-    }
-    res.end()
-  }
-  pump()
-})
-await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
-const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/generated.bin`
 const dir = await mkdtemp(join(tmpdir(), 'df-bench-memory-'))
+const file = join(dir, 'file.bin')
+await writeBenchFile(file, size)
+const origin = await startBenchOrigin(file)
+const { url } = origin
 const sn = await startSupernode(join(dir, 'sn'))
 const snPeak = peakRssOf(sn.child.pid!)
 let failed = false
@@ -55,7 +40,7 @@ try {
   failed = true
 } finally {
   sn.child.kill('SIGTERM')
-  origin.close()
+  await origin.close()
   await rm(dir, { recursive: true, force: true })
 }
 process.exit(failed ? 1 : 0)

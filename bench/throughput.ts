@@ -5,12 +5,10 @@
  *
  *   npm run bench:throughput -- --size 1024 --rounds 5
  */
-import { createReadStream } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
 import { BIN, flag, median, run, startSupernode } from './lib/processes.ts'
 
 const MiB = 1024 * 1024
@@ -19,25 +17,9 @@ const rounds = flag('rounds', 3)
 
 const dir = await mkdtemp(join(tmpdir(), 'df-bench-'))
 const file = join(dir, 'file.bin')
-const block = new Uint8Array(MiB)
-crypto.getRandomValues(block.subarray(0, 65536))
-for (let i = 65536; i < MiB; i += 65536) block.copyWithin(i, 0, 65536)
-await writeFile(file, new Uint8Array(0))
-{
-  const { open } = await import('node:fs/promises')
-  const fh = await open(file, 'w')
-  for (let at = 0; at < size; at += MiB) {
-    block[0] = at / MiB
-    await fh.write(block, 0, Math.min(MiB, size - at))
-  }
-  await fh.close()
-}
-const origin = createServer((req, res) => {
-  res.writeHead(200, { 'content-length': size, etag: '"bench"' })
-  createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(res)
-})
-await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
-const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file.bin`
+await writeBenchFile(file, size)
+const origin = await startBenchOrigin(file)
+const { url } = origin
 const sn = await startSupernode(join(dir, 'sn'))
 let failed = false
 try {
@@ -67,7 +49,7 @@ try {
   failed = true
 } finally {
   sn.child.kill('SIGTERM')
-  origin.close()
+  await origin.close()
   await rm(dir, { recursive: true, force: true })
 }
 process.exit(failed ? 1 : 0)

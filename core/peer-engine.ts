@@ -143,9 +143,7 @@ export class Peer {
 
   /** Bytes/s a task's downloads are held to, or 0 when unlimited. */
   downloadRate(taskId: string): number {
-    let rate = Infinity
-    for (let l = this.limitsOf(taskId).down; l; l = l.parent) rate = Math.min(rate, l.rate)
-    return rate === Infinity ? 0 : rate
+    return this.limitsOf(taskId).down?.effectiveRate ?? 0
   }
 
   outgoingHeaders(url: string): Record<string, string> {

@@ -62,8 +62,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   }
   const coding = response.header(CODING_HEADER)
   const coded = coding !== null && coding !== 'identity'
-  // A coded body may be a little longer than the piece (IV, tag, a compressor's worst case).
-  const limit = coded ? job.size + (job.size >> 3) + 4096 : job.size
+  const limit = coded ? codedSizeLimit(job.size) : job.size
   let bytes: Uint8Array = job.buffer && job.buffer.byteLength >= limit ? job.buffer : new Uint8Array(limit)
   let filled = 0
   // Plain pieces are hashed as they arrive, while each chunk is still in cache.
@@ -96,6 +95,11 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   const digest = hash ? hash.digest() : hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
   return { ok: true, bytes: bytes.subarray(0, filled), wireBytes }
+}
+
+/** Most bytes a coded piece of `size` may take on the wire (IV, tag, a compressor's worst case). */
+export function codedSizeLimit(size: number): number {
+  return size + (size >> 3) + 4096
 }
 
 /** A piece's deadline, pushed back by the time spent waiting on our own rate limiter. */

@@ -21,6 +21,11 @@ export class RateLimiter {
     this.burstMs = burstMs
   }
 
+  /** The rate bytes actually get through here: this limit or a tighter one above it. */
+  get effectiveRate(): number {
+    return this.parent ? Math.min(this.rate, this.parent.effectiveRate) : this.rate
+  }
+
   /** Waits until `bytes` may pass (here and in every parent). Rejects if `signal` aborts first. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
     if (bytes > 0) {

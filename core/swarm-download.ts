@@ -2,7 +2,7 @@ import type { AssignmentDto, RegisterResponse } from './api-schema.ts'
 import { createError, type ErrorCode } from './errors.ts'
 import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer-engine.ts'
 import { pieceRange } from './piece-layout.ts'
-import { fetchPiece } from './piece-transfer.ts'
+import { codedSizeLimit, fetchPiece } from './piece-transfer.ts'
 import { SUPERNODE_ID } from './scheduler.ts'
 import type { PieceResult } from './swarm.ts'
 
@@ -53,7 +53,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   // Receive buffers are reused: a fresh multi-MiB array per piece kept the GC busy (a fifth of a peer's CPU on 1 GiB).
   const transforms = peer.options.plugins.transforms
-  const bufferSize = registration.pieceSize + (transforms.length ? (registration.pieceSize >> 3) + 4096 : 0)
+  const bufferSize = transforms.length ? codedSizeLimit(registration.pieceSize) : registration.pieceSize
   const pool: Uint8Array[] = []
 
   const fetchAndStore = async (a: AssignmentDto): Promise<PieceResult> => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { procUsage } from './proc-stats.ts'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.mjs')
 
@@ -13,22 +13,20 @@ export interface Finished {
   peakRss: number
 }
 
-/** Peak resident set (VmHWM) of a running process, read from /proc; 0 when it cannot be read. */
-export function readPeakRss(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
-/** Samples a process's peak RSS every 100 ms; call the result for the highest seen (it survives the process). */
-export function peakRssOf(pid: number): () => number {
+/** Samples a process's peak RSS (VmHWM) every `everyMs`; call the result for the highest seen (it survives the process). */
+export function peakRssOf(pid: number, everyMs = 100): () => number {
   let peak = 0
-  const timer = setInterval(() => (peak = Math.max(peak, readPeakRss(pid))), 100)
+  const sample = (): void => {
+    const usage = procUsage(pid)
+    if (usage) peak = Math.max(peak, usage.peakRssBytes)
+    else clearInterval(timer)
+  }
+  const timer = setInterval(sample, everyMs)
   timer.unref()
-  return () => Math.max(peak, readPeakRss(pid))
+  return () => {
+    sample()
+    return peak
+  }
 }
 
 /** Runs a command, timing it and sampling its peak RSS (Linux /proc). */
@@ -37,16 +35,10 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
   let stdout = ''
   let stderr = ''
-  let peakRss = 0
   child.stdout!.on('data', (d) => (stdout += d))
   child.stderr!.on('data', (d) => (stderr += d))
-  const sample = setInterval(() => (peakRss = Math.max(peakRss, readPeakRss(child.pid!))), 20)
-  return new Promise((done) =>
-    child.on('close', (code) => {
-      clearInterval(sample)
-      done({ code: code ?? 1, ms: performance.now() - started, stdout, stderr, peakRss })
-    }),
-  )
+  const peakRss = peakRssOf(child.pid!, 20)
+  return new Promise((done) => child.on('close', (code) => done({ code: code ?? 1, ms: performance.now() - started, stdout, stderr, peakRss: peakRss() })))
 }
 
 /** Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL. */
