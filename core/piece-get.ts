@@ -12,7 +12,18 @@ export interface PieceHttpResponse {
   cancel(): void
 }
 
-export type PieceHttpGet = (url: string, init: { headers?: Record<string, string>; signal: AbortSignal }) => Promise<PieceHttpResponse>
+export interface PieceHttpInit {
+  headers?: Record<string, string>
+  signal: AbortSignal
+  /**
+   * Memory the body may be read straight into: a GET that uses it yields
+   * chunks that are views of `into` at their place (the body's offset), and
+   * the receiver skips its copy. One that ignores it yields its own chunks.
+   */
+  into?: Uint8Array
+}
+
+export type PieceHttpGet = (url: string, init: PieceHttpInit) => Promise<PieceHttpResponse>
 
 const EMPTY: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} }
 

@@ -1,12 +1,17 @@
 import { Hono } from 'hono'
+import { BufferPool } from './buffer-pool.ts'
 import { createError, toErrorResponse } from './errors.ts'
 import { type PieceLayout, pieceRange } from './piece-layout.ts'
 import { ACCEPT_CODING_HEADER, CODING_HEADER, createPieceEncoder, parseAcceptCoding } from './piece-coding.ts'
 import type { PluginHooks, PieceTransform } from './plugin.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
 import { checkRequests } from './request-check.ts'
+import type { ServeBindings } from './serve.ts'
 import type { StorageDriver } from './storage.ts'
 import { TASK_ID_RE } from './task-id.ts'
+
+/** Piece buffers kept for reuse between responses (more are allocated while more are being sent). */
+const MAX_POOLED = 16
 
 export interface ServedTask {
   layout: PieceLayout
@@ -38,6 +43,7 @@ export interface PieceServerOptions {
 export function createPieceRoutes(options: PieceServerOptions): Hono {
   const app = new Hono()
   const encoder = createPieceEncoder(options.transforms ?? [])
+  const pool = new BufferPool(MAX_POOLED)
   if (options.hooks) app.use('/pieces/*', checkRequests(options.hooks))
   app.get('/pieces/:taskId/:piece', async (c) => {
     const { taskId, piece: raw } = c.req.param()
@@ -48,10 +54,26 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
     if (piece >= task.layout.pieceCount) throw createError('E_PIECE_NOT_FOUND', `task has ${task.layout.pieceCount} pieces, no piece ${piece}`)
     if (!task.has(piece)) throw createError('E_PIECE_NOT_FOUND', `piece ${piece} is not here yet`)
-    const range = pieceRange(task.layout, piece)
-    const bytes = await task.storage.readAt(taskId, range.start, range.length)
     const accept = parseAcceptCoding(c.req.header(ACCEPT_CODING_HEADER))
-    const { body, coding } = await encoder.encode(bytes, { taskId, piece, version: task.digest?.(piece) }, accept)
+    const range = pieceRange(task.layout, piece)
+    // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
+    const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
+    const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
+    let bytes: Uint8Array
+    let body: Uint8Array
+    let coding: string
+    try {
+      bytes = lend ? (await task.storage.readInto!(taskId, range.start, lend), lend) : await task.storage.readAt(taskId, range.start, range.length)
+      ;({ body, coding } = await encoder.encode(bytes, { taskId, piece, version: task.digest?.(piece) }, accept))
+    } catch (error) {
+      if (lend) pool.give(lend)
+      throw error
+    }
+    if (lend) {
+      if (coding === 'identity') afterResponse!(() => pool.give(lend))
+      // A transform's output has memory of its own; one that answered with a view of its input may have cached it: not reused.
+      else if (body.buffer !== lend.buffer) pool.give(lend)
+    }
     options.onServed?.(taskId, piece, body.byteLength)
     return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, {
       'content-type': 'application/octet-stream',

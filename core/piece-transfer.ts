@@ -52,7 +52,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   const headers = transforms.length ? { ...job.headers, [ACCEPT_CODING_HEADER]: acceptCodingHeader(transforms) } : job.headers
   let response: PieceHttpResponse
   try {
-    response = await (job.get ?? fetchPieceGet)(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers })
+    response = await (job.get ?? fetchPieceGet)(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers, into: job.buffer })
   } catch (error) {
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
@@ -73,7 +73,8 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
         response.cancel()
         return { ok: false, error: 'digest', message: `piece ${job.piece} is longer than ${limit} bytes on the wire` }
       }
-      bytes.set(chunk, filled)
+      // A GET that read straight into our buffer hands views at their place: nothing to copy.
+      if (chunk.buffer !== bytes.buffer || chunk.byteOffset !== bytes.byteOffset + filled) bytes.set(chunk, filled)
       hash?.update(chunk)
       filled += chunk.byteLength
       if (job.limiter) await timeout.pause(job.limiter.take(chunk.byteLength, signal))

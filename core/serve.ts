@@ -1,5 +1,15 @@
 /** The serve capability each runtime adapter provides (Node, Bun, Deno). */
-export type FetchHandler = (request: Request) => Response | Promise<Response>
+export type FetchHandler = (request: Request, bindings?: ServeBindings) => Response | Promise<Response>
+
+/** What a runtime may pass along with each request (the app's `c.env`). */
+export interface ServeBindings {
+  /**
+   * Calls `fn` once the response has gone to the OS or its connection is
+   * gone: memory lent to the body may be reused then. Runtimes that cannot
+   * tell leave it out (bodies then get memory of their own).
+   */
+  afterResponse?(fn: () => void): void
+}
 
 export interface ServeOptions {
   port: number

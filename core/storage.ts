@@ -9,6 +9,8 @@ export interface StorageDriver {
   writeAt(key: string, offset: number, data: Uint8Array): Promise<void>
   /** Reads exactly `length` bytes at `offset`; rejects if the blob is shorter. */
   readAt(key: string, offset: number, length: number): Promise<Uint8Array>
+  /** Optional: like `readAt`, into memory the caller owns (`target.byteLength` bytes); piece servers reuse it across requests. */
+  readInto?(key: string, offset: number, target: Uint8Array): Promise<void>
   /** Removes the blob and its metadata; no error when absent. */
   remove(key: string): Promise<void>
   getMeta<T = unknown>(key: string): Promise<T | null>

@@ -1,10 +1,12 @@
-import { serve } from '@hono/node-server'
+import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { PieceHttpGet } from '../core/piece-get.ts'
 import type { ServeFn } from '../core/serve.ts'
 import { tunnelConnect } from './node-connect.ts'
 import { createSha256 } from './node-hash.ts'
 import { nodePieceGet } from './node-piece-get.ts'
+import { socketPieceGet } from './node-piece-socket.ts'
 import type { Runtime } from './types.ts'
 
 const nodeServe: ServeFn = (fetch, options) =>
@@ -12,7 +14,9 @@ const nodeServe: ServeFn = (fetch, options) =>
     // The global Request/Response swap (a Node speed-up) would break Bun.serve when this
     // adapter runs a side server under Bun (the demo origin), so it is Node-only.
     const overrideGlobalObjects = !('Bun' in globalThis)
-    const server = serve({ fetch, port: options.port, hostname: options.hostname, overrideGlobalObjects }, (info: AddressInfo) => {
+    // The response's 'close' comes after its last write completed (or the socket is gone).
+    const withBindings = (request: Request, env: HttpBindings | Http2Bindings) => fetch(request, { afterResponse: (fn) => env.outgoing.once('close', fn) })
+    const server = serve({ fetch: withBindings, port: options.port, hostname: options.hostname, overrideGlobalObjects }, (info: AddressInfo) => {
       const http = server as Server
       // Long-polls and slow pieces must not be cut by Node's default timeouts.
       http.requestTimeout = 0
@@ -31,4 +35,7 @@ const nodeServe: ServeFn = (fetch, options) =>
     server.once('error', reject)
   })
 
-export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet: nodePieceGet }
+// Plain-HTTP pieces read straight into the receiver's buffer; HTTPS goes through node:https.
+const pieceGet: PieceHttpGet = (url, init) => (url.startsWith('http:') ? socketPieceGet(url, init) : nodePieceGet(url, init))
+
+export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet }

@@ -152,6 +152,14 @@ export async function testStorage(input: DragonflyPlugin | StorageFactory, optio
       const failed = await driver.readAt(key, 3500, 1000).then(() => false, () => true)
       assert(failed, 'readAt past the end resolved')
     }],
+    ['readInto (when offered) fills the caller\'s memory exactly, and rejects past the end', async () => {
+      if (!driver.readInto) return
+      const target = new Uint8Array(24).fill(0xee)
+      await driver.readInto(key, 2990, target.subarray(2, 22))
+      assert(sameBytes(target.subarray(2, 22), new Uint8Array([...a.subarray(2990), ...b.subarray(0, 10)])), 'readInto range differs')
+      assert(target[0] === 0xee && target[1] === 0xee && target[22] === 0xee && target[23] === 0xee, 'readInto wrote outside its target')
+      assert(await driver.readInto(key, 3500, new Uint8Array(1000)).then(() => false, () => true), 'readInto past the end resolved')
+    }],
     ['keeps JSON metadata; null when absent', async () => {
       assert((await driver.getMeta('bb'.repeat(32))) === null, 'getMeta of a missing key is not null')
       await driver.setMeta(key, { have: 'AQ==', n: 2 })

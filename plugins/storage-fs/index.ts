@@ -1,4 +1,4 @@
-import { type FileHandle, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { type FileHandle, copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createError } from '../../core/errors.ts'
 import type { DragonflyPlugin } from '../../core/plugin.ts'
@@ -57,6 +57,19 @@ export function createFsStorage(dir: string): StorageDriver {
   const io = (what: string, error: unknown) =>
     createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
 
+  const readInto = async (key: string, offset: number, target: Uint8Array): Promise<void> => {
+    const fh = await handle(key, false).catch((error) => {
+      throw io(`cannot open ${key}`, error)
+    })
+    const length = target.byteLength
+    let done = 0
+    while (done < length) {
+      const { bytesRead } = await fh.read(target, done, length - done, offset + done)
+      if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
+      done += bytesRead
+    }
+  }
+
   return {
     name: DRIVER_NAME,
     async writeAt(key, offset, data) {
@@ -74,18 +87,11 @@ export function createFsStorage(dir: string): StorageDriver {
       }
     },
     async readAt(key, offset, length) {
-      const fh = await handle(key, false).catch((error) => {
-        throw io(`cannot open ${key}`, error)
-      })
       const out = new Uint8Array(length)
-      let done = 0
-      while (done < length) {
-        const { bytesRead } = await fh.read(out, done, length - done, offset + done)
-        if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
-        done += bytesRead
-      }
+      await readInto(key, offset, out)
       return out
     },
+    readInto,
     async remove(key) {
       await release(key)
       await rm(dataPath(key), { force: true })
@@ -119,6 +125,9 @@ export function createFsStorage(dir: string): StorageDriver {
       await release(key)
       const from = dataPath(key)
       await mkdir(dirname(path), { recursive: true })
+      // Replacing a file by rename makes ext4 write the new data back first (auto_da_alloc):
+      // measured 0.41 s for a 1 GiB file just written. The old file is removed first instead.
+      if ((await lstat(path).catch(() => null))?.isFile()) await unlink(path).catch(() => {})
       try {
         await rename(from, path)
       } catch (error) {

@@ -50,6 +50,11 @@ export function createMemoryStorage(options: StorageMemoryOptions = {}): Storage
       if (!blob || offset + length > blob.length) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
       return blob.buf.slice(offset, offset + length)
     },
+    async readInto(key, offset, target) {
+      const blob = blobs.get(checkKey(key))
+      if (!blob || offset + target.byteLength > blob.length) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
+      target.set(blob.buf.subarray(offset, offset + target.byteLength))
+    },
     async remove(key) {
       total -= blobs.get(checkKey(key))?.length ?? 0
       blobs.delete(key)
