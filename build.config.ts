@@ -18,6 +18,15 @@ export default defineBuildConfig({
   ],
   declaration: true,
   clean: true,
-  rollup: { emitCJS: false, inlineDependencies: false, esbuild: { target: 'es2022' } },
+  // ofetch's Node build imports node-fetch-native, whose Node entry evaluates a bundled node-fetch and
+  // web-streams polyfill (112 KB) at start though every runtime here has fetch. ofetch is bundled
+  // with node-fetch-native's native build instead: it re-exports globalThis.fetch.
+  alias: { 'node-fetch-native': 'node-fetch-native/native' },
+  hooks: {
+    'build:before'(ctx) {
+      ctx.options.externals = ctx.options.externals.filter((id) => id !== 'ofetch')
+    },
+  },
+  rollup: { emitCJS: false, inlineDependencies: ['ofetch', 'node-fetch-native', 'destr', 'ufo'], esbuild: { target: 'es2022' } },
   failOnWarn: false,
 })

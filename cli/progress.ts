@@ -1,4 +1,3 @@
-import { SingleBar } from 'cli-progress'
 import type { DownloadProgress } from '../core/download-progress.ts'
 import { formatBytes } from './format.ts'
 
@@ -11,9 +10,11 @@ export interface ProgressDisplay {
  * The `get` progress bar on stderr (cli-progress): bytes, rate, ETA and where
  * the bytes came from. Only on a terminal, and never with --json or --quiet.
  */
-export function createProgressDisplay(options: { enabled: boolean; stream?: NodeJS.WriteStream }): ProgressDisplay | undefined {
+export async function createProgressDisplay(options: { enabled: boolean; stream?: NodeJS.WriteStream }): Promise<ProgressDisplay | undefined> {
   const stream = options.stream ?? process.stderr
   if (!options.enabled || !stream.isTTY) return undefined
+  // Loaded only for a terminal: a CommonJS package costs every other start a lexing pass.
+  const { SingleBar } = await import('cli-progress')
   const bar = new SingleBar({
     stream,
     format: '{bar} {percentage}% | {done} / {size} | {rate}/s | ETA {eta_formatted} | peers {peers} · supernode {supernode} · source {source}',

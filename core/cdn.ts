@@ -294,7 +294,7 @@ export class Cdn {
       taskId,
       url,
       layout,
-      swarm: new Swarm(taskId, layout, this.options.swarm, this.isolatedAddresses, {
+      swarm: new Swarm(taskId, layout, { seedUplinkLimited: this.options.limits?.up !== undefined, ...this.options.swarm }, this.isolatedAddresses, {
         pieceDelivered: (from, bytes) => events?.pieceDelivered?.(from, bytes),
         peerIsolated: (peer) => events?.peerIsolated?.({ taskId, url }, peer),
       }),

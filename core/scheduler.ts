@@ -12,7 +12,8 @@ import type { Bitset } from './bitset.ts'
  * - never a source the requester reported as failing, never an isolated one;
  * - the supernode serves pieces no peer has and nobody is fetching yet, and
  *   keeps a requester busy when every holder is saturated (seed of last
- *   resort); a piece on its way to a peer is waited for, not fetched twice;
+ *   resort) unless `seedSpare` says its uplink is needed for first copies;
+ *   a piece on its way to a peer is waited for, not fetched twice;
  * - end-game: when everything missing is already in flight, duplicate the
  *   last pieces from another source.
  *
@@ -62,6 +63,12 @@ export interface ScheduleInput {
   minInflight?: number
   /** End-game starts when this many pieces or fewer are missing. */
   endgameThreshold?: number
+  /**
+   * Whether the supernode may also serve pieces that peers hold (seed of last
+   * resort, end-game copies). False keeps its uplink for pieces no peer has.
+   * @default true
+   */
+  seedSpare?: boolean
   /**
    * Per-piece holder lists: exactly the peers holding each piece (the
    * scheduler does not check their bitsets again). When given, a
@@ -114,7 +121,7 @@ export function schedule(input: ScheduleInput): Assignment[] {
   }
 
   const minInflight = input.minInflight ?? 2
-  for (const piece of deferred) {
+  for (const piece of input.seedSpare === false ? [] : deferred) {
     if (out.length >= want || requester.inflight.size + out.length >= minInflight) break
     if (seed && hasRoom(seed) && seed.view.have.has(piece)) take(seed, piece, out)
   }
@@ -262,7 +269,7 @@ function endgame(input: ScheduleInput, candidates: HolderSearch, seed: Candidate
     if (out.length >= want || sources.length >= 2) continue
     const peer = candidates.best(piece, sources)
     if (peer) take(peer, piece, out, true)
-    else if (seed && hasRoom(seed) && seed.view.have.has(piece) && !sources.includes(seed.view.id)) take(seed, piece, out, true)
+    else if (input.seedSpare !== false && seed && hasRoom(seed) && seed.view.have.has(piece) && !sources.includes(seed.view.id)) take(seed, piece, out, true)
   }
 }
 

@@ -65,6 +65,12 @@ export interface SwarmOptions {
   pendingGraceMs: number
   /** A peer reported unreachable that has not pulled for this long is taken for dead. */
   silentPeerMs: number
+  /**
+   * The supernode's uplink is rate-limited (`supernode --total-limit`): it is
+   * then kept for first copies, and serves pieces that peers already hold
+   * only while it uploads nothing else.
+   */
+  seedUplinkLimited?: boolean
 }
 
 /** What a swarm tells the outside (metrics, logs); every hook is optional. */

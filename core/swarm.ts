@@ -113,6 +113,7 @@ export class Swarm {
       peers: this.livePeers(),
       holdersOf: (n) => this.index.of(n),
       supernode: this.seed,
+      seedSpare: !this.options.seedUplinkLimited || this.seed.uploading === 0,
       requester: {
         id: peer.id,
         have: peer.have,

@@ -1,8 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { procUsage } from './proc-stats.ts'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.mjs')
+
+/** Where bench processes run: outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
+const CWD = tmpdir()
 
 export interface Finished {
   code: number
@@ -32,7 +36,7 @@ export function peakRssOf(pid: number, everyMs = 100): () => number {
 /** Runs a command, timing it and sampling its peak RSS (Linux /proc). */
 export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
   const started = performance.now()
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
+  const child: ChildProcess = spawn(cmd, args, { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (d) => (stdout += d))
@@ -43,7 +47,7 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
 
 /** Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL. */
 export function startSupernode(home: string, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((done, fail) => {
     let out = ''
     const seen = (d: Buffer): void => {

@@ -40,7 +40,7 @@ export default defineCommand({
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     let peer: Peer | undefined
-    const bar = createProgressDisplay({ enabled: !args.json && !args.quiet })
+    const bar = await createProgressDisplay({ enabled: !args.json && !args.quiet })
     try {
       const output = resolve(args.output)
       await checkOutput(output)

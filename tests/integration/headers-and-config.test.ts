@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadDragonflyConfig } from '../../config/index.ts'
@@ -68,6 +68,23 @@ describe('config', () => {
     expect(config.supernode.port).toBe(8002)
     const flags = await loadDragonflyConfig({ cwd: dir, overrides: { peer: { concurrency: 5 } } })
     expect(flags.peer.concurrency).toBe(5)
+  })
+
+  it('finds the file where c12 looks (dragonfly.config.*, .config/dragonfly.*, .config/dragonfly.config.*), and runs on defaults without one', async () => {
+    const none = await tempDir()
+    await writeFile(join(none, 'dragonfly.json'), '{ "peer": { "concurrency": 2 } }')
+    expect((await loadDragonflyConfig({ cwd: none })).peer.concurrency).toBe(8)
+    const layouts: [string, string][] = [
+      ['', 'dragonfly.config.json'],
+      ['.config', 'dragonfly.json'],
+      ['.config', 'dragonfly.config.json'],
+    ]
+    for (const [sub, name] of layouts) {
+      const dir = await tempDir()
+      await mkdir(join(dir, sub), { recursive: true })
+      await writeFile(join(dir, sub, name), '{ "peer": { "concurrency": 3 } }')
+      expect((await loadDragonflyConfig({ cwd: dir })).peer.concurrency, join(sub, name)).toBe(3)
+    }
   })
 
   it('a malformed or invalid config file is a clear error naming the file', async () => {

@@ -105,6 +105,17 @@ describe.each<Mode>(['every peer scanned', 'holder index'])('scheduler (%s)', (m
     expect(schedule(input(3, [peer('a', 3, [0, 1])], { requester: me, want: 3, endgameThreshold: 0 }))).toEqual([])
   })
 
+  it('keeps a supernode without spare uplink for first copies: no last-resort or end-game copies of held pieces', () => {
+    const busy = peer('a', 2, [0], { slots: 1, uploading: 1 })
+    const supernode = peer(SUPERNODE_ID, 2, [0, 1], { slots: 100, uploading: 1 })
+    // Piece 1 (no peer has it) still comes from the supernode; piece 0 waits for its saturated holder.
+    expect(schedule(input(2, [busy], { supernode, want: 2, seedSpare: false }))).toEqual([{ piece: 1, from: SUPERNODE_ID }])
+    expect(schedule(input(2, [busy], { supernode, want: 2 }))).toEqual([{ piece: 1, from: SUPERNODE_ID }, { piece: 0, from: SUPERNODE_ID }])
+    const me = requester(2, { have: bits(2, [1]), inflight: new Map([[0, ['a']]]) })
+    expect(schedule(input(2, [peer('a', 2, [0, 1])], { supernode, requester: me, seedSpare: false }))).toEqual([])
+    expect(schedule(input(2, [peer('a', 2, [0, 1])], { supernode, requester: me }))).toEqual([{ piece: 0, from: SUPERNODE_ID, endgame: true }])
+  })
+
   it('end-game: duplicates the last in-flight pieces from another source', () => {
     const me = requester(2, { have: bits(2, [1]), inflight: new Map([[0, ['a']]]) })
     const out = schedule(input(2, [peer('a', 2, [0, 1]), peer('b', 2, [0, 1])], { requester: me }))
