@@ -29,6 +29,9 @@ try {
   const peer: number[] = []
   const rss: number[] = []
   for (let i = 0; i < rounds; i++) {
+    // Both write a new file each round: replacing one costs an ext4 flush (auto_da_alloc) that is not the download's.
+    await rm(join(dir, 'curl.out'), { force: true })
+    await rm(join(dir, 'peer.out'), { force: true })
     const c = await run('curl', ['-sf', '-o', join(dir, 'curl.out'), url])
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)

@@ -10,6 +10,11 @@ function seeded(): Swarm {
   for (let i = 0; i < PIECES; i++) swarm.seedPiece(i, `d${i}`)
   return swarm
 }
+const holding = (size: number, pieces: number[]): Bitset => {
+  const b = new Bitset(size)
+  for (const p of pieces) b.set(p)
+  return b
+}
 const full = new Bitset(PIECES)
 for (let i = 0; i < PIECES; i++) full.set(i)
 
@@ -108,5 +113,25 @@ describe('swarm', () => {
     for (let i = 0; i < 10; i++) swarm.onWake(() => woken++)
     swarm.pull('a', [{ piece: first!.piece, from: SUPERNODE_ID, ok: true, bytes: 1 }], 0, 1)
     expect(woken).toBe(3)
+  })
+
+  it('a supernode with a limited uplink serves held pieces only while it uploads nothing else', () => {
+    for (const limited of [false, true]) {
+      const swarm = new Swarm('t'.repeat(64), createPieceLayout(3 * 262144, 262144), { seedUplinkLimited: limited })
+      for (let i = 0; i < 3; i++) swarm.seedPiece(i, `d${i}`)
+      // 'h' holds piece 0 and its one slot goes to 'x2', which holds pieces 1 and 2.
+      swarm.register('h', { address: 'http://h', have: holding(3, [0]).toBase64(), slots: 1 }, 0)
+      swarm.register('x2', { address: 'http://x2', have: holding(3, [1, 2]).toBase64() }, 0)
+      expect(swarm.pull('x2', [], 1, 0)).toEqual([{ piece: 0, from: 'h' }])
+      swarm.register('y', { address: 'http://y' }, 0)
+      swarm.isolate(swarm.peer('x2'))
+      swarm.register('x3', { address: 'http://x3', have: holding(3, [1]).toBase64() }, 0)
+      // Piece 2 is now only on the supernode: a first copy for 'y'.
+      expect(swarm.pull('y', [], 1, 0)).toEqual([{ piece: 2, from: SUPERNODE_ID }])
+      // The supernode is uploading (a first copy). Piece 0's holder is saturated: the supernode stands in only when its uplink is not limited.
+      swarm.register('me', { address: 'http://me' }, 0)
+      const pieces = swarm.pull('me', [], 2, 1).map((a) => `${a.piece}:${a.from}`)
+      expect(pieces, `limited ${limited}`).toEqual(limited ? ['1:x3'] : ['1:x3', `0:${SUPERNODE_ID}`])
+    }
   })
 })
