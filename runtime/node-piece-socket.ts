@@ -98,7 +98,10 @@ class Connection {
     this.socket.ref()
     this.socket.setTimeout(0)
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason)
+      if (signal.aborted) {
+        this.drop()
+        return reject(signal.reason)
+      }
       const onAbort = (): void => void this.socket.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)))
       signal.addEventListener('abort', onAbort, { once: true })
       const ex: Exchange = {
