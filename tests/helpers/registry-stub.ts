@@ -43,13 +43,14 @@ export async function startRegistryStub(blobs: Map<string, StubBlob>): Promise<R
     const chunk = 64 * 1024
     let at = 0
     const next = (): void => {
+      const part = blob.bytes.subarray(at, at + chunk)
+      at += part.length
+      res.write(part)
+      // Done when the last bytes are written (a fast client may have them before another tick).
       if (at >= blob.bytes.length) {
         stub.sent.set(m![1]!, Date.now())
         return void res.end()
       }
-      const part = blob.bytes.subarray(at, at + chunk)
-      at += part.length
-      res.write(part)
       setTimeout(next, blob.rate ? (part.length / blob.rate) * 1000 : 0)
     }
     next()
