@@ -45,6 +45,7 @@ try {
   console.log(`file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both`)
   console.log(`curl from origin        median ${(median(curl) / 1000).toFixed(2)} s  ${mbps(median(curl)).toFixed(0)} MiB/s`)
   console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
+  console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | get ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
   console.log(`throughput ratio get/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
   console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
 } catch (error) {

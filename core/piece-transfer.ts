@@ -25,10 +25,26 @@ export interface PieceFetch {
   get?: PieceHttpGet
   /** Paces the body as it is read (`--rate-limit`); time spent waiting on it does not count against `timeoutMs`. */
   limiter?: RateLimiter
+  /**
+   * Hands over each run of a plain (uncoded) body, at least `STREAM_RUN` bytes
+   * except the last, as soon as it is hashed, with its offset in the piece:
+   * writing it then copies memory that is still in cache. The bytes are not
+   * verified yet; the whole piece is handed over before an `ok` outcome. The
+   * views stay valid until `fetchPiece` settles (they are `buffer`'s).
+   */
+  onBytes?: (bytes: Uint8Array, offset: number) => void
 }
 
+/**
+ * Smallest run `onBytes` gets. Measured on a 1 GiB download (4 MiB pieces, 4
+ * in flight): 1 MiB runs 1.78 s median, 256 KiB 1.88 s (more write calls),
+ * whole pieces 2.23 s (the kernel copies from memory no longer in cache).
+ */
+export const STREAM_RUN = 1024 * 1024
+
 export type PieceOutcome =
-  | { ok: true; bytes: Uint8Array; wireBytes: number }
+  /** `handed`: every byte went through `onBytes`. */
+  | { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean }
   | { ok: false; error: NonNullable<PieceResult['error']>; message: string }
 
 /**
@@ -65,8 +81,10 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   const limit = coded ? codedSizeLimit(job.size) : job.size
   let bytes: Uint8Array = job.buffer && job.buffer.byteLength >= limit ? job.buffer : new Uint8Array(limit)
   let filled = 0
-  // Plain pieces are hashed as they arrive, while each chunk is still in cache.
+  // Plain pieces are hashed (and handed over) as they arrive, while each chunk is still in cache.
   const hash = coded ? null : job.createHash()
+  const onBytes = coded ? undefined : job.onBytes
+  let handed = 0
   try {
     for await (const chunk of response.chunks) {
       if (filled + chunk.byteLength > limit) {
@@ -77,6 +95,10 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
       if (chunk.buffer !== bytes.buffer || chunk.byteOffset !== bytes.byteOffset + filled) bytes.set(chunk, filled)
       hash?.update(chunk)
       filled += chunk.byteLength
+      if (onBytes && filled - handed >= STREAM_RUN) {
+        onBytes(bytes.subarray(handed, filled), handed)
+        handed = filled
+      }
       if (job.limiter) await timeout.pause(job.limiter.take(chunk.byteLength, signal))
     }
   } catch (error) {
@@ -84,6 +106,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
     return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
   }
   const wireBytes = filled
+  if (onBytes && filled > handed && filled === job.size) onBytes(bytes.subarray(handed, filled), handed)
   if (coded) {
     try {
       bytes = await decodePiece(transforms, bytes.subarray(0, filled), coding, { taskId: job.taskId, piece: job.piece, size: job.size })
@@ -95,7 +118,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   if (filled !== job.size) return { ok: false, error: 'digest', message: `piece ${job.piece} has ${filled} of ${job.size} bytes` }
   const digest = hash ? hash.digest() : hashHex(job.createHash, bytes)
   if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
-  return { ok: true, bytes: bytes.subarray(0, filled), wireBytes }
+  return { ok: true, bytes: bytes.subarray(0, filled), wireBytes, handed: onBytes !== undefined }
 }
 
 /** Most bytes a coded piece of `size` may take on the wire (IV, tag, a compressor's worst case). */
