@@ -25,6 +25,9 @@ let failed = false
 try {
   const warm = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'warm'), '--supernode', sn.url, '--home', join(dir, 'warm-home'), '--json'])
   if (warm.code !== 0) throw new Error(`warm-up get failed: ${warm.stderr}`)
+  // The origin's file and the supernode's copy were just written: flush them now, not during the rounds
+  // (the kernel's writeback of 2 GiB ran beside the first rounds and slowed both sides).
+  await run('sync', [])
   const curl: number[] = []
   const peer: number[] = []
   const rss: number[] = []

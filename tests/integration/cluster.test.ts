@@ -130,7 +130,9 @@ describe('supernode cluster on Redis', () => {
     const dir = await tempDir()
     const SIZE = 24 * MiB
     const file = await randomFile(dir, SIZE)
-    const origin = await startOrigin(file, { rate: 8 * MiB })
+    // 4 MiB/s like the takeover test: at 8 MiB/s, under the full suite's load, what died with the
+    // supernode before its follower copied it was once 0.19x of the file.
+    const origin = await startOrigin(file, { rate: 4 * MiB })
     const redis = await startRedis(dir)
     const [a, b] = await startCluster(dir, redis, 2)
     try {
@@ -142,6 +144,7 @@ describe('supernode cluster on Redis', () => {
       expect(await run.done, run.stderr).toBe(0)
       expect(await sha256File(join(dir, 'p0.out'))).toBe(await sha256File(file))
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ supernode: a!.url, backToSource: false })
+      console.info(`supernode killed mid-transfer: origin egress ${(origin.bytes / SIZE).toFixed(3)}x the file`)
       expect(origin.bytes / SIZE).toBeLessThanOrEqual(1.1)
     } finally {
       await a!.stop()
