@@ -32,16 +32,17 @@ try {
   const peer: number[] = []
   const rss: number[] = []
   for (let i = 0; i < rounds; i++) {
-    // Both write a new file each round: replacing one costs an ext4 flush (auto_da_alloc) that is not the download's.
-    await rm(join(dir, 'curl.out'), { force: true })
-    await rm(join(dir, 'peer.out'), { force: true })
+    // Each writes a new file, removed once timed: replacing a file costs an ext4 flush (auto_da_alloc),
+    // and a gigabyte left dirty by one run would be written back during the other's.
     const c = await run('curl', ['-sf', '-o', join(dir, 'curl.out'), url])
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
+    await rm(join(dir, 'curl.out'), { force: true })
     const p = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
     if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
     peer.push(p.ms)
     rss.push(p.peakRss)
+    await rm(join(dir, 'peer.out'), { force: true })
     await rm(join(dir, `home-${i}`), { recursive: true, force: true })
   }
   const mbps = (ms: number): number => size / MiB / (ms / 1000)
