@@ -3,8 +3,12 @@ import { dirname, join } from 'node:path'
 import { createError } from '../../core/errors.ts'
 import type { DragonflyPlugin } from '../../core/plugin.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/storage.ts'
+import { OpenFiles } from './open-files.ts'
 
 export const DRIVER_NAME = 'storage-fs'
+
+/** Data files kept open between operations (least recently used closed first). */
+export const MAX_OPEN_FILES = 64
 
 export interface StorageFsOptions {
   /**
@@ -25,7 +29,6 @@ export default function storageFs(options: StorageFsOptions = {}): DragonflyPlug
 export function createFsStorage(dir: string): StorageDriver {
   const dataDir = join(dir, 'data')
   const metaDir = join(dir, 'meta')
-  const handles = new Map<string, Promise<FileHandle>>()
 
   const checkKey = (key: string): string => {
     if (!STORAGE_KEY_RE.test(key)) throw createError('E_BAD_REQUEST', `invalid storage key ${JSON.stringify(key)}`)
@@ -34,57 +37,51 @@ export function createFsStorage(dir: string): StorageDriver {
   const dataPath = (key: string): string => join(dataDir, checkKey(key))
   const metaPath = (key: string): string => join(metaDir, `${checkKey(key)}.json`)
 
-  /** The open file of `key`; only writes create it (a read of a removed key must not bring back an empty file). */
-  const handle = (key: string, create: boolean): Promise<FileHandle> => {
-    let h = handles.get(key)
-    if (!h) {
-      const path = dataPath(key)
-      h = open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT' || !create) throw error
-        await mkdir(dataDir, { recursive: true })
-        return open(path, 'w+')
-      })
-      h.catch(() => handles.delete(key))
-      handles.set(key, h)
-    }
-    return h
-  }
-  const release = async (key: string): Promise<void> => {
-    const h = handles.get(key)
-    handles.delete(key)
-    if (h) await (await h.catch(() => null))?.close().catch(() => {})
+  /** Only writes create a data file (a read of a removed key must not bring back an empty file). */
+  const files = new OpenFiles(MAX_OPEN_FILES, (key, create) => {
+    const path = dataPath(key)
+    return open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT' || !create) throw error
+      await mkdir(dataDir, { recursive: true })
+      return open(path, 'w+')
+    })
+  })
+  /** Runs `fn` on the data file of `key`; a failure to open it is E_IO/E_NO_SPACE "cannot open". */
+  const withFile = async <T>(key: string, create: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> => {
+    checkKey(key)
+    let opened = false
+    return files.use(key, create, (fh) => ((opened = true), fn(fh))).catch((error) => {
+      throw opened ? error : io(`cannot open ${key}`, error)
+    })
   }
   const io = (what: string, error: unknown) =>
     createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
 
-  const readInto = async (key: string, offset: number, target: Uint8Array): Promise<void> => {
-    const fh = await handle(key, false).catch((error) => {
-      throw io(`cannot open ${key}`, error)
+  const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
+    withFile(key, false, async (fh) => {
+      const length = target.byteLength
+      let done = 0
+      while (done < length) {
+        const { bytesRead } = await fh.read(target, done, length - done, offset + done)
+        if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
+        done += bytesRead
+      }
     })
-    const length = target.byteLength
-    let done = 0
-    while (done < length) {
-      const { bytesRead } = await fh.read(target, done, length - done, offset + done)
-      if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
-      done += bytesRead
-    }
-  }
 
   return {
     name: DRIVER_NAME,
-    async writeAt(key, offset, data) {
-      const fh = await handle(key, true).catch((error) => {
-        throw io(`cannot open ${key}`, error)
-      })
-      let done = 0
-      try {
-        while (done < data.byteLength) {
-          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done)
-          done += bytesWritten
+    writeAt(key, offset, data) {
+      return withFile(key, true, async (fh) => {
+        let done = 0
+        try {
+          while (done < data.byteLength) {
+            const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done)
+            done += bytesWritten
+          }
+        } catch (error) {
+          throw io(`cannot write ${key}`, error)
         }
-      } catch (error) {
-        throw io(`cannot write ${key}`, error)
-      }
+      })
     },
     async readAt(key, offset, length) {
       const out = new Uint8Array(length)
@@ -93,7 +90,7 @@ export function createFsStorage(dir: string): StorageDriver {
     },
     readInto,
     async remove(key) {
-      await release(key)
+      await files.close(key)
       await rm(dataPath(key), { force: true })
       await rm(metaPath(key), { force: true })
     },
@@ -122,7 +119,7 @@ export function createFsStorage(dir: string): StorageDriver {
       return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5))
     },
     async exportTo(key, path) {
-      await release(key)
+      await files.close(key)
       const from = dataPath(key)
       await mkdir(dirname(path), { recursive: true })
       // Replacing a file by rename makes ext4 write the new data back first (auto_da_alloc):
@@ -162,7 +159,7 @@ export function createFsStorage(dir: string): StorageDriver {
       }
     },
     async close() {
-      await Promise.all([...handles.keys()].map(release))
+      await files.closeAll()
     },
   }
 }
