@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -14,7 +14,33 @@ export default function setup(): () => void {
   const runDir = mkdtempSync(join(tmpdir(), 'df-run-'))
   process.env.TMPDIR = runDir
   return () => {
+    killLeftovers(runDir)
     if (process.env.DRAGONFLY_KEEP_TMP === '1') return console.log(`test files kept in ${runDir}`)
     rmSync(runDir, { recursive: true, force: true, maxRetries: 3 })
+  }
+}
+
+/**
+ * Processes a test started and never stopped (a test that failed before its
+ * `finally`: redis-server, registries, supernodes) name the run's directory
+ * in their arguments or work in it; none may outlive the run.
+ */
+function killLeftovers(runDir: string): void {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue
+    let cmdline = ''
+    let cwd = ''
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      cwd = readlinkSync(`/proc/${pid}/cwd`)
+    } catch {
+      continue
+    }
+    // redis-server rewrites its arguments but works in its --dir.
+    if (!cmdline.includes(runDir) && !cwd.startsWith(runDir)) continue
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+      console.warn(`killed a process the tests left running: ${cmdline.replaceAll('\0', ' ').slice(0, 160)}`)
+    } catch {}
   }
 }
