@@ -104,13 +104,14 @@ export class Peer {
     return this.address
   }
 
-  /** Leaves every swarm, then stops serving. */
+  /** Leaves every swarm, then stops serving and closes the storage's open files. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat)
     await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId)))
     this.memberships.clear()
     await this.server?.close()
     this.server = undefined
+    await this.options.storage.close?.()
   }
 
   joined(taskId: string, base: string, peerId: string): void {
