@@ -96,17 +96,12 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       if (task.have.has(a.piece)) return done
       if (!outcome.ok) return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
       stats.wireBytes += outcome.wireBytes
-      const stopOthers = (): void => {
-        for (const other of perPiece.get(a.piece) ?? []) if (other !== mine) other.abort()
-      }
-      if (!outcome.handed) {
-        // A duplicate that won (the fetch streaming this piece is stopped before these bytes go in), or a coded piece.
-        stopOthers()
-        if (!(await writer.writeWhole(outcome.bytes, () => task.have.has(a.piece)))) return done
-      }
+      // This copy is good: other fetches of the piece stop (one streaming it must stop before a whole copy goes in).
+      for (const other of perPiece.get(a.piece) ?? []) if (other !== mine) other.abort()
+      // A duplicate that won, or a coded piece: its bytes are in memory, not written yet.
+      if (!outcome.handed && !(await writer.writeWhole(outcome.bytes, () => task.have.has(a.piece)))) return done
       if (!task.have.set(a.piece)) return done
       peer.progress.notify(taskId)
-      stopOthers()
       perPiece.delete(a.piece)
       if (a.from === SUPERNODE_ID) {
         stats.bytesFromSupernode += outcome.bytes.byteLength

@@ -20,7 +20,7 @@ export class OpenFiles {
     private readonly opener: (key: string, create: boolean) => Promise<FileHandle>,
   ) {}
 
-  /** Open files now (for tests and metrics). */
+  /** Files open now. */
   get size(): number {
     return this.files.size
   }
