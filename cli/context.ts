@@ -32,6 +32,8 @@ export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], ext
     createHash: ctx.runtime.createHash,
     serve: ctx.runtime.serve,
     pieceGet: ctx.runtime.pieceGet,
+    createPieceHasher: ctx.runtime.createPieceHasher,
+    allocate: ctx.runtime.allocate,
     supernodes,
     supernodeRefreshMs: cfg.supernodeRefreshMs,
     location: cfg.location,

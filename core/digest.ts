@@ -31,6 +31,20 @@ export interface IncrementalHash {
 
 export type CreateHash = () => IncrementalHash
 
+/**
+ * A sha256 computed off the caller's thread. `update` may keep a reference to
+ * the bytes instead of copying them (memory from the runtime's `allocate`):
+ * they must stay unchanged until `digest()` has settled. Call `digest()` once,
+ * also to give up on a hash (the result can be ignored).
+ */
+export interface PieceHasher {
+  update(bytes: Uint8Array): void
+  /** Lower-case hex. */
+  digest(): Promise<string>
+}
+
+export type CreatePieceHasher = () => PieceHasher
+
 /** sha256 of one buffer with the runtime's hasher: cheaper than Web Crypto for piece-sized data (no copy to a worker). */
 export function hashHex(createHash: CreateHash, data: Uint8Array): string {
   const h = createHash()

@@ -1,5 +1,5 @@
 import { Bitset } from './bitset.ts'
-import type { CreateHash } from './digest.ts'
+import type { CreateHash, CreatePieceHasher } from './digest.ts'
 import { parseDigest } from './digest.ts'
 import { createError, type DragonflyError, isDragonflyError } from './errors.ts'
 import { createPieceLayout, type PieceLayout } from './piece-layout.ts'
@@ -28,6 +28,10 @@ export interface PeerOptions {
   /** The peer's piece store (the storage plugin opened on the `peer` namespace). */
   storage: StorageDriver
   createHash: CreateHash
+  /** Hashes received pieces off the event loop (the runtime's hash thread). @default on this thread, with `createHash` */
+  createPieceHasher?: CreatePieceHasher
+  /** Memory for receive buffers that `createPieceHasher` reads in place and direct I/O accepts. @default `new Uint8Array` */
+  allocate?: (bytes: number) => Uint8Array
   serve: ServeFn
   /** Supernode base URLs, tried in order; later ones are failovers. A cluster's config service adds the others. */
   supernodes: string[]

@@ -56,12 +56,13 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const transforms = peer.options.plugins.transforms
   const bufferSize = transforms.length ? codedSizeLimit(registration.pieceSize) : registration.pieceSize
   const pool: Uint8Array[] = []
+  const allocate = peer.options.allocate ?? ((bytes: number) => new Uint8Array(bytes))
   const writes = new PieceWrites(peer.options.storage, taskId)
 
   const fetchAndStore = async (a: AssignmentDto): Promise<PieceResult> => {
     const done = { piece: a.piece, from: a.from, ok: true, bytes: 0 }
     if (task.have.has(a.piece)) return done
-    const buffer = pool.pop() ?? new Uint8Array(bufferSize)
+    const buffer = pool.pop() ?? allocate(bufferSize)
     try {
       return await receiveAndStore(a, buffer, done)
     } finally {
@@ -83,6 +84,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         size: a.size,
         digest: a.digest,
         createHash: peer.options.createHash,
+        createPieceHasher: peer.options.createPieceHasher,
         timeoutMs,
         headers: peer.outgoingHeaders(source),
         transforms,
@@ -203,8 +205,13 @@ export class PullPace {
   }
 }
 
-/** Pieces held in memory at once are bounded by bytes, not count: large pieces, fewer in flight (peer RSS). */
-const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024
+/**
+ * Pieces held in memory at once are bounded by bytes, not count: large pieces,
+ * fewer in flight (peer RSS). Measured on a 1 GiB get (4 MiB pieces, direct
+ * writes, hash thread): 16 MiB 1.74 s median of 5, 24 MiB 1.61 s, 32 MiB 1.50 s,
+ * peak RSS 125 and 143 MiB for 16 and 32.
+ */
+const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 
 export function bytesInFlightCap(pieceSize: number): number {
   return Math.max(2, Math.floor(MAX_BYTES_IN_FLIGHT / pieceSize))

@@ -158,11 +158,12 @@ class Connection {
   private feed(ex: Exchange, bytes: Uint8Array): void {
     let rest = bytes
     if (!ex.head) {
-      ex.headBytes.push(Buffer.from(rest))
-      const all = Buffer.concat(ex.headBytes)
+      // Usually the whole head is in the first read: parsed in place. The bytes after it (up to a read's worth
+      // of body) are copied out of scratch only into the receiver's buffer, not into a temporary one.
+      const all = ex.headBytes.length ? Buffer.concat([...ex.headBytes, rest]) : Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength)
       const parsed = parseResponseHead(all)
       if (parsed === null) {
-        ex.headBytes = [all]
+        ex.headBytes = [Buffer.from(all)]
         return
       }
       if ('error' in parsed) return this.protocolError(ex, parsed.error)

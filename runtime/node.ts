@@ -5,6 +5,7 @@ import type { PieceHttpGet } from '../core/piece-get.ts'
 import type { ServeFn } from '../core/serve.ts'
 import { tunnelConnect } from './node-connect.ts'
 import { createSha256 } from './node-hash.ts'
+import { allocateShared, createPieceHasher } from './node-hash-thread.ts'
 import { nodePieceGet } from './node-piece-get.ts'
 import { socketPieceGet } from './node-piece-socket.ts'
 import type { Runtime } from './types.ts'
@@ -38,4 +39,4 @@ const nodeServe: ServeFn = (fetch, options) =>
 // Plain-HTTP pieces read straight into the receiver's buffer; HTTPS goes through node:https.
 const pieceGet: PieceHttpGet = (url, init) => (url.startsWith('http:') ? socketPieceGet(url, init) : nodePieceGet(url, init))
 
-export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet }
+export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet, createPieceHasher, allocate: allocateShared }

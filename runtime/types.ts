@@ -1,4 +1,4 @@
-import type { CreateHash } from '../core/digest.ts'
+import type { CreateHash, CreatePieceHasher } from '../core/digest.ts'
 import type { PieceHttpGet } from '../core/piece-get.ts'
 import type { ServeFn } from '../core/serve.ts'
 
@@ -9,4 +9,8 @@ export interface Runtime {
   createHash: CreateHash
   /** A faster piece GET than `fetch`, where the runtime has one. */
   pieceGet?: PieceHttpGet
+  /** sha256 of received pieces on another thread, where the runtime has one. */
+  createPieceHasher?: CreatePieceHasher
+  /** Receive-buffer memory that `createPieceHasher` reads in place and direct I/O accepts. */
+  allocate?: (bytes: number) => Uint8Array
 }

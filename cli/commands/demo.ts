@@ -55,6 +55,8 @@ export default defineCommand({
             plugins: ctx.plugins,
             storage: openStorage(ctx, 'peer', join(home, `peer-${i + 1}`)),
             createHash: runtime.createHash,
+            createPieceHasher: runtime.createPieceHasher,
+            allocate: runtime.allocate,
             serve: runtime.serve,
             supernodes: [supernodeUrl],
             concurrency: ctx.config.peer.concurrency,

@@ -1,8 +1,9 @@
-import { type FileHandle, copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createError } from '../../core/errors.ts'
 import type { DragonflyPlugin } from '../../core/plugin.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/storage.ts'
+import { DataFile, type DirectWrites } from './data-file.ts'
 import { OpenFiles } from './open-files.ts'
 
 export const DRIVER_NAME = 'storage-fs'
@@ -16,17 +17,25 @@ export interface StorageFsOptions {
    * @default `<home>/<namespace>` (e.g. `~/.dragonfly/peer`)
    */
   dir?: string
+  /**
+   * Write whole aligned blocks around the page cache (O_DIRECT, Linux), from
+   * the receiver's memory straight to the disk; see `DataFile`. Falls back to
+   * the page cache where the file system or the memory does not allow it.
+   * @default true for a peer's store (`get`, `daemon`); false for the
+   * supernode's CDN cache, which serves what it just wrote from the page cache
+   */
+  direct?: boolean
 }
 
 /** The default storage: one sparse file per task, written at offsets, and atomic JSON metadata. */
 export default function storageFs(options: StorageFsOptions = {}): DragonflyPlugin {
   return {
     name: DRIVER_NAME,
-    storage: (context) => createFsStorage(options.dir ?? join(context.home, context.namespace)),
+    storage: (context) => createFsStorage(options.dir ?? join(context.home, context.namespace), { direct: options.direct ?? context.namespace === 'peer' }),
   }
 }
 
-export function createFsStorage(dir: string): StorageDriver {
+export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'direct'> = {}): StorageDriver {
   const dataDir = join(dir, 'data')
   const metaDir = join(dir, 'meta')
 
@@ -38,19 +47,21 @@ export function createFsStorage(dir: string): StorageDriver {
   const metaPath = (key: string): string => join(metaDir, `${checkKey(key)}.json`)
 
   /** Only writes create a data file (a read of a removed key must not bring back an empty file). */
-  const files = new OpenFiles(MAX_OPEN_FILES, (key, create) => {
+  const directWrites: DirectWrites = { enabled: options.direct ?? false }
+  const files = new OpenFiles(MAX_OPEN_FILES, async (key, create) => {
     const path = dataPath(key)
-    return open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
+    const handle = await open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT' || !create) throw error
       await mkdir(dataDir, { recursive: true })
       return open(path, 'w+')
     })
+    return new DataFile(path, handle, directWrites)
   })
   /** Runs `fn` on the data file of `key`; a failure to open it is E_IO/E_NO_SPACE "cannot open". */
-  const withFile = async <T>(key: string, create: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> => {
+  const withFile = async <T>(key: string, create: boolean, fn: (file: DataFile) => Promise<T>): Promise<T> => {
     checkKey(key)
     let opened = false
-    return files.use(key, create, (fh) => ((opened = true), fn(fh))).catch((error) => {
+    return files.use(key, create, (file) => ((opened = true), fn(file))).catch((error) => {
       throw opened ? error : io(`cannot open ${key}`, error)
     })
   }
@@ -58,11 +69,11 @@ export function createFsStorage(dir: string): StorageDriver {
     createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
 
   const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
-    withFile(key, false, async (fh) => {
+    withFile(key, false, async ({ handle }) => {
       const length = target.byteLength
       let done = 0
       while (done < length) {
-        const { bytesRead } = await fh.read(target, done, length - done, offset + done)
+        const { bytesRead } = await handle.read(target, done, length - done, offset + done)
         if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
         done += bytesRead
       }
@@ -71,13 +82,9 @@ export function createFsStorage(dir: string): StorageDriver {
   return {
     name: DRIVER_NAME,
     writeAt(key, offset, data) {
-      return withFile(key, true, async (fh) => {
-        let done = 0
+      return withFile(key, true, async (file) => {
         try {
-          while (done < data.byteLength) {
-            const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done)
-            done += bytesWritten
-          }
+          await file.write(data, offset)
         } catch (error) {
           throw io(`cannot write ${key}`, error)
         }

@@ -1,7 +1,10 @@
-import type { FileHandle } from 'node:fs/promises'
+/** What is kept open: a FileHandle, or anything that closes like one. */
+interface Closable {
+  close(): Promise<void>
+}
 
-interface OpenFile {
-  handle: Promise<FileHandle>
+interface OpenFile<T extends Closable> {
+  handle: Promise<T>
   /** Operations running on it: it is not closed under them. */
   users: number
 }
@@ -12,12 +15,12 @@ interface OpenFile {
  * cached task; without a bound, every task read since start kept a file
  * descriptor until it was removed.
  */
-export class OpenFiles {
-  private readonly files = new Map<string, OpenFile>()
+export class OpenFiles<T extends Closable> {
+  private readonly files = new Map<string, OpenFile<T>>()
 
   constructor(
     private readonly max: number,
-    private readonly opener: (key: string, create: boolean) => Promise<FileHandle>,
+    private readonly opener: (key: string, create: boolean) => Promise<T>,
   ) {}
 
   /** Files open now. */
@@ -26,14 +29,14 @@ export class OpenFiles {
   }
 
   /** Runs `fn` on the open file of `key` (opened, or created with `create`); it stays open until `fn` settles. */
-  async use<T>(key: string, create: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  async use<R>(key: string, create: boolean, fn: (file: T) => Promise<R>): Promise<R> {
     let file = this.files.get(key)
     if (file) {
       // Most recently used last: Map keeps insertion order.
       this.files.delete(key)
       this.files.set(key, file)
     } else {
-      const opened: OpenFile = { handle: this.opener(key, create), users: 0 }
+      const opened: OpenFile<T> = { handle: this.opener(key, create), users: 0 }
       opened.handle.catch(() => {
         if (this.files.get(key) === opened) this.files.delete(key)
       })
@@ -70,6 +73,6 @@ export class OpenFiles {
   }
 }
 
-async function closeQuietly(file: OpenFile): Promise<void> {
+async function closeQuietly(file: OpenFile<Closable>): Promise<void> {
   await (await file.handle.catch(() => null))?.close().catch(() => {})
 }

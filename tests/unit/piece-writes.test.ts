@@ -6,9 +6,12 @@ import { fetchPiece, type PieceFetch, STREAM_RUN } from '../../core/piece-transf
 import { PieceWrites } from '../../core/piece-writes.ts'
 import type { StorageDriver } from '../../core/storage.ts'
 import { PullPace } from '../../core/swarm-download.ts'
+import { createPieceEncoder, parseAcceptCoding } from '../../core/piece-coding.ts'
 import compress from '../../plugins/compress/index.ts'
+import encrypt from '../../plugins/encrypt/index.ts'
 import { createMemoryStorage } from '../../plugins/storage-memory/index.ts'
 import { createSha256 } from '../../runtime/node-hash.ts'
+import { allocateShared } from '../../runtime/node-hash-thread.ts'
 
 const KEY = 'a'.repeat(64)
 
@@ -139,6 +142,7 @@ describe('PullPace', () => {
 })
 
 describe('fetchPiece onBytes', () => {
+  const sealed = encrypt({ secret: 'a test secret of some length' }).transform!
   const size = 3 * STREAM_RUN + 12345
   const body = new Uint8Array(size).map((_, i) => (i * 13 + (i >> 12)) & 0xff)
   const digest = createHash('sha256').update(body).digest('hex')
@@ -146,6 +150,13 @@ describe('fetchPiece onBytes', () => {
   let base: string
   beforeAll(async () => {
     server = createServer((req, res) => {
+      const accept = req.headers['x-dragonfly-accept-coding']
+      if (typeof accept === 'string' && accept.includes('aes256gcm')) {
+        createPieceEncoder([sealed])
+          .encode(body, { taskId: KEY, piece: 0 }, parseAcceptCoding(accept))
+          .then(({ body: coded, coding }) => res.writeHead(200, { 'content-length': coded.byteLength, 'x-dragonfly-coding': coding }).end(coded))
+        return
+      }
       if (req.headers['x-dragonfly-accept-coding']?.includes('gzip')) {
         import('node:zlib').then(({ gzipSync }) => {
           const coded = gzipSync(body)
@@ -164,7 +175,7 @@ describe('fetchPiece onBytes', () => {
   afterAll(() => new Promise<void>((done) => server.close(() => done())))
   const fetchWith = (extra: Partial<PieceFetch>) => fetchPiece({ base, taskId: KEY, piece: 0, size, digest, createHash: createSha256, timeoutMs: 10_000, ...extra })
 
-  it('hands over the whole plain piece in runs of at least STREAM_RUN, in order, before the outcome', async () => {
+  it('hands over the whole plain piece in whole multiples of STREAM_RUN (aligned for direct I/O), in order, before the outcome', async () => {
     const runs: { offset: number; length: number; copy: Uint8Array }[] = []
     const outcome = await fetchWith({
       buffer: new Uint8Array(size),
@@ -175,7 +186,9 @@ describe('fetchPiece onBytes', () => {
     let at = 0
     for (const [i, run] of runs.entries()) {
       expect(run.offset).toBe(at)
-      if (i < runs.length - 1) expect(run.length).toBeGreaterThanOrEqual(STREAM_RUN)
+      expect(run.offset % STREAM_RUN).toBe(0)
+      if (i < runs.length - 1) expect(run.length % STREAM_RUN).toBe(0)
+      expect(run.length).toBeGreaterThan(0)
       expect(Buffer.compare(run.copy, body.subarray(at, at + run.length))).toBe(0)
       at += run.length
     }
@@ -189,5 +202,44 @@ describe('fetchPiece onBytes', () => {
     expect(outcome.ok).toBe(true)
     expect(outcome.ok && outcome.handed).toBe(false)
     expect(runs).toEqual([])
+  })
+
+  it('a coded piece received into shared memory (Node receive buffers) is decoded: transforms get memory of their own', async () => {
+    const outcome = await fetchWith({ transforms: [sealed], buffer: allocateShared(size + (size >> 3) + 4096) })
+    expect(outcome.ok).toBe(true)
+    expect(outcome.ok && Buffer.compare(outcome.bytes, body)).toBe(0)
+  })
+
+  /** A hasher standing in for the runtime's hash thread: hashes what it is given, or fails, or lies. */
+  const fakeHasher = (mode: 'honest' | 'fails' | 'lies', seen: Uint8Array[]) => () => {
+    const hash = createHash('sha256')
+    return {
+      update: (bytes: Uint8Array) => {
+        seen.push(bytes.slice())
+        hash.update(bytes)
+      },
+      digest: async () => {
+        if (mode === 'fails') throw new Error('hash thread stopped')
+        return mode === 'lies' ? '0'.repeat(64) : hash.digest('hex')
+      },
+    }
+  }
+
+  it('with a piece hasher, hashes on it run by run, and its digest decides', async () => {
+    const seen: Uint8Array[] = []
+    const outcome = await fetchWith({ buffer: new Uint8Array(size), createPieceHasher: fakeHasher('honest', seen) })
+    expect(outcome.ok).toBe(true)
+    // Runs, not socket chunks: the thread gets a message per STREAM_RUN, not per read.
+    expect(seen.length).toBe(Math.ceil(size / STREAM_RUN))
+    expect(Buffer.compare(Buffer.concat(seen), body)).toBe(0)
+    const lied = await fetchWith({ buffer: new Uint8Array(size), createPieceHasher: fakeHasher('lies', []) })
+    expect(lied.ok).toBe(false)
+    expect(!lied.ok && lied.error).toBe('digest')
+  })
+
+  it('a piece hasher that fails does not fail the piece: it is hashed on this thread from the bytes received', async () => {
+    const outcome = await fetchWith({ buffer: new Uint8Array(size), createPieceHasher: fakeHasher('fails', []) })
+    expect(outcome.ok).toBe(true)
+    expect(outcome.ok && Buffer.compare(outcome.bytes, body)).toBe(0)
   })
 })
