@@ -41,8 +41,8 @@ export interface RequesterView {
   location?: string
   /** piece → sources already fetching it for this requester. */
   inflight: ReadonlyMap<number, readonly string[]>
-  /** Sources this requester reported as failing. */
-  blacklist: ReadonlySet<string>
+  /** Sources this requester reported as failing (not to be used now). */
+  blacklist: { has(id: string): boolean }
 }
 
 export interface ScheduleInput {

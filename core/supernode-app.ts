@@ -106,7 +106,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
           })
           return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
         }
-        await swarm.waitForChange(deadline - now, wakeups)
+        await swarm.waitForChange(Math.min(deadline - now, swarm.retryIn(body.peerId, now) ?? Infinity), wakeups)
       }
     } finally {
       if (options.inflight) options.inflight.pulls--

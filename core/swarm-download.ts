@@ -59,6 +59,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const allocate = peer.options.allocate ?? ((bytes: number) => new Uint8Array(bytes))
   const createPieceHasher = task.layout.contentLength >= HASH_THREAD_MIN_BYTES ? peer.options.createPieceHasher : undefined
   const writes = new PieceWrites(peer.options.storage, taskId)
+  const badCopies = new Map<number, number>()
 
   const fetchAndStore = async (a: AssignmentDto): Promise<PieceResult> => {
     const done = { piece: a.piece, from: a.from, ok: true, bytes: 0 }
@@ -97,7 +98,14 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       })
       await writer.settle()
       if (task.have.has(a.piece)) return done
-      if (!outcome.ok) return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
+      if (!outcome.ok) {
+        // Bad bytes from one source isolate it; the same piece failing verification from source after source
+        // is not the sources (a transform that cannot decode here, a corrupt cache): stop instead of asking forever.
+        if (outcome.error === 'digest' && (badCopies.set(a.piece, (badCopies.get(a.piece) ?? 0) + 1).get(a.piece) ?? 0) >= MAX_BAD_COPIES) {
+          fatal ??= createError('E_DIGEST_MISMATCH', `piece ${a.piece} failed verification ${MAX_BAD_COPIES} times (last: ${outcome.message})`)
+        }
+        return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
+      }
       stats.wireBytes += outcome.wireBytes
       // This copy is good: other fetches of the piece stop (one streaming it must stop before a whole copy goes in).
       for (const other of perPiece.get(a.piece) ?? []) if (other !== mine) other.abort()
@@ -205,6 +213,9 @@ export class PullPace {
     return Math.min(this.concurrency, Math.round((this.concurrency * this.pullMs) / this.pieceMs))
   }
 }
+
+/** Copies of one piece that may fail verification before the download stops with E_DIGEST_MISMATCH. */
+export const MAX_BAD_COPIES = 8
 
 /**
  * Smallest content hashed on the runtime's hash thread. Starting the thread

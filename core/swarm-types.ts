@@ -29,7 +29,8 @@ export interface PeerState {
   uploading: number
   slots: number
   inflight: Map<number, { sources: string[]; deadline: number }>
-  blacklist: Set<string>
+  /** Sources this peer reported as failing → when it may be given them again (ms, the swarm's clock). */
+  blacklist: Map<string, number>
   isolated: boolean
   /** Distinct requesters that could not reach this peer. */
   unreachableBy: Set<string>
@@ -65,6 +66,14 @@ export interface SwarmOptions {
   pendingGraceMs: number
   /** A peer reported unreachable that has not pulled for this long is taken for dead. */
   silentPeerMs: number
+  /**
+   * How long a requester is not sent again to a source that failed it (timeout,
+   * unreachable, bad answer). Not forever: the supernode is the last source of
+   * every piece, and a lone peer whose one piece from it timed out would
+   * otherwise never be given that piece again. Corrupting peers are isolated
+   * for good regardless.
+   */
+  blacklistMs: number
   /**
    * The supernode's uplink is rate-limited (`supernode --total-limit`): it is
    * then kept for first copies, and serves pieces that peers already hold

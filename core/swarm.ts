@@ -15,6 +15,7 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   unreachableLimit: 2,
   pendingGraceMs: 3_000,
   silentPeerMs: 5_000,
+  blacklistMs: 5_000,
 }
 
 /**
@@ -78,7 +79,7 @@ export class Swarm {
       uploading: 0,
       slots: info.slots ?? this.options.peerSlots,
       inflight: new Map(),
-      blacklist: new Set(),
+      blacklist: new Map(),
       isolated: this.isolatedAddresses.has(info.address),
       unreachableBy: new Set(),
       lastSeen: now,
@@ -105,6 +106,7 @@ export class Swarm {
     let freed = 0
     for (const result of results) freed += this.applyResult(peer, result, now)
     freed += this.reclaimExpired(peer, now)
+    for (const [source, until] of peer.blacklist) if (until <= now) peer.blacklist.delete(source)
     if (results.length > 0 || freed > 0) this.wake(freed)
     const assignments = schedule({
       pieceCount: this.layout.pieceCount,
@@ -132,6 +134,13 @@ export class Swarm {
       else peer.inflight.set(a.piece, { sources: [a.from], deadline: now + this.options.pieceTimeoutMs })
     }
     return assignments
+  }
+
+  /** Ms until a source this requester blacklisted may be used again, if any: a long-poll should not wait past it. */
+  retryIn(peerId: string, now: number): number | undefined {
+    let first: number | undefined
+    for (const until of this.peers.get(peerId)?.blacklist.values() ?? []) first = first === undefined ? until : Math.min(first, until)
+    return first === undefined ? undefined : Math.max(1, first - now)
   }
 
   leave(peerId: string): void {
@@ -242,7 +251,7 @@ export class Swarm {
         return 1 + Math.max(0, requester.slots - requester.uploading)
       }
     } else {
-      requester.blacklist.add(result.from)
+      requester.blacklist.set(result.from, now + this.options.blacklistMs)
       if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error, now)
     }
     return 1
@@ -287,7 +296,7 @@ export class Swarm {
       if (entry.deadline > now) continue
       for (const from of entry.sources) {
         this.release(piece, from)
-        peer.blacklist.add(from)
+        peer.blacklist.set(from, now + this.options.blacklistMs)
         freed++
       }
       peer.inflight.delete(piece)

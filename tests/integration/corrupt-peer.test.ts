@@ -51,3 +51,31 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     await origin.close()
   }
 })
+
+it('a piece that fails verification from every source stops the download with E_DIGEST_MISMATCH instead of asking forever', async () => {
+  const { createPluginSet } = await import('../../core/plugin.ts')
+  const { serveSupernode, startPeer, plugins } = await import('../helpers/swarm.ts')
+  const dir = await tempDir()
+  const file = await randomFile(dir, 1024 * 1024)
+  const origin = await startOrigin(file)
+  // The supernode encodes with a transform whose decoder, on the peer, cannot read it (a plugin bug, say).
+  const flip = (bytes: Uint8Array): Uint8Array => bytes.map((b) => b ^ 0xff)
+  const sealing = { name: 'flip', transform: { stage: 'custom' as const, coding: 'flip', encode: async (b: Uint8Array) => flip(b), decode: async (b: Uint8Array) => flip(b) } }
+  const broken = { name: 'flip', transform: { ...sealing.transform, decode: async (b: Uint8Array) => b } }
+  const sn = await serveSupernode(join(dir, 'sn'), { plugins: createPluginSet([...plugins.plugins, sealing]), swarm: { blacklistMs: 20 } })
+  const peer = await startPeer(join(dir, 'p'), [sn.url], { plugins: createPluginSet([...plugins.plugins, broken]), backSource: false })
+  try {
+    const started = Date.now()
+    const error = await peer.download({ url: origin.url() }).then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string },
+    )
+    expect(error?.code).toBe('E_DIGEST_MISMATCH')
+    expect(error?.message).toMatch(/failed verification 8 times/)
+    expect(Date.now() - started).toBeLessThan(20_000)
+  } finally {
+    await peer.close()
+    await sn.close()
+    await origin.close()
+  }
+})

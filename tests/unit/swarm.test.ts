@@ -57,6 +57,22 @@ describe('swarm', () => {
     expect(swarm.pull('me', [], 1, 10_002)[0]!.from).toBe(SUPERNODE_ID)
   })
 
+  it('a lone peer whose piece from the supernode failed is given it again once the blacklist entry expires (no hang)', () => {
+    const swarm = new Swarm('t'.repeat(64), createPieceLayout(2 * 262144, 262144), { blacklistMs: 5000 })
+    swarm.seedPiece(0, 'd0')
+    swarm.seedPiece(1, 'd1')
+    swarm.register('a', { address: 'http://a' }, 0)
+    const first = swarm.pull('a', [], 2, 0)
+    expect(first.map((a) => a.from)).toEqual([SUPERNODE_ID, SUPERNODE_ID])
+    const failed = first.map((a) => ({ piece: a.piece, from: a.from, ok: false, error: 'timeout' as const }))
+    expect(swarm.pull('a', failed, 2, 100)).toEqual([])
+    // The supernode's long-poll wakes the requester when the entry expires, not at the end of the poll.
+    expect(swarm.retryIn('a', 100)).toBe(5000)
+    expect(swarm.pull('a', [], 2, 5099)).toEqual([])
+    expect(swarm.pull('a', [], 2, 5100).map((a) => a.from)).toEqual([SUPERNODE_ID, SUPERNODE_ID])
+    expect(swarm.retryIn('a', 5100)).toBeUndefined()
+  })
+
   it('reclaims an assignment that was never reported after the piece timeout', () => {
     const swarm = new Swarm('t'.repeat(64), createPieceLayout(262144, 262144), { pieceTimeoutMs: 1000 })
     swarm.seedPiece(0, 'd0')
