@@ -21,6 +21,8 @@ export interface StorageFsOptions {
    * Write whole aligned blocks around the page cache (O_DIRECT, Linux), from
    * the receiver's memory straight to the disk; see `DataFile`. Falls back to
    * the page cache where the file system or the memory does not allow it.
+   * Turn it off for a store on a network file system (NFS, SMB), where each
+   * direct write waits for the server.
    * @default true for a peer's store (`get`, `daemon`); false for the
    * supernode's CDN cache, which serves what it just wrote from the page cache
    */
