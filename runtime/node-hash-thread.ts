@@ -109,5 +109,11 @@ export const createPieceHasher = (): PieceHasher => hashThread.hasher()
  */
 export function allocateShared(bytes: number): Uint8Array {
   const pages = Math.max(1, Math.ceil(bytes / 65536))
-  return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer, 0, bytes)
+  try {
+    return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer, 0, bytes)
+  } catch {
+    // Out of address space for another memory (each reserves ~10 GiB of it here): plain memory still works,
+    // hashed from a copy and written through the page cache.
+    return new Uint8Array(bytes)
+  }
 }
