@@ -1,22 +1,20 @@
 import { connect, type Socket } from 'node:net'
 import type { PieceHttpGet, PieceHttpResponse } from '../core/piece-get.ts'
 import { type BodyFraming, parseResponseHead, type ResponseHead } from './http-head.ts'
+import { SocketPool } from './node-socket-pool.ts'
 
 /**
  * Piece GETs over plain TCP sockets, reading the body straight into the
  * receiver's buffer (`net.connect`'s `onread`): no Buffer per chunk, no copy
  * by the HTTP parser, nothing for the GC. Measured on a 1 GiB download from a
  * warm supernode, node:http spent a third of the peer's CPU copying bodies
- * and collecting the copies. Keep-alive sockets are pooled per host.
+ * and collecting the copies. Keep-alive sockets are pooled per host (`node-socket-pool.ts`).
  */
 
 const SCRATCH_BYTES = 64 * 1024
 /** Unread body bytes held before the socket pauses: the reader's pace (`--rate-limit`) reaches TCP. */
 const MAX_UNREAD = 1024 * 1024
-const IDLE_MS = 15_000
-const MAX_IDLE_PER_HOST = 64
-
-const idle = new Map<string, Connection[]>()
+const pool = new SocketPool<Connection>()
 
 export const socketPieceGet: PieceHttpGet = (url, init) => {
   const target = new URL(url)
@@ -30,7 +28,7 @@ export const socketPieceGet: PieceHttpGet = (url, init) => {
       if (error instanceof StaleConnection && !init.signal.aborted) return attempt(new Connection(host, port, key))
       throw error
     })
-  return attempt(takeIdle(key) ?? new Connection(host, port, key))
+  return attempt(pool.take(key) ?? new Connection(host, port, key))
 }
 
 function requestHead(path: string, host: string, headers: Record<string, string> = {}): string {
@@ -40,14 +38,6 @@ function requestHead(path: string, host: string, headers: Record<string, string>
     head += `${name}: ${value}\r\n`
   }
   return `${head}\r\n`
-}
-
-function takeIdle(key: string): Connection | undefined {
-  const list = idle.get(key)
-  let connection = list?.pop()
-  while (connection?.socket.destroyed) connection = list?.pop()
-  if (list && !list.length) idle.delete(key)
-  return connection
 }
 
 class StaleConnection extends Error {}
@@ -259,12 +249,7 @@ class Connection {
       this.socket.resume()
     }
     if (!this.reusable || this.socket.destroyed) return void this.socket.destroy()
-    const list = idle.get(this.key) ?? []
-    if (list.length >= MAX_IDLE_PER_HOST) return void this.socket.destroy()
-    this.socket.setTimeout(IDLE_MS)
-    this.socket.unref()
-    list.push(this)
-    idle.set(this.key, list)
+    pool.park(this.key, this)
   }
 
   private response(ex: Exchange): PieceHttpResponse {
