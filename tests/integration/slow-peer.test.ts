@@ -62,3 +62,34 @@ it('a slow peer: its pieces time out and come from elsewhere; the download compl
   const task = sn.supernode.cdn.get(result.taskId)!
   expect(task.swarm.peers.get([...task.swarm.peers.keys()].find((id) => task.swarm.peers.get(id)!.address === slowPeer.address)!)?.isolated).toBe(false)
 }, 60_000)
+
+it('a lone peer whose piece from the supernode timed out asks again and finishes (the supernode is not blacklisted for good)', async () => {
+  const { createSupernode } = await import('../../core/supernode.ts')
+  const { plugins } = await import('../helpers/swarm.ts')
+  const dir = await tempDir()
+  const file = await randomFile(dir, 2 * MiB)
+  const origin = await startOrigin(file)
+  closers.push(() => origin.close())
+  const supernode = createSupernode({ plugins, storage: plugins.storage({ home: join(dir, 'sn'), namespace: 'cdn' }), createHash: nodeRuntime.createHash, swarm: { blacklistMs: 300 } })
+  // The first piece request stalls past the peer's piece timeout; every later one is served at once.
+  let stalled = 0
+  const server = await nodeRuntime.serve(
+    async (request, env) => {
+      if (new URL(request.url).pathname.startsWith('/pieces/') && stalled++ === 0) await new Promise((r) => setTimeout(r, 3_000))
+      return supernode.app.fetch(request, env)
+    },
+    { port: 0, hostname: '127.0.0.1' },
+  )
+  closers.push(async () => {
+    await server.close()
+    await supernode.close()
+  })
+  const peer = await startPeer(join(dir, 'p'), [`http://127.0.0.1:${server.port}`], { pieceTimeoutMs: 1_000, concurrency: 1, backSource: false })
+  closers.push(() => peer.close())
+  const result = await peer.download({ url: origin.url() })
+  expect(stalled).toBeGreaterThan(1)
+  expect(result.bytesFromSupernode).toBe(2 * MiB)
+  const { exportFile } = await import('../../cli/export-file.ts')
+  await exportFile(peer.options.storage, result.storageKey, join(dir, 'out'))
+  expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+}, 20_000)
