@@ -50,7 +50,11 @@ class HashThread {
     return {
       update: (bytes) => {
         const buffer = bytes.buffer
-        if (!(buffer instanceof SharedArrayBuffer)) return worker.postMessage({ id, bytes: bytes.slice() })
+        if (!(buffer instanceof SharedArrayBuffer)) {
+          // Plain memory is the caller's to reuse: a copy goes, moved rather than cloned again.
+          const copy = bytes.slice()
+          return worker.postMessage({ id, bytes: copy }, [copy.buffer])
+        }
         // The memory travels with the first run of the piece (shared, not copied); later runs name offsets.
         worker.postMessage(buffer === memory ? { id, offset: bytes.byteOffset, length: bytes.byteLength } : { id, memory: buffer, offset: bytes.byteOffset, length: bytes.byteLength })
         memory = buffer
