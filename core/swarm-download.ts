@@ -101,7 +101,9 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       if (!outcome.ok) {
         // Bad bytes from one source isolate it; the same piece failing verification from source after source
         // is not the sources (a transform that cannot decode here, a corrupt cache): stop instead of asking forever.
-        if (outcome.error === 'digest' && (badCopies.set(a.piece, (badCopies.get(a.piece) ?? 0) + 1).get(a.piece) ?? 0) >= MAX_BAD_COPIES) {
+        const bad = outcome.error === 'digest' ? (badCopies.get(a.piece) ?? 0) + 1 : 0
+        if (bad) badCopies.set(a.piece, bad)
+        if (bad >= MAX_BAD_COPIES) {
           fatal ??= createError('E_DIGEST_MISMATCH', `piece ${a.piece} failed verification ${MAX_BAD_COPIES} times (last: ${outcome.message})`)
         }
         return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
@@ -215,14 +217,14 @@ export class PullPace {
 }
 
 /** Copies of one piece that may fail verification before the download stops with E_DIGEST_MISMATCH. */
-export const MAX_BAD_COPIES = 8
+const MAX_BAD_COPIES = 8
 
 /**
  * Smallest content hashed on the runtime's hash thread. Starting the thread
  * costs ~30 ms of CPU and ~10 MiB (Node worker, measured here); sha256 on the
  * event loop costs ~0.7 ms per MiB: below ~45 MiB the thread is not worth it.
  */
-export const HASH_THREAD_MIN_BYTES = 64 * 1024 * 1024
+const HASH_THREAD_MIN_BYTES = 64 * 1024 * 1024
 
 /**
  * Pieces held in memory at once are bounded by bytes, not count: large pieces,

@@ -2,7 +2,7 @@ import { constants } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 
 /** Direct I/O takes offsets, lengths and memory in whole device blocks; 4 KiB covers 512-byte and 4 KiB devices. */
-export const DIRECT_ALIGN = 4096
+const DIRECT_ALIGN = 4096
 
 /** Undefined where the platform has no O_DIRECT (macOS, Windows). */
 const O_DIRECT: number | undefined = constants.O_DIRECT
