@@ -201,7 +201,13 @@ describe('daemon observability', () => {
       expect(sampleValue(m, 'dragonfly_downloads_total', { result: 'failed' })).toBe(0)
       const received = ['supernode', 'peer', 'source'].reduce((sum, from) => sum + sampleValue(m, 'dragonfly_piece_bytes_total', { from }), 0)
       expect(received).toBe(4 * 1024 * 1024)
-      expect(sampleValue(m, 'dragonfly_upload_bytes_total')).toBe(fromPeers)
+      // Every byte the peer kept from peers came from the daemon; an end-game duplicate it served that lost the
+      // race to the supernode's copy is counted as sent but not kept (seen once under a loaded full suite).
+      const uploaded = sampleValue(m, 'dragonfly_upload_bytes_total')
+      const PIECE = 256 * 1024
+      expect(uploaded).toBeGreaterThanOrEqual(fromPeers)
+      expect((uploaded - fromPeers) % PIECE).toBe(0)
+      expect(uploaded - fromPeers).toBeLessThanOrEqual(2 * PIECE)
       expect(fromPeers).toBeGreaterThan(0)
       expect(sampleValue(m, 'dragonfly_tasks', { state: 'done' })).toBe(1)
       expect(sampleValue(m, 'dragonfly_cache_bytes')).toBe(4 * 1024 * 1024)
