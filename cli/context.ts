@@ -32,6 +32,7 @@ export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], ext
     createHash: ctx.runtime.createHash,
     serve: ctx.runtime.serve,
     pieceGet: ctx.runtime.pieceGet,
+    apiFetch: ctx.runtime.apiFetch,
     createPieceHasher: ctx.runtime.createPieceHasher,
     allocate: ctx.runtime.allocate,
     supernodes,

@@ -57,6 +57,8 @@ export interface PeerOptions {
   onServed?: (taskId: string, piece: number, bytes: number) => void
   /** The piece GET (the runtime's fastest). @default fetch */
   pieceGet?: PieceHttpGet
+  /** The transport of supernode API calls (the runtime's lightest). @default fetch */
+  apiFetch?: typeof fetch
   /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
   rateLimit?: number
   /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
@@ -88,7 +90,7 @@ export class Peer {
   constructor(options: PeerOptions) {
     this.options = options
     this.hostLimits = createLimits(options.totalLimit)
-    this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url) })
+    this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url), fetch: options.apiFetch })
     this.supernodes = new SupernodeList(options.supernodes, this.client, options.location, options.supernodeRefreshMs ?? 30_000)
   }
 

@@ -1,4 +1,4 @@
-import { FetchError, ofetch } from 'ofetch'
+import { createFetch, FetchError, ofetch } from 'ofetch'
 import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from './api-schema.ts'
 import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from './errors.ts'
 
@@ -15,14 +15,17 @@ export interface SupernodeClientOptions {
   registerTimeoutMs?: number
   /** Must exceed the supernode's long-poll. @default 30000 */
   pullTimeoutMs?: number
+  /** The transport under ofetch (a runtime's lighter one for these small JSON exchanges). @default globalThis.fetch */
+  fetch?: typeof fetch
 }
 
 /** The peer's side of /api/v1. Maps every failure to a DragonflyError. */
 export function createSupernodeClient(options: SupernodeClientOptions = {}) {
+  const $fetch = options.fetch ? createFetch({ fetch: options.fetch }) : ofetch
   const call = async <T>(base: string, path: string, body: unknown, timeout: number): Promise<T> => {
     const url = `${base.replace(/\/+$/, '')}/api/v1${path}`
     try {
-      return await ofetch<T>(url, { method: 'POST', body: body as Record<string, unknown>, timeout, retry: 0, headers: options.headers?.(url) })
+      return await $fetch<T>(url, { method: 'POST', body: body as Record<string, unknown>, timeout, retry: 0, headers: options.headers?.(url) })
     } catch (error) {
       throw toClientError(base, error)
     }
@@ -37,7 +40,7 @@ export function createSupernodeClient(options: SupernodeClientOptions = {}) {
     supernodes: async (base: string, location?: string): Promise<unknown> => {
       const url = `${base.replace(/\/+$/, '')}/api/v1/supernodes`
       try {
-        return await ofetch(url, { query: location ? { location } : {}, timeout: 3_000, retry: 0, headers: options.headers?.(url) })
+        return await $fetch(url, { query: location ? { location } : {}, timeout: 3_000, retry: 0, headers: options.headers?.(url) })
       } catch (error) {
         throw toClientError(base, error)
       }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import type { PieceHttpGet } from '../core/piece-get.ts'
 import type { ServeFn } from '../core/serve.ts'
+import { nodeApiFetch } from './node-api-fetch.ts'
 import { tunnelConnect } from './node-connect.ts'
 import { createSha256 } from './node-hash.ts'
 import { allocateShared, createPieceHasher } from './node-hash-thread.ts'
@@ -39,4 +40,4 @@ const nodeServe: ServeFn = (fetch, options) =>
 // Plain-HTTP pieces read straight into the receiver's buffer; HTTPS goes through node:https.
 const pieceGet: PieceHttpGet = (url, init) => (url.startsWith('http:') ? socketPieceGet(url, init) : nodePieceGet(url, init))
 
-export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet, createPieceHasher, allocate: allocateShared }
+export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet, apiFetch: nodeApiFetch, createPieceHasher, allocate: allocateShared }

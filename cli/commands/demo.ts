@@ -56,6 +56,7 @@ export default defineCommand({
             storage: openStorage(ctx, 'peer', join(home, `peer-${i + 1}`)),
             createHash: runtime.createHash,
             createPieceHasher: runtime.createPieceHasher,
+            apiFetch: runtime.apiFetch,
             allocate: runtime.allocate,
             serve: runtime.serve,
             supernodes: [supernodeUrl],

@@ -1,20 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { PieceHttpResponse } from '../../core/piece-get.ts'
 import { socketPieceGet } from '../../runtime/node-piece-socket.ts'
+import { useTestServers } from '../helpers/test-servers.ts'
 
-const servers: (Server | NetServer)[] = []
-const sockets = new Set<Socket>()
-afterEach(async () => {
-  for (const s of sockets) s.destroy()
-  sockets.clear()
-  for (const s of servers.splice(0)) {
-    ;(s as Server).closeAllConnections?.()
-    await new Promise<void>((done) => s.close(() => done()))
-  }
-})
+const { servers, sockets } = useTestServers()
 
 function bytes(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n)
