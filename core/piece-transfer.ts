@@ -2,7 +2,7 @@ import { type CreateHash, type CreatePieceHasher, hashHex } from './digest.ts'
 import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from './piece-coding.ts'
 import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from './piece-get.ts'
 import type { PieceTransform } from './plugin.ts'
-import type { RateLimiter } from './rate-limit.ts'
+import { PACING_STEP, type RateLimiter } from './rate-limit.ts'
 import type { PieceResult } from './swarm.ts'
 
 export interface PieceFetch {
@@ -94,6 +94,8 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   // Runs are whole multiples of STREAM_RUN, so they start and end at aligned offsets (direct I/O).
   const runs = onBytes !== undefined || away !== undefined
   let handed = 0
+  // Bytes received but not yet booked with the limiter (booked a pacing step at a time).
+  let owed = 0
   let digested = false
   try {
     try {
@@ -113,8 +115,13 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
           onBytes?.(run, handed)
           handed = end
         }
-        if (job.limiter) await timeout.pause(job.limiter.take(chunk.byteLength, signal))
+        owed += chunk.byteLength
+        if (job.limiter && owed >= PACING_STEP) {
+          await timeout.pause(job.limiter.take(owed, signal))
+          owed = 0
+        }
       }
+      if (job.limiter && owed) await timeout.pause(job.limiter.take(owed, signal))
     } catch (error) {
       response.cancel()
       return failure(timeout.aborted ? 'timeout' : 'unreachable', error)
