@@ -39,17 +39,21 @@ export interface DragonflyErrorOptions {
   cause?: unknown
   /** Extra machine-readable facts (upstream status, piece number, ...). */
   details?: Record<string, unknown>
+  /** The request body was left unread (it may never end): the answer closes the connection. */
+  closeConnection?: boolean
 }
 
 export class DragonflyError extends Error {
   readonly code: ErrorCode
   readonly details?: Record<string, unknown>
+  readonly closeConnection?: boolean
 
   constructor(code: ErrorCode, message: string, options: DragonflyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'DragonflyError'
     this.code = code
     if (options.details) this.details = options.details
+    if (options.closeConnection) this.closeConnection = true
   }
 
   get status(): number {
@@ -84,5 +88,6 @@ export function toDragonflyError(error: unknown, fallback: ErrorCode = 'E_INTERN
 /** The one place an error becomes an HTTP response body. */
 export function toErrorResponse(error: unknown): Response {
   const err = toDragonflyError(error)
-  return Response.json({ error: err.toJSON() }, { status: err.status })
+  const headers = err.closeConnection ? { connection: 'close' } : undefined
+  return Response.json({ error: err.toJSON() }, { status: err.status, headers })
 }

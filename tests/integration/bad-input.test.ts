@@ -9,7 +9,7 @@ import { type Origin, startOrigin } from '../helpers/origin.ts'
 // The bad-input corpus lives in tests/corpus/*.json: add a case there, not here.
 const corpus = async <T>(name: string): Promise<T[]> => (JSON.parse(await readFile(join(import.meta.dirname, '../corpus', name), 'utf8')) as { cases: T[] }).cases
 
-interface ApiCase { name: string; method: string; path: string; contentType?: string; body?: unknown; status: number; code?: string }
+interface ApiCase { name: string; method: string; path: string; contentType?: string; body?: unknown; chunked?: boolean; status: number; code?: string }
 interface CliCase { name: string; args: string[]; exit: number; code: string; noFile?: string }
 interface ConfigCase { name: string; file: string; content: string; code: string }
 interface SourceCase { name: string; behaviour: HostileBehaviour; digest?: string; direct?: string; supernode?: string }
@@ -64,10 +64,12 @@ describe('supernode API: every case in tests/corpus/api-requests.json gets its s
 
   it.each(apiCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const body = c.body === undefined ? undefined : typeof c.body === 'string' ? (fill(c.body, vars) as string) : JSON.stringify(fill(c.body, vars))
+    // `chunked`: the body goes as a stream, so no Content-Length announces its size.
+    const sent = body !== undefined && c.chunked ? new Blob([body]).stream() : body
     const res = await fetch(`${sn.url}${fill(c.path, vars)}`, {
       method: c.method,
-      ...(body !== undefined ? { body, headers: { 'content-type': c.contentType ?? 'application/json' } } : {}),
-    })
+      ...(body !== undefined ? { body: sent, headers: { 'content-type': c.contentType ?? 'application/json' }, duplex: 'half' } : {}),
+    } as RequestInit)
     const text = await res.text()
     expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: c.status })
     if (c.code) expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe(c.code)
