@@ -74,7 +74,9 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   /** Fetches into `buffer` and stores; returns only once nothing refers to `buffer` any more. */
   const receiveAndStore = async (a: AssignmentDto, buffer: Uint8Array, done: PieceResult): Promise<PieceResult> => {
+    // Aborted when another copy of the piece wins, or (with every other) when the download ends.
     const mine = new AbortController()
+    if (stop.signal.aborted) mine.abort()
     perPiece.set(a.piece, [...(perPiece.get(a.piece) ?? []), mine])
     const source = a.address ?? base
     const writer = writes.open(a.piece, pieceRange(task.layout, a.piece).start)
@@ -91,7 +93,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         headers: peer.outgoingHeaders(source),
         transforms,
         buffer,
-        signal: AbortSignal.any([mine.signal, stop.signal]),
+        signal: mine.signal,
         limiter,
         get: peer.options.pieceGet,
         onBytes: writer.onBytes,
@@ -183,6 +185,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   } finally {
     request.signal?.removeEventListener('abort', onAbort)
     stop.abort()
+    for (const controllers of perPiece.values()) for (const controller of controllers) controller.abort()
     await Promise.allSettled(running)
   }
 }
