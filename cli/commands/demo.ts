@@ -57,6 +57,7 @@ export default defineCommand({
             createHash: runtime.createHash,
             createPieceHasher: runtime.createPieceHasher,
             apiFetch: runtime.apiFetch,
+            pieceGet: runtime.pieceGet,
             allocate: runtime.allocate,
             serve: runtime.serve,
             supernodes: [supernodeUrl],
