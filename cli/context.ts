@@ -23,18 +23,19 @@ export function openStorage(ctx: RoleContext, namespace: 'cdn' | 'peer', home = 
   return ctx.plugins.storage({ home, namespace })
 }
 
+/** What a peer takes from the runtime adapter: every command that makes peers hands over the same set. */
+export function peerRuntime(runtime: Runtime): Pick<PeerOptions, 'createHash' | 'serve' | 'pieceGet' | 'apiFetch' | 'createPieceHasher' | 'allocate'> {
+  const { createHash, serve, pieceGet, apiFetch, createPieceHasher, allocate } = runtime
+  return { createHash, serve, pieceGet, apiFetch, createPieceHasher, allocate }
+}
+
 /** A peer as the config's `peer` section describes it (get and daemon). */
 export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], extra: Partial<PeerOptions> = {}): Peer {
   const cfg = ctx.config.peer
   return createPeer({
     plugins: ctx.plugins,
     storage: openStorage(ctx, 'peer'),
-    createHash: ctx.runtime.createHash,
-    serve: ctx.runtime.serve,
-    pieceGet: ctx.runtime.pieceGet,
-    apiFetch: ctx.runtime.apiFetch,
-    createPieceHasher: ctx.runtime.createPieceHasher,
-    allocate: ctx.runtime.allocate,
+    ...peerRuntime(ctx.runtime),
     supernodes,
     supernodeRefreshMs: cfg.supernodeRefreshMs,
     location: cfg.location,

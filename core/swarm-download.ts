@@ -39,7 +39,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const results: PieceResult[] = []
   const running = new Set<Promise<void>>()
   const perPiece = new Map<number, AbortController[]>()
-  const stop = new AbortController()
+  // Set when the download ends: no more pieces start, and every running one is aborted.
+  let stopped = false
   let fatal: unknown
   let announced = registration.digest
   let waker: (() => void) | null = null
@@ -76,7 +77,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const receiveAndStore = async (a: AssignmentDto, buffer: Uint8Array, done: PieceResult): Promise<PieceResult> => {
     // Aborted when another copy of the piece wins, or (with every other) when the download ends.
     const mine = new AbortController()
-    if (stop.signal.aborted) mine.abort()
+    if (stopped) mine.abort()
     perPiece.set(a.piece, [...(perPiece.get(a.piece) ?? []), mine])
     const source = a.address ?? base
     const writer = writes.open(a.piece, pieceRange(task.layout, a.piece).start)
@@ -147,7 +148,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       .finally(() => {
         running.delete(job)
         // A freed slot takes the next assignment at once, without waiting for a pull.
-        if (!fatal && !stop.signal.aborted && queued.length) launch(queued.shift()!)
+        if (!fatal && !stopped && queued.length) launch(queued.shift()!)
         wake()
       })
     running.add(job)
@@ -184,7 +185,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     return announced
   } finally {
     request.signal?.removeEventListener('abort', onAbort)
-    stop.abort()
+    stopped = true
     for (const controllers of perPiece.values()) for (const controller of controllers) controller.abort()
     await Promise.allSettled(running)
   }

@@ -7,7 +7,7 @@ import type { DownloadResult } from '../../core/peer-engine.ts'
 import { createPeer } from '../../core/peer-engine.ts'
 import { createSupernode } from '../../core/supernode.ts'
 import { parseIntArg } from '../args.ts'
-import { createRoleContext, defined, openStorage } from '../context.ts'
+import { createRoleContext, defined, openStorage, peerRuntime } from '../context.ts'
 import { createDemoOrigin } from '../demo-origin.ts'
 import { formatBytes } from '../format.ts'
 import { reportError } from '../report-error.ts'
@@ -54,12 +54,7 @@ export default defineCommand({
           const peer = createPeer({
             plugins: ctx.plugins,
             storage: openStorage(ctx, 'peer', join(home, `peer-${i + 1}`)),
-            createHash: runtime.createHash,
-            createPieceHasher: runtime.createPieceHasher,
-            apiFetch: runtime.apiFetch,
-            pieceGet: runtime.pieceGet,
-            allocate: runtime.allocate,
-            serve: runtime.serve,
+            ...peerRuntime(runtime),
             supernodes: [supernodeUrl],
             concurrency: ctx.config.peer.concurrency,
             uploadSlots: ctx.config.peer.uploadSlots,
