@@ -1,5 +1,5 @@
 import { defineCommand, runMain } from 'citty'
-import { consola } from 'consola'
+import { consola } from './logger.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { configureLogging, resolveLogFormat } from './logging.ts'
 

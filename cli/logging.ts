@@ -1,4 +1,5 @@
-import { consola, type ConsolaReporter, type LogObject } from 'consola'
+import type { ConsolaReporter, LogObject } from 'consola'
+import { consola } from './logger.ts'
 import { formatWithOptions } from 'node:util'
 
 export type LogFormat = 'pretty' | 'json'

@@ -1,4 +1,4 @@
-import { consola } from 'consola'
+import { consola } from './logger.ts'
 import { toDragonflyError } from '../core/errors.ts'
 
 /** Prints an error once, with its code, and sets the exit code; never a stack trace. */

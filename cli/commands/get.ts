@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty'
-import { consola } from 'consola'
+import { consola } from '../logger.ts'
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { createError } from '../../core/errors.ts'

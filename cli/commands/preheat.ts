@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty'
-import { consola } from 'consola'
+import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
 import { createError, type ErrorCode } from '../../core/errors.ts'
 import type { PreheatState } from '../../core/preheat.ts'

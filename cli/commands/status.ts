@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty'
-import { consola } from 'consola'
+import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
 import { createError } from '../../core/errors.ts'
 import { parseSupernodes, repeated } from '../args.ts'

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty'
-import { consola } from 'consola'
+import { consola } from '../logger.ts'
 import { createSupernode } from '../../core/supernode.ts'
 import { parseRate, parseSize } from '../../config/size.ts'
 import { parseIntArg, rateArg } from '../args.ts'
