@@ -15,8 +15,12 @@ export const DEFAULT_DAEMON = 'http://127.0.0.1:65001'
  * The daemon `get` should hand its download to: `--daemon URL` (must answer),
  * else the one named in `<home>/daemon.json` if its process lives, else one on
  * the default port. Null when there is none (get downloads by itself).
+ * `fetcher` is the runtime's API transport when it has one: on Node, global
+ * fetch's first call costs a `get` ~10 ms of CPU for a question usually
+ * answered by a refused connection.
  */
-export async function findDaemon(explicit: string | undefined, home: string): Promise<string | null> {
+export async function findDaemon(explicit: string | undefined, home: string, fetcher: typeof fetch = fetch): Promise<string | null> {
+  const isDaemon = (url: string, timeoutMs: number) => answersAsDaemon(fetcher, url, timeoutMs)
   if (explicit) {
     const url = explicit.replace(/\/+$/, '')
     if (!(await isDaemon(url, 5_000))) throw createError('E_NO_SUPERNODE', `no dragonfly daemon answers at ${url}`)
@@ -27,9 +31,9 @@ export async function findDaemon(explicit: string | undefined, home: string): Pr
   return (await isDaemon(DEFAULT_DAEMON, 500)) ? DEFAULT_DAEMON : null
 }
 
-async function isDaemon(url: string, timeoutMs: number): Promise<boolean> {
+async function answersAsDaemon(fetcher: typeof fetch, url: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/api/v1/daemon`, { signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetcher(`${url}/api/v1/daemon`, { signal: AbortSignal.timeout(timeoutMs) })
     return res.ok && ((await res.json()) as { dragonfly?: string }).dragonfly === 'daemon'
   } catch {
     return false

@@ -57,7 +57,7 @@ export default defineCommand({
         }),
       })
       const daemonArg = args.daemon as string | boolean | undefined
-      const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home)
+      const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
       if (daemon) {
         const rateLimit = parseRate(ctx.config.peer.rateLimit, '--rate-limit')
         const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
