@@ -98,7 +98,9 @@ async function phase(n: number, F: number, args: (i: number) => string[], origin
   const downloads: number[] = []
   for (const [i, d] of done.entries()) {
     if (d.code !== 0) {
-      failures.push(`peer ${i} exited ${d.code}: ${d.stderr.trim().split('\n').pop()}`)
+      // With --json a get reports its error as a JSON line on stdout; stderr may hold nothing.
+      const said = d.stderr.trim() || d.stdout.trim()
+      failures.push(`peer ${i} exited ${d.code}: ${said.split('\n').pop()}`)
       continue
     }
     const out = JSON.parse(d.stdout.trim().split('\n').pop()!) as { output: string; bytes: number; durationMs: number } & typeof totals
