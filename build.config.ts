@@ -5,7 +5,8 @@ import { defineBuildConfig } from 'unbuild'
  * as packages: ~55 modules resolved through node_modules one by one, valibot's single 206 KB module
  * compiled whole, hono's and consola's many files. Bundled, a `get` from a warm supernode starts in
  * ~177 ms of CPU instead of ~218 (median of 10, `perf stat`), and 32 peers starting at once on two cores
- * reach their first piece sooner. The packages stay dependencies: the declarations refer to their types.
+ * reach their first piece sooner. Only hono and valibot stay dependencies: the declarations import their
+ * types; the others are build dependencies.
  * ofetch is bundled with node-fetch-native's native build: its Node entry evaluates a bundled node-fetch
  * and web-streams polyfill (112 KB) at start though every runtime here has fetch.
  */
@@ -32,7 +33,7 @@ export default defineBuildConfig({
   alias: { 'node-fetch-native': 'node-fetch-native/native' },
   hooks: {
     'build:before'(ctx) {
-      ctx.options.externals = ctx.options.externals.filter((id) => typeof id !== 'string' || !BUNDLED.includes(id))
+      ctx.options.externals = ctx.options.externals.filter((id) => typeof id !== 'string' || !isBundled(id))
     },
     // Types are not bundled: a declaration that needs hono's or valibot's types imports them from the package.
     'rollup:dts:options'(_ctx, options) {

@@ -20,18 +20,17 @@ export const DEFAULT_DAEMON = 'http://127.0.0.1:65001'
  * answered by a refused connection.
  */
 export async function findDaemon(explicit: string | undefined, home: string, fetcher: typeof fetch = fetch): Promise<string | null> {
-  const isDaemon = (url: string, timeoutMs: number) => answersAsDaemon(fetcher, url, timeoutMs)
   if (explicit) {
     const url = explicit.replace(/\/+$/, '')
-    if (!(await isDaemon(url, 5_000))) throw createError('E_NO_SUPERNODE', `no dragonfly daemon answers at ${url}`)
+    if (!(await isDaemon(fetcher, url, 5_000))) throw createError('E_NO_SUPERNODE', `no dragonfly daemon answers at ${url}`)
     return url
   }
   const file = await readFile(join(home, DAEMON_FILE), 'utf8').then((t) => JSON.parse(t) as { url?: unknown; pid?: unknown }, () => null)
-  if (file && typeof file.url === 'string' && typeof file.pid === 'number' && alive(file.pid) && (await isDaemon(file.url, 2_000))) return file.url
-  return (await isDaemon(DEFAULT_DAEMON, 500)) ? DEFAULT_DAEMON : null
+  if (file && typeof file.url === 'string' && typeof file.pid === 'number' && alive(file.pid) && (await isDaemon(fetcher, file.url, 2_000))) return file.url
+  return (await isDaemon(fetcher, DEFAULT_DAEMON, 500)) ? DEFAULT_DAEMON : null
 }
 
-async function answersAsDaemon(fetcher: typeof fetch, url: string, timeoutMs: number): Promise<boolean> {
+async function isDaemon(fetcher: typeof fetch, url: string, timeoutMs: number): Promise<boolean> {
   try {
     const res = await fetcher(`${url}/api/v1/daemon`, { signal: AbortSignal.timeout(timeoutMs) })
     return res.ok && ((await res.json()) as { dragonfly?: string }).dragonfly === 'daemon'

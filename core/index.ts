@@ -6,7 +6,7 @@ export type { DragonflyPlugin, PluginHooks, PluginSet, PieceTransform, PieceCont
 export type { StorageDriver, StorageContext, StorageFactory } from './storage.ts'
 export { STORAGE_KEY_RE } from './storage.ts'
 export type { ServeFn, ServerHandle, FetchHandler, ServeOptions } from './serve.ts'
-export type { CreateHash, IncrementalHash } from './digest.ts'
+export type { CreateHash, CreatePieceHasher, IncrementalHash, PieceHasher } from './digest.ts'
 export { computeTaskId, normalizeTaskUrl, parseFilter } from './task-id.ts'
 export { computePieceSize, createPieceLayout, pieceRange, MIN_PIECE_SIZE, MAX_PIECE_SIZE } from './piece-layout.ts'
 export { schedule, SUPERNODE_ID } from './scheduler.ts'
