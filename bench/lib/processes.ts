@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { procUsage } from './proc-stats.ts'
 
-export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.mjs')
+export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
 
 /** Where bench processes run: outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
 const CWD = tmpdir()

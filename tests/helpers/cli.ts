@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.mjs')
+export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
 
 const children = new Set<ChildProcess>()
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /**
- * Process tests run the built CLI (`bin/dragonfly.mjs` → `dist/`), so build it
+ * Process tests run the built CLI (`bin/dragonfly.cjs` → `dist/`), so build it
  * from the current sources once. Every temp dir of the run (tests, CLI
  * processes, registries, browsers) goes under one TMPDIR that is removed at
  * the end: a full run writes about 1 GB of files. DRAGONFLY_KEEP_TMP=1 keeps it.

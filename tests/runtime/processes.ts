@@ -9,7 +9,7 @@ export type RuntimeName = 'node' | 'bun' | 'deno'
 export const RUNTIMES: RuntimeName[] = ['node', 'bun', 'deno']
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/dragonfly.mjs')
+const BIN = join(ROOT, 'bin/dragonfly.cjs')
 
 /** The argv that runs `dragonfly` on a runtime: the built CLI, as a user runs it. */
 export function dragonflyArgv(runtime: RuntimeName): [string, ...string[]] {

@@ -18,7 +18,7 @@ afterAll(() => {
 })
 
 async function startSlowServer(runtime: RuntimeName): Promise<string> {
-  // Same runtime binary and flags as the CLI, pointed at the fixture instead of bin/dragonfly.mjs.
+  // Same runtime binary and flags as the CLI, pointed at the fixture instead of bin/dragonfly.cjs.
   const [cmd, ...pre] = dragonflyArgv(runtime)
   const child = spawn(cmd, [...pre.slice(0, -1), FIXTURE, String(DELAY_MS)], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
