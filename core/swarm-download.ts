@@ -4,6 +4,7 @@ import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer-eng
 import { pieceRange } from './piece-layout.ts'
 import { codedSizeLimit, fetchPiece } from './piece-transfer.ts'
 import { PieceWrites } from './piece-writes.ts'
+import { PullPace } from './pull-pace.ts'
 import { SUPERNODE_ID } from './scheduler.ts'
 import type { PieceResult } from './swarm.ts'
 
@@ -25,10 +26,11 @@ export interface SwarmDownloadContext {
 }
 
 /**
- * The pull loop: report the last results and ask for up to `concurrency -
- * running` pieces in one request; wait on the supernode (long-poll) only when
- * nothing is running, otherwise wait for the next piece to settle. Returns
- * the whole-content digest the supernode announced, if any.
+ * The pull loop: report the last results and ask for the pieces that fill
+ * the free slots (plus `PullPace`'s lookahead) in one request; wait on the
+ * supernode (long-poll) only when nothing is running, otherwise wait for
+ * pieces to settle. Returns the whole-content digest the supernode
+ * announced, if any.
  */
 export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
   const { peer, base, registration, task, stats, request } = ctx
@@ -137,6 +139,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   const queued: AssignmentDto[] = []
   const pace = new PullPace(concurrency)
+  const pullDue = (): boolean => results.length >= pace.batch() || (results.length > 0 && queued.length === 0 && running.size < concurrency)
   const launch = (assignment: AssignmentDto): void => {
     const started = performance.now()
     const job: Promise<void> = fetchAndStore(assignment)
@@ -163,7 +166,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const response = await peer.client.pull(base, taskId, {
         peerId,
         results: results.splice(0),
-        want: Math.max(0, concurrency + pace.lookahead() - running.size - queued.length),
+        want: pace.want(running.size, queued.length),
         wait,
       })
       if (!wait) pace.pullTook(performance.now() - asked)
@@ -173,7 +176,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         if (running.size < concurrency) launch(assignment)
         else queued.push(assignment)
       }
-      if (running.size > 0 && results.length === 0 && !fatal) await new Promise<void>((resolve) => (waker = resolve))
+      // The next pull once nothing runs, a batch of results is in, or a result is in and its slot has nothing queued.
+      while (running.size > 0 && !fatal && !request.signal?.aborted && !pullDue()) await new Promise<void>((resolve) => (waker = resolve))
     }
     if (fatal) throw fatal
     // Assignments still queued are for pieces held by now: they settle at once and are reported with the rest.
@@ -188,35 +192,6 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     stopped = true
     for (const controllers of perPiece.values()) for (const controller of controllers) controller.abort()
     await Promise.allSettled(running)
-  }
-}
-
-/**
- * How many assignments to hold beyond the pieces in flight, so that a slot
- * freed while a pull is on its way starts at once. It follows the ratio of a
- * pull's round trip to a piece's transfer time: none on paced links (a piece
- * takes seconds, a pull milliseconds; holding assignments there would only
- * tie up the sources' upload slots), one or two on a fast local download.
- * Measured on a 1 GiB get from a warm supernode: pulls took 4-19 ms while
- * pieces took ~35 ms per slot, and the four slots were busy 70 % of the time.
- */
-export class PullPace {
-  private pullMs = 0
-  private pieceMs = 0
-
-  constructor(private readonly concurrency: number) {}
-
-  pullTook(ms: number): void {
-    this.pullMs = this.pullMs ? this.pullMs * 0.8 + ms * 0.2 : ms
-  }
-
-  pieceTook(ms: number): void {
-    this.pieceMs = this.pieceMs ? this.pieceMs * 0.8 + ms * 0.2 : ms
-  }
-
-  lookahead(): number {
-    if (!this.pieceMs || !this.pullMs) return 0
-    return Math.min(this.concurrency, Math.round((this.concurrency * this.pullMs) / this.pieceMs))
   }
 }
 

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fetchPiece, type PieceFetch, STREAM_RUN } from '../../core/piece-transfer.ts'
 import { PieceWrites } from '../../core/piece-writes.ts'
 import type { StorageDriver } from '../../core/storage.ts'
-import { PullPace } from '../../core/swarm-download.ts'
 import { createPieceEncoder, parseAcceptCoding } from '../../core/piece-coding.ts'
 import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
@@ -116,28 +115,6 @@ describe('PieceWrites', () => {
     writer.onBytes!(new Uint8Array(4), 4)
     expect(calls).toBe(1)
     await writer.close()
-  })
-})
-
-describe('PullPace', () => {
-  it('holds no extra assignments until both times are known, and none when pieces take far longer than pulls', () => {
-    const pace = new PullPace(4)
-    expect(pace.lookahead()).toBe(0)
-    pace.pullTook(3)
-    expect(pace.lookahead()).toBe(0)
-    pace.pieceTook(2000)
-    expect(pace.lookahead()).toBe(0)
-  })
-
-  it('holds about as many as finish during one pull, at most the concurrency', () => {
-    const pace = new PullPace(4)
-    pace.pullTook(10)
-    pace.pieceTook(35)
-    expect(pace.lookahead()).toBe(1)
-    for (let i = 0; i < 30; i++) pace.pullTook(20)
-    expect(pace.lookahead()).toBe(2)
-    for (let i = 0; i < 30; i++) pace.pullTook(500)
-    expect(pace.lookahead()).toBe(4)
   })
 })
 
