@@ -12,8 +12,9 @@
  *
  * Batch: where there is lookahead, results are reported `PULL_BATCH` at a
  * time and as many more assignments are held, instead of one pull per
- * finished piece. On a 1 GiB get (256 pieces) that was 156 pulls, each
- * ~0.7 ms of the peer's CPU and about as much of the supernode's.
+ * finished piece, which on a 1 GiB get (256 pieces) made 156 pulls, each
+ * ~0.7 ms of the peer's CPU and about as much of the supernode's; batches of
+ * 4 made 74.
  */
 export class PullPace {
   private pullMs = 0
