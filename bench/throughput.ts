@@ -1,7 +1,8 @@
 /**
  * One peer gets a file from a warm supernode, alternating with curl fetching
  * the same file from the same origin; medians over rounds. Prints the
- * throughput ratio (peer / curl) and the peer's peak RSS.
+ * throughput ratio (peer / curl), the machine's busy CPU per run on each
+ * side, and the peer's peak RSS.
  *
  *   npm run bench:throughput -- --size 1024 --rounds 5
  */
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
+import { machineBusySeconds } from './lib/proc-stats.ts'
 import { BIN, flag, median, run, startSupernode } from './lib/processes.ts'
 
 const MiB = 1024 * 1024
@@ -31,16 +33,23 @@ try {
   const curl: number[] = []
   const peer: number[] = []
   const rss: number[] = []
+  // The machine's busy CPU-s during each run: curl + the origin, and get + the supernode (and anything else running).
+  const curlCpu: number[] = []
+  const peerCpu: number[] = []
   for (let i = 0; i < rounds; i++) {
     // Each writes a new file, removed once timed: replacing a file costs an ext4 flush (auto_da_alloc),
     // and a gigabyte left dirty by one run would be written back during the other's.
+    let busy = machineBusySeconds()
     const c = await run('curl', ['-sf', '-o', join(dir, 'curl.out'), url])
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
+    if (busy !== null) curlCpu.push(machineBusySeconds()! - busy)
     await rm(join(dir, 'curl.out'), { force: true })
+    busy = machineBusySeconds()
     const p = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
     if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
     peer.push(p.ms)
+    if (busy !== null) peerCpu.push(machineBusySeconds()! - busy)
     rss.push(p.peakRss)
     await rm(join(dir, 'peer.out'), { force: true })
     await rm(join(dir, `home-${i}`), { recursive: true, force: true })
@@ -51,6 +60,7 @@ try {
   console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
   console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | get ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
   console.log(`throughput ratio get/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
+  if (curlCpu.length) console.log(`machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | get + supernode median ${median(peerCpu).toFixed(2)} s`)
   console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
 } catch (error) {
   console.error(String(error))

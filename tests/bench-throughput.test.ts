@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { expect, it } from 'vitest'
 
 // CI keeps `npm run bench:throughput` working with a small file; the 1 GiB figure is measured by hand.
-it('bench:throughput runs end to end and prints the ratio to curl and the peer peak RSS', async () => {
+it('bench:throughput runs end to end and prints the ratio to curl, the machine CPU per run and the peer peak RSS', async () => {
   const root = resolve(import.meta.dirname, '..')
   const child = spawn(process.execPath, ['--import', 'jiti/register', 'bench/throughput.ts', '--size', '32', '--rounds', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
@@ -13,6 +13,9 @@ it('bench:throughput runs end to end and prints the ratio to curl and the peer p
   expect({ code, out }).toMatchObject({ code: 0 })
   const ratio = /throughput ratio get\/curl: ([\d.]+)x/.exec(out)
   expect(Number(ratio?.[1])).toBeGreaterThan(0)
+  // The whole machine's busy CPU during the runs (Linux /proc/stat): a get starting Node costs well over one 10 ms tick.
+  const cpu = /machine CPU per run \(all cores, \/proc\/stat\): curl \+ origin median ([\d.]+) s \| get \+ supernode median ([\d.]+) s/.exec(out)
+  expect(Number(cpu?.[2])).toBeGreaterThan(0.05)
   const rss = /peer peak RSS: median (\d+) MiB/.exec(out)
   expect(Number(rss?.[1])).toBeGreaterThan(20)
 }, 60_000)

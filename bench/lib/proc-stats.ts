@@ -26,6 +26,22 @@ export function procUsage(pid: number): ProcUsage | null {
   }
 }
 
+/**
+ * CPU seconds the whole machine has spent busy so far, over all cores (the
+ * first line of /proc/stat: user, nice, system, irq, softirq, steal); null
+ * where there is no /proc. Differences of two readings cover every process,
+ * kernel work on their behalf included.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+    return (user + nice + system + irq + softirq + steal) / TICKS
+  } catch {
+    return null
+  }
+}
+
 /** Value at quantile `q` (0..1) of unsorted samples; NaN when empty. */
 export function quantile(samples: ArrayLike<number>, q: number): number {
   const sorted = Float64Array.from(samples).sort()
