@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
 import { machineBusySeconds } from './lib/proc-stats.ts'
-import { BIN, flag, median, run, startSupernode } from './lib/processes.ts'
+import { BIN, type Finished, flag, median, run, startSupernode } from './lib/processes.ts'
 
 const MiB = 1024 * 1024
 const size = flag('size', 256) * MiB
@@ -36,20 +36,22 @@ try {
   // The machine's busy CPU-s during each run: curl + the origin, and get + the supernode (and anything else running).
   const curlCpu: number[] = []
   const peerCpu: number[] = []
+  const measured = async (cpu: number[], cmd: string, args: string[]): Promise<Finished> => {
+    const before = machineBusySeconds()
+    const done = await run(cmd, args)
+    if (before !== null) cpu.push(machineBusySeconds()! - before)
+    return done
+  }
   for (let i = 0; i < rounds; i++) {
     // Each writes a new file, removed once timed: replacing a file costs an ext4 flush (auto_da_alloc),
     // and a gigabyte left dirty by one run would be written back during the other's.
-    let busy = machineBusySeconds()
-    const c = await run('curl', ['-sf', '-o', join(dir, 'curl.out'), url])
+    const c = await measured(curlCpu, 'curl', ['-sf', '-o', join(dir, 'curl.out'), url])
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
-    if (busy !== null) curlCpu.push(machineBusySeconds()! - busy)
     await rm(join(dir, 'curl.out'), { force: true })
-    busy = machineBusySeconds()
-    const p = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
+    const p = await measured(peerCpu, process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
     if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
     peer.push(p.ms)
-    if (busy !== null) peerCpu.push(machineBusySeconds()! - busy)
     rss.push(p.peakRss)
     await rm(join(dir, 'peer.out'), { force: true })
     await rm(join(dir, `home-${i}`), { recursive: true, force: true })

@@ -13,8 +13,8 @@ it('the CLI entry gives libuv 16 pool threads (direct writes wait on them), unle
   const defaulted = await startSupernode(await tempDir(), [], { UV_THREADPOOL_SIZE: '' })
   const userSet = await startSupernode(await tempDir(), [], { UV_THREADPOOL_SIZE: '2' })
   try {
-    // Both pools have started (the supernode opened its home); the rest is Node's own threads.
-    // Node's own threads vary a little from process to process: a margin, well clear of a 4-thread default.
+    // Both pools have started (the supernode opened its home). Node's own threads vary a little from process
+    // to process: a margin, well clear of a 4-thread default.
     expect(threadsOf(defaulted.run.child.pid!) - threadsOf(userSet.run.child.pid!)).toBeGreaterThanOrEqual(10)
   } finally {
     await Promise.all([defaulted.stop(), userSet.stop()])
