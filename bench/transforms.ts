@@ -1,6 +1,6 @@
 // Per-piece throughput of the transform plugins: node --import jiti/register bench/transforms.ts [pieceKiB]
 import { randomBytes } from 'node:crypto'
-import type { PieceTransform } from '../core/plugin.ts'
+import type { PieceTransform } from '../core/contract/plugin.ts'
 import compress from '../plugins/compress/index.ts'
 import encrypt from '../plugins/encrypt/index.ts'
 

@@ -1,6 +1,6 @@
-import type { ClusterStore } from '../core/cluster-store.ts'
+import type { ClusterStore } from '../core/contract/cluster-store.ts'
 import { createError } from '../core/errors.ts'
-import type { PluginSet } from '../core/plugin.ts'
+import type { PluginSet } from '../core/contract/plugin.ts'
 
 /** Connects the `--cluster` URL with the plugin that handles its protocol; redis:// works without configuring one. */
 export async function connectCluster(plugins: PluginSet, url: string): Promise<ClusterStore> {

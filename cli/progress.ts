@@ -1,4 +1,4 @@
-import type { DownloadProgress } from '../core/download-progress.ts'
+import type { DownloadProgress } from '../core/peer/download-progress.ts'
 import { formatBytes } from './format.ts'
 
 export interface ProgressDisplay {

@@ -1,4 +1,4 @@
-import type { ServeFn } from '../core/serve.ts'
+import type { ServeFn } from '../core/contract/serve.ts'
 import { createSha256 } from './node-hash.ts'
 import type { Runtime } from './types.ts'
 

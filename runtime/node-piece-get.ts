@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, get as httpGet, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, get as httpsGet } from 'node:https'
-import type { PieceHttpGet } from '../core/piece-get.ts'
+import type { PieceHttpGet } from '../core/contract/piece-get.ts'
 
 // Keep-alive pools: a peer fetches hundreds of pieces from the same few hosts.
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net'
-import type { PieceHttpGet, PieceHttpResponse } from '../core/piece-get.ts'
+import type { PieceHttpGet, PieceHttpResponse } from '../core/contract/piece-get.ts'
 import { type BodyFraming, parseResponseHead, type ResponseHead } from './http-head.ts'
 import { SocketPool } from './node-socket-pool.ts'
 

@@ -1,6 +1,6 @@
-import type { CreateHash, CreatePieceHasher } from '../core/digest.ts'
-import type { PieceHttpGet } from '../core/piece-get.ts'
-import type { ServeFn } from '../core/serve.ts'
+import type { CreateHash, CreatePieceHasher } from '../core/protocol/digest.ts'
+import type { PieceHttpGet } from '../core/contract/piece-get.ts'
+import type { ServeFn } from '../core/contract/serve.ts'
 
 /** What a runtime adapter hands to core: a socket server and an incremental hash. */
 export interface Runtime {

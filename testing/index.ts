@@ -1,6 +1,6 @@
-import type { DragonflyPlugin, PieceTransform, SourceAdapter } from '../core/plugin.ts'
-import { checkPlugin } from '../core/plugin.ts'
-import type { StorageContext, StorageDriver, StorageFactory } from '../core/storage.ts'
+import type { DragonflyPlugin, PieceTransform, SourceAdapter } from '../core/contract/plugin.ts'
+import { checkPlugin } from '../core/contract/plugin.ts'
+import type { StorageContext, StorageDriver, StorageFactory } from '../core/contract/storage.ts'
 
 /**
  * Conformance checks for plugin authors, the ones the built-ins pass. Each

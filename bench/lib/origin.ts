@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Transform } from 'node:stream'
-import { RateLimiter } from '../../core/rate-limit.ts'
+import { RateLimiter } from '../../core/transfer/rate-limit.ts'
 
 const MiB = 1024 * 1024
 

@@ -1,8 +1,8 @@
-import { Bitset } from '../../core/bitset.ts'
-import type { PieceLayout } from '../../core/piece-layout.ts'
-import { pieceRange } from '../../core/piece-layout.ts'
-import { type Assignment, SUPERNODE_ID } from '../../core/scheduler.ts'
-import type { PieceResult } from '../../core/swarm.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import type { PieceLayout } from '../../core/protocol/piece-layout.ts'
+import { pieceRange } from '../../core/protocol/piece-layout.ts'
+import { type Assignment, SUPERNODE_ID } from '../../core/supernode/scheduler/scheduler.ts'
+import type { PieceResult } from '../../core/supernode/scheduler/swarm.ts'
 import type { EventQueue } from './event-queue.ts'
 import { createHost, type Host, type Network, type Transfer } from './network.ts'
 import type { PeerSpec } from './scenario.ts'
@@ -35,7 +35,7 @@ export interface PeerWorld {
 }
 
 /**
- * One peer running the real peer's pull loop (core/swarm-download.ts):
+ * One peer running the real peer's pull loop (core/peer/swarm-download.ts):
  * report results and ask for `want - running` pieces whenever a fetch
  * settles; long-poll (until the swarm wakes it, or 15 s) only when nothing
  * is running and nothing was handed out.

@@ -7,9 +7,9 @@
  *   node --import jiti/register bench/sim/pull-cost.ts [--peers 10000] [--calls 20000]
  */
 import { parseArgs } from 'node:util'
-import { Bitset } from '../../core/bitset.ts'
-import { createPieceLayout } from '../../core/piece-layout.ts'
-import { Swarm } from '../../core/swarm.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { createRandom } from './scenario.ts'
 
 const { values } = parseArgs({ options: { peers: { type: 'string' }, calls: { type: 'string' } } })

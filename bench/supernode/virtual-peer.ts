@@ -1,5 +1,5 @@
-import type { PullResponse, RegisterResponse } from '../../core/api-schema.ts'
-import type { PieceResult } from '../../core/swarm.ts'
+import type { PullResponse, RegisterResponse } from '../../core/protocol/api-schema.ts'
+import type { PieceResult } from '../../core/supernode/scheduler/swarm.ts'
 
 /** What one request cost, by kind; a pull is `work` when it handed out pieces, `empty` when it came back with none, `report` the last one (results only). */
 export interface Timing {

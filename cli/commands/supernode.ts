@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty'
 import { consola } from '../logger.ts'
-import { createSupernode } from '../../core/supernode.ts'
+import { createSupernode } from '../../core/supernode/supernode.ts'
 import { parseRate, parseSize } from '../../config/size.ts'
 import { parseIntArg, rateArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'

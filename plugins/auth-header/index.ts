@@ -1,5 +1,5 @@
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PluginHooks } from '../../core/plugin.ts'
+import type { DragonflyPlugin, PluginHooks } from '../../core/contract/plugin.ts'
 
 export const PLUGIN_NAME = 'auth-header'
 

@@ -1,6 +1,6 @@
-import type { ClusterStore } from '../../core/cluster-store.ts'
+import type { ClusterStore } from '../../core/contract/cluster-store.ts'
 import { createError, isDragonflyError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/plugin.ts'
+import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
 
 export const DRIVER_NAME = 'cluster-redis'
 

@@ -1,5 +1,5 @@
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PieceContext } from '../../core/plugin.ts'
+import type { DragonflyPlugin, PieceContext } from '../../core/contract/plugin.ts'
 
 export const PLUGIN_NAME = 'compress'
 
@@ -34,7 +34,7 @@ export interface CompressOptions {
  * Dynamic per-piece compression: text and other compressible pieces travel
  * compressed, already-compressed or random ones travel raw, without paying for
  * a full compression of each. The piece server compresses a piece once and
- * keeps the result (core/piece-coding.ts), so this runs once per piece.
+ * keeps the result (core/protocol/piece-coding.ts), so this runs once per piece.
  */
 export default function compress(options: CompressOptions = {}): DragonflyPlugin {
   const minSaving = options.minSaving ?? 0.1

@@ -1,5 +1,5 @@
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PieceContext } from '../../core/plugin.ts'
+import type { DragonflyPlugin, PieceContext } from '../../core/contract/plugin.ts'
 
 export const PLUGIN_NAME = 'encrypt'
 export const CODING = 'aes256gcm'

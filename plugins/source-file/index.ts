@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, SourceRequest } from '../../core/plugin.ts'
+import type { DragonflyPlugin, SourceRequest } from '../../core/contract/plugin.ts'
 
 export const SOURCE_NAME = 'source-file'
 

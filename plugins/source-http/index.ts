@@ -1,5 +1,5 @@
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, SourceRequest } from '../../core/plugin.ts'
+import type { DragonflyPlugin, SourceRequest } from '../../core/contract/plugin.ts'
 
 export const SOURCE_NAME = 'source-http'
 

@@ -1,8 +1,8 @@
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/plugin.ts'
-import { STORAGE_KEY_RE, type StorageDriver } from '../../core/storage.ts'
+import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
+import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 import { DataFile, type DirectWrites } from './data-file.ts'
 import { OpenFiles } from './open-files.ts'
 

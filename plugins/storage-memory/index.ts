@@ -1,6 +1,6 @@
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/plugin.ts'
-import { STORAGE_KEY_RE, type StorageDriver } from '../../core/storage.ts'
+import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
+import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 
 export const DRIVER_NAME = 'storage-memory'
 

@@ -1,4 +1,4 @@
-import type { ClusterStore } from '../../core/cluster-store.ts'
+import type { ClusterStore } from '../../core/contract/cluster-store.ts'
 
 /** A ClusterStore in memory (no TTLs), for unit tests; `raw` lets a test plant any value, malformed ones included. */
 export function createMemoryClusterStore(): ClusterStore & { raw: Map<string, unknown> } {

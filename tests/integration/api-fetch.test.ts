@@ -3,7 +3,7 @@ import { type AddressInfo, createServer as createNetServer, type Server as NetSe
 import { createFetch } from 'ofetch'
 import { expect, it } from 'vitest'
 import { DragonflyError } from '../../core/errors.ts'
-import { createSupernodeClient } from '../../core/supernode-client.ts'
+import { createSupernodeClient } from '../../core/peer/supernode-client.ts'
 import { nodeApiFetch } from '../../runtime/node-api-fetch.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
 

@@ -57,7 +57,7 @@ it('the supernode cache evicts least recently used tasks between watermarks, kee
 })
 
 it('the daemon cache evicts least recently used finished tasks and leaves their swarms', async () => {
-  const { DownloadFlights } = await import('../../core/download-flights.ts')
+  const { DownloadFlights } = await import('../../core/daemon/download-flights.ts')
   const dir = await tempDir()
   const origins = await Promise.all([1, 2, 3].map(async (i) => startFaultOrigin(await randomFile(dir, 8 * MiB, `d${i}`))))
   for (const o of origins) closers.push(() => o.close())

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ClusterStore } from '../../core/cluster-store.ts'
+import type { ClusterStore } from '../../core/contract/cluster-store.ts'
 import { connectRedisStore } from '../../plugins/cluster-redis/index.ts'
 import { freePort } from '../helpers/registry.ts'
 import { tempDir } from '../helpers/cli.ts'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, expect, it } from 'vitest'
-import { Bitset } from '../../core/bitset.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
@@ -53,7 +53,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
 })
 
 it('a piece that fails verification from every source stops the download with E_DIGEST_MISMATCH instead of asking forever', async () => {
-  const { createPluginSet } = await import('../../core/plugin.ts')
+  const { createPluginSet } = await import('../../core/contract/plugin.ts')
   const { serveSupernode, startPeer, plugins } = await import('../helpers/swarm.ts')
   const dir = await tempDir()
   const file = await randomFile(dir, 1024 * 1024)

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import type { PieceHttpResponse } from '../../core/piece-get.ts'
+import type { PieceHttpResponse } from '../../core/contract/piece-get.ts'
 import { socketPieceGet } from '../../runtime/node-piece-socket.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
 
@@ -198,10 +198,10 @@ function lazyGet(url: string, delayMs: number): Promise<Buffer> {
   })
 }
 
-describe('piece server memory reuse (core/piece-server.ts on the Node runtime)', () => {
+describe('piece server memory reuse (core/transfer/piece-server.ts on the Node runtime)', () => {
   it('serves every piece intact to slow and vanishing readers while its buffers are reused', async () => {
-    const { createPieceRoutes } = await import('../../core/piece-server.ts')
-    const { createPieceLayout } = await import('../../core/piece-layout.ts')
+    const { createPieceRoutes } = await import('../../core/transfer/piece-server.ts')
+    const { createPieceLayout } = await import('../../core/protocol/piece-layout.ts')
     const { createFsStorage } = await import('../../plugins/storage-fs/index.ts')
     const { nodeRuntime } = await import('../../runtime/node.ts')
     const { tempDir } = await import('../helpers/cli.ts')

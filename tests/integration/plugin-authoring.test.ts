@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadDragonflyConfig } from '../../config/index.ts'
-import { createPluginSet, type DragonflyPlugin } from '../../core/plugin.ts'
+import { createPluginSet, type DragonflyPlugin } from '../../core/contract/plugin.ts'
 import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
 import sourceFile from '../../plugins/source-file/index.ts'
@@ -58,7 +58,7 @@ describe('built-in plugins pass the conformance harness', () => {
 
 describe('a third-party plugin declared in a config file', () => {
   const configText = `
-import { definePlugin } from ${JSON.stringify(join(ROOT, 'core/plugin.ts'))}
+import { definePlugin } from ${JSON.stringify(join(ROOT, 'core/contract/plugin.ts'))}
 import storageMemory from ${JSON.stringify(join(ROOT, 'plugins/storage-memory/index.ts'))}
 
 const blobs = new Map([['mem://demo/blob', new Uint8Array(Array.from({ length: 700000 }, (_, i) => (i * 31) & 0xff))]])

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { pieceRange } from '../../core/piece-layout.ts'
+import { pieceRange } from '../../core/protocol/piece-layout.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
@@ -48,7 +48,7 @@ it('a peer with a rate limit serves its pieces no faster than the limit', async 
   // A task this peer holds whole (as after a download), served by its piece server.
   const taskId = 'a'.repeat(64)
   const size = 36 * MiB
-  const { createPieceLayout } = await import('../../core/piece-layout.ts')
+  const { createPieceLayout } = await import('../../core/protocol/piece-layout.ts')
   const task = peer.adopt(taskId, createPieceLayout(size))
   const chunk = new Uint8Array(task.layout.pieceSize).fill(7)
   for (let n = 0; n < task.layout.pieceCount; n++) {

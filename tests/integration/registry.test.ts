@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { computeTaskId } from '../../core/task-id.ts'
+import { computeTaskId } from '../../core/protocol/task-id.ts'
 import { dragonfly, killAll, parseJsonLine, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { blobGets, buildMultiPlatformLayout, type PlatformImage, type Registry, skopeo, startRegistry } from '../helpers/registry.ts'
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import type { FetchHandler } from '../../core/serve.ts'
+import type { FetchHandler } from '../../core/contract/serve.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
 import { randomFile, sha256File, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
@@ -64,7 +64,7 @@ it('a slow peer: its pieces time out and come from elsewhere; the download compl
 }, 60_000)
 
 it('a lone peer whose piece from the supernode timed out asks again and finishes (the supernode is not blacklisted for good)', async () => {
-  const { createSupernode } = await import('../../core/supernode.ts')
+  const { createSupernode } = await import('../../core/supernode/supernode.ts')
   const { plugins } = await import('../helpers/swarm.ts')
   const dir = await tempDir()
   const file = await randomFile(dir, 2 * MiB)

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/bitset.ts'
-import type { Cdn } from '../../core/cdn.ts'
-import { createCluster } from '../../core/cluster.ts'
-import { ClusterDirectory, pickSupernodes } from '../../core/cluster-directory.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import type { Cdn } from '../../core/supernode/cdn/cdn.ts'
+import { createCluster } from '../../core/cluster/cluster.ts'
+import { ClusterDirectory, pickSupernodes } from '../../core/cluster/directory.ts'
 import { isDragonflyError } from '../../core/errors.ts'
-import { createPieceLayout } from '../../core/piece-layout.ts'
-import { Swarm } from '../../core/swarm.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { createMemoryClusterStore } from '../helpers/memory-cluster-store.ts'
 
 const TASK = 'a'.repeat(64)

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/bitset.ts'
-import { openContentStream } from '../../core/content-stream.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { openContentStream } from '../../core/daemon/content-stream.ts'
 import { createError } from '../../core/errors.ts'
-import type { LocalTask, Peer } from '../../core/peer-engine.ts'
-import { createPieceLayout } from '../../core/piece-layout.ts'
-import { TaskProgress } from '../../core/task-progress.ts'
+import type { LocalTask, Peer } from '../../core/peer/peer.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { TaskProgress } from '../../core/peer/task-progress.ts'
 
 const TASK = 'b'.repeat(64)
 

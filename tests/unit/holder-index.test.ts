@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { HolderIndex } from '../../core/holder-index.ts'
+import { HolderIndex } from '../../core/supernode/scheduler/holder-index.ts'
 
 describe('holder index', () => {
   it('lists each piece\'s holders once, and forgets a holder in every list', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { computePieceSize, createPieceLayout, MAX_PIECE_SIZE, MIN_PIECE_SIZE, pieceRange } from '../../core/piece-layout.ts'
+import { computePieceSize, createPieceLayout, MAX_PIECE_SIZE, MIN_PIECE_SIZE, pieceRange } from '../../core/protocol/piece-layout.ts'
 
 const MiB = 1024 * 1024
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PULL_BATCH, PullPace } from '../../core/pull-pace.ts'
+import { PULL_BATCH, PullPace } from '../../core/peer/pull-pace.ts'
 
 describe('PullPace', () => {
   it('holds no extra assignments until both times are known, and none when pieces take far longer than pulls', () => {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { parseBearerChallenge, parseImageRef, resolveImage } from '../../core/registry-client.ts'
+import { parseBearerChallenge, parseImageRef, resolveImage } from '../../core/supernode/registry-client.ts'
 
 const D = (c: string) => `sha256:${c.repeat(64)}`
 

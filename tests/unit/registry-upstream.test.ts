@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { resolveRange } from '../../core/content-stream.ts'
-import { resolveUpstream } from '../../core/registry-upstream.ts'
+import { resolveRange } from '../../core/daemon/content-stream.ts'
+import { resolveUpstream } from '../../core/daemon/registry-upstream.ts'
 
 const D = `sha256:${'a'.repeat(64)}`
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/bitset.ts'
-import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView, SUPERNODE_ID } from '../../core/scheduler.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView, SUPERNODE_ID } from '../../core/supernode/scheduler/scheduler.ts'
 
 const bits = (size: number, pieces: number[]): Bitset => {
   const b = new Bitset(size)

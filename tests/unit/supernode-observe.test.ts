@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createPluginSet } from '../../core/plugin.ts'
-import { createSupernode } from '../../core/supernode.ts'
+import { createPluginSet } from '../../core/contract/plugin.ts'
+import { createSupernode } from '../../core/supernode/supernode.ts'
 import sourceHttp from '../../plugins/source-http/index.ts'
 import storageFs from '../../plugins/storage-fs/index.ts'
 import { createSha256 } from '../../runtime/node-hash.ts'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/bitset.ts'
-import { createPieceLayout } from '../../core/piece-layout.ts'
-import { SUPERNODE_ID } from '../../core/scheduler.ts'
-import { Swarm } from '../../core/swarm.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { SUPERNODE_ID } from '../../core/supernode/scheduler/scheduler.ts'
+import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 
 const PIECES = 8
 function seeded(): Swarm {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../core/task-id.ts'
+import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../core/protocol/task-id.ts'
 
 describe('task id', () => {
   const url = 'https://cdn.example.com/layer.tar?Expires=1&Signature=abc&v=2'
@@ -39,7 +39,7 @@ describe('task id', () => {
   })
 })
 
-import { createSourceGuard } from '../../core/source-guard.ts'
+import { createSourceGuard } from '../../core/source/source-guard.ts'
 
 describe('source guard (SSRF)', () => {
   it('denies cloud metadata endpoints by default and honours allow/deny lists', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { WakeQueue } from '../../core/wake-queue.ts'
+import { WakeQueue } from '../../core/supernode/scheduler/wake-queue.ts'
 
 describe('wake queue', () => {
   it('wakes the oldest waiters first, once each, skipping cancelled ones', () => {

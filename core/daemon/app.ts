@@ -1,0 +1,109 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { parseBody } from '../protocol/api-schema.ts'
+import { contentResponse, openContentStream } from './content-stream.ts'
+import { createDaemonMetrics, type DaemonMetrics } from './metrics.ts'
+import { DownloadFlights, type Flight } from './download-flights.ts'
+import { createError, toErrorResponse } from '../errors.ts'
+import { createForwardProxy } from './forward-proxy.ts'
+import { readJson } from '../protocol/http-json.ts'
+import { METRICS_CONTENT_TYPE } from '../metrics.ts'
+import type { Peer } from '../peer/peer.ts'
+import { createRegistryMirror } from './registry-mirror.ts'
+import type { FetchHandler } from '../contract/serve.ts'
+import { TASK_ID_RE } from '../protocol/task-id.ts'
+
+export interface DaemonAppOptions {
+  /** The host's long-lived peer: its piece server seeds everything in its cache. */
+  peer: Peer
+  /** Default upstream registry (`--registry-mirror`). */
+  registryMirror?: string
+  insecureRegistries?: string[]
+  /** Absolute-form proxy requests whose URL matches go P2P. */
+  proxyRules?: RegExp[]
+  /** The port the daemon listens on: a request addressed to it is the daemon's own, any other is proxied. */
+  port(): number
+  /** `/metrics` renders these; the peer should report what it serves to `metrics.served`. @default new ones */
+  metrics?: DaemonMetrics
+}
+
+export interface DaemonApp {
+  fetch: FetchHandler
+  flights: DownloadFlights
+  close(): void
+}
+
+const DownloadBody = v.object({
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  headers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)), v.pipe(v.string(), v.maxLength(8192)))),
+  digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  filter: v.optional(v.union([v.pipe(v.string(), v.maxLength(1024)), v.array(v.pipe(v.string(), v.maxLength(256)))])),
+  tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** Bytes/s for this download (get's `--rate-limit`); the first request of a shared download sets it. */
+  rateLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+})
+
+/**
+ * The daemon's one port: its local API (`/api/v1/…`, used by `dragonfly get`),
+ * the registry mirror (`/v2/…`) and, for requests addressed to other hosts,
+ * the HTTP forward proxy.
+ */
+export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
+  const { peer } = options
+  const metrics = options.metrics ?? createDaemonMetrics()
+  const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed })
+  metrics.bind(peer, flights)
+  let closing = false
+  const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries })
+  const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [] })
+  const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', (c) => {
+    if (closing || !peer.address) throw createError('E_NOT_READY', closing ? 'daemon is shutting down' : 'daemon is starting')
+    return c.json({ ready: true })
+  })
+  app.get('/metrics', (c) => c.body(metrics.registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
+
+  app.get('/api/v1/daemon', (c) => c.json({ dragonfly: 'daemon', upload: peer.address, tasks: flights.flights.size }))
+
+  // Downloads into the cache (or joins the running download) and streams the verified content back.
+  app.post('/api/v1/download', async (c) => {
+    const body = parseBody(DownloadBody, await readJson(c))
+    const flight = await flights.start(body)
+    const stream = await openContentStream({ peer, taskId: flight.taskId, done: flight.done, range: c.req.header('range') })
+    return contentResponse(stream, 'GET', { 'x-dragonfly-task-id': flight.taskId })
+  })
+
+  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...flights.flights.values()].map(describe) }))
+  app.get('/api/v1/tasks/:taskId', (c) => {
+    const taskId = c.req.param('taskId')
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    const flight = flights.get(taskId)
+    if (!flight) throw createError('E_UNKNOWN_TASK', `no task ${taskId} in this daemon`)
+    return c.json(describe(flight))
+  })
+
+  app.all('/v2', (c) => mirror(c.req.raw))
+  app.all('/v2/*', (c) => mirror(c.req.raw))
+  app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
+  app.onError((error) => toErrorResponse(error))
+
+  return {
+    flights,
+    fetch: (request) => {
+      const url = new URL(request.url)
+      const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+      return port === options.port() ? app.fetch(request) : proxy(request)
+    },
+    close: () => {
+      closing = true
+      flights.close()
+    },
+  }
+}
+
+function describe(flight: Flight) {
+  const task = flight.result
+  return { taskId: flight.taskId, url: flight.url, state: task ? 'done' : 'running', startedAt: flight.startedAt, ...(task ? { result: task } : {}) }
+}

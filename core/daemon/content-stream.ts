@@ -1,0 +1,144 @@
+import { createError, toDragonflyError } from '../errors.ts'
+import type { Peer } from '../peer/peer.ts'
+import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+
+export interface ContentStreamOptions {
+  peer: Peer
+  taskId: string
+  /** The download; it resolves only once the whole content matched its digest. */
+  done: Promise<unknown>
+  /** Raw `Range` header, if any (a single `bytes=` range; anything else is served whole). */
+  range?: string | null
+  /** Largest chunk handed to the stream at once. @default 1 MiB */
+  chunkSize?: number
+}
+
+export interface ContentStream {
+  contentLength: number
+  /** Bytes [start, end) of the content are streamed. */
+  start: number
+  end: number
+  /** True when a satisfiable Range was asked for. */
+  partial: boolean
+  body: ReadableStream<Uint8Array>
+}
+
+/**
+ * Reads a download while it runs: the body yields bytes as soon as they and
+ * every byte before them are in verified pieces, in order. The piece holding
+ * the last byte of the range is held back until the download has verified
+ * the whole content, so a client never receives a complete body whose digest
+ * is wrong: on failure the stream errors instead (the connection is cut
+ * short of its Content-Length). Resolves when the first bytes can be sent;
+ * rejects if the download fails before that, so small contents fail cleanly.
+ */
+export async function openContentStream(options: ContentStreamOptions): Promise<ContentStream> {
+  const { peer, taskId } = options
+  const chunkSize = options.chunkSize ?? 1024 * 1024
+  const stop = new AbortController()
+  let verdict: { ok: true } | { ok: false; error: unknown } | undefined
+  const settled = options.done.then(
+    () => void (verdict = { ok: true }),
+    (error: unknown) => void (verdict = { ok: false, error }),
+  )
+  let layout: PieceLayout | undefined
+  let prefix = 0
+
+  /** Waits until something changes: a piece, the layout, the verdict or a cancel. */
+  const waitFor = async <T>(check: () => T | undefined): Promise<T> => {
+    for (;;) {
+      const wake = peer.progress.next(taskId, stop.signal)
+      if (verdict && !verdict.ok) throw toDragonflyError(verdict.error, 'E_DOWNLOAD_FAILED')
+      const value = check()
+      if (value !== undefined) return value
+      if (stop.signal.aborted) throw createError('E_ABORTED', 'reader went away')
+      await Promise.race([wake, settled])
+    }
+  }
+
+  const currentLayout = (): PieceLayout | undefined => {
+    const task = peer.tasks.get(taskId)
+    if (!task) {
+      if (verdict?.ok) throw createError('E_IO', `task ${taskId} is no longer stored`)
+      return undefined
+    }
+    if (layout && task.layout.contentLength !== layout.contentLength) {
+      throw createError('E_DOWNLOAD_FAILED', `content length changed during the download (${layout.contentLength} → ${task.layout.contentLength})`)
+    }
+    layout ??= task.layout
+    while (prefix < task.layout.pieceCount && task.have.has(prefix)) prefix++
+    return layout
+  }
+
+  const first = await waitFor(currentLayout)
+  const range = resolveRange(options.range ?? null, first.contentLength)
+  if (range === 'unsatisfiable') {
+    throw createError('E_BAD_REQUEST', `range ${options.range} is outside the content (${first.contentLength} bytes)`, {
+      details: { status: 416, contentLength: first.contentLength },
+    })
+  }
+  const { start, end } = range ?? { start: 0, end: first.contentLength }
+  const heldFrom = end > start ? pieceRange(first, Math.floor((end - 1) / first.pieceSize)).start : end
+
+  /** End of what may be sent now, beyond `at`; undefined to keep waiting. */
+  const readyBeyond = (at: number) => (): number | undefined => {
+    const l = currentLayout()
+    if (!l) return undefined
+    const verified = prefix === 0 ? 0 : pieceRange(l, prefix - 1).end
+    const ready = Math.min(verdict?.ok ? end : heldFrom, verified, end)
+    return ready > at || (at === end && verdict?.ok) ? ready : undefined
+  }
+
+  await waitFor(readyBeyond(start))
+  let at = start
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const ready = await waitFor(readyBeyond(at))
+          if (at >= end) return controller.close()
+          const length = Math.min(chunkSize, ready - at)
+          const bytes = await peer.options.storage.readAt(taskId, at, length)
+          at += length
+          controller.enqueue(bytes)
+        } catch (error) {
+          stop.abort()
+          controller.error(error)
+        }
+      },
+      cancel() {
+        stop.abort()
+      },
+    },
+    { highWaterMark: 0 },
+  )
+  return { contentLength: first.contentLength, start, end, partial: range !== null, body }
+}
+
+/** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null when absent or not understood (served whole). */
+export function resolveRange(header: string | null, length: number): { start: number; end: number } | 'unsatisfiable' | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '')
+  if (!m || (m[1] === '' && m[2] === '')) return null
+  if (m[1] === '') {
+    const suffix = Number(m[2])
+    if (suffix === 0) return 'unsatisfiable'
+    return { start: Math.max(0, length - suffix), end: length }
+  }
+  const start = Number(m[1])
+  const last = m[2] === '' ? length - 1 : Math.min(Number(m[2]), length - 1)
+  if (start >= length || last < start) return 'unsatisfiable'
+  return { start, end: last + 1 }
+}
+
+/** The HTTP answer for a content stream: 200, or 206 with Content-Range. */
+export function contentResponse(stream: ContentStream, method: string, headers: Record<string, string> = {}): Response {
+  const h = new Headers({
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    ...headers,
+    'content-length': String(stream.end - stream.start),
+  })
+  if (stream.partial) h.set('content-range', `bytes ${stream.start}-${stream.end - 1}/${stream.contentLength}`)
+  if (method === 'HEAD') void stream.body.cancel()
+  return new Response(method === 'HEAD' ? null : stream.body, { status: stream.partial ? 206 : 200, headers: h })
+}

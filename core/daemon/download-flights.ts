@@ -1,0 +1,85 @@
+import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../cache/cache-gc.ts'
+import type { DownloadRequest, DownloadResult, Peer } from '../peer/peer.ts'
+
+export interface Flight {
+  taskId: string
+  url: string
+  startedAt: number
+  /** Resolves once the whole content is verified and stored. */
+  done: Promise<DownloadResult>
+  result?: DownloadResult
+  /** Last time a request joined or read this flight (LRU for the cache quota). */
+  lastUsed: number
+}
+
+/** A finished task read this recently may still be streaming to a client: not evicted. */
+const BUSY_MS = 60_000
+
+/**
+ * Single-flight over the daemon's peer: every request for the same task id
+ * (the same URL, digest and tag, whoever asks) joins one download; a finished
+ * one is served from the cache as long as its content is stored. A failed
+ * flight is forgotten, so the next request tries again.
+ */
+export class DownloadFlights {
+  readonly flights = new Map<string, Flight>()
+  private readonly aborter = new AbortController()
+
+  constructor(
+    private readonly peer: Peer,
+    /** Told when a download ends (metrics). */
+    private readonly events: { finished?(result: DownloadResult): void; failed?(): void } = {},
+  ) {}
+
+  async start(request: Omit<DownloadRequest, 'signal'>): Promise<Flight> {
+    const taskId = await this.peer.taskIdOf(request)
+    const existing = this.flights.get(taskId)
+    if (existing && (!existing.result || this.peer.tasks.get(taskId)?.have.complete)) {
+      existing.lastUsed = Date.now()
+      return existing
+    }
+    // One reader going away must not stop a download others share: only closing the daemon aborts it.
+    const flight: Flight = { taskId, url: request.url, startedAt: Date.now(), lastUsed: Date.now(), done: this.peer.download({ ...request, signal: this.aborter.signal }) }
+    flight.done.then(
+      (result) => {
+        flight.result = result
+        this.events.finished?.(result)
+      },
+      () => {
+        if (this.flights.get(taskId) === flight) this.flights.delete(taskId)
+        this.events.failed?.()
+      },
+    )
+    this.flights.set(taskId, flight)
+    return flight
+  }
+
+  /**
+   * Keeps the daemon's cache under its quota: least recently used finished
+   * tasks leave the swarm and their bytes are removed, between watermarks.
+   */
+  async collect(options: CacheGcOptions): Promise<GcResult | null> {
+    const { storage } = this.peer.options
+    if (options.quotaBytes <= 0 || !storage.usage) return null
+    const now = Date.now()
+    const candidates: GcCandidate[] = []
+    for (const key of await storage.listKeys()) {
+      const flight = this.flights.get(key)
+      if (flight && (!flight.result || now - flight.lastUsed < BUSY_MS)) continue
+      const task = this.peer.tasks.get(key)
+      candidates.push({ key, bytes: task?.layout.contentLength ?? 0, lastUsed: flight?.lastUsed ?? 0 })
+    }
+    return collectGarbage(storage, candidates, await storage.usage(), options, async (key) => {
+      this.flights.delete(key)
+      await this.peer.discard(key)
+    })
+  }
+
+  get(taskId: string): Flight | undefined {
+    return this.flights.get(taskId)
+  }
+
+  close(): void {
+    this.aborter.abort()
+  }
+}

@@ -1,0 +1,45 @@
+import { contentResponse, openContentStream } from './content-stream.ts'
+import type { DownloadFlights } from './download-flights.ts'
+import { toDragonflyError, toErrorResponse } from '../errors.ts'
+import { endToEndHeaders, forwardRequest } from './http-forward.ts'
+import type { Peer } from '../peer/peer.ts'
+
+export interface ForwardProxyOptions {
+  peer: Peer
+  flights: DownloadFlights
+  /** URLs matching any of these go through the swarm. */
+  rules: RegExp[]
+}
+
+/** Request headers that are not for the source: conditional and range fields are answered by the daemon. */
+const NOT_FOR_SOURCE = ['range', 'if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'accept-encoding']
+
+/**
+ * The daemon as an HTTP forward proxy (`HTTP_PROXY`) for absolute-form
+ * requests: a GET whose URL matches a rule becomes a P2P download, streamed
+ * as pieces arrive, with the client's headers as the source headers;
+ * anything else is passed on directly. (CONNECT needs raw sockets and is
+ * tunnelled by the runtime adapter.)
+ */
+export function createForwardProxy(options: ForwardProxyOptions): (request: Request) => Promise<Response> {
+  return async (request) => {
+    try {
+      if (request.method === 'GET' && options.rules.some((rule) => rule.test(request.url))) {
+        const headers = endToEndHeaders(request.headers)
+        for (const name of NOT_FOR_SOURCE) headers.delete(name)
+        const flight = await options.flights.start({ url: request.url, headers: Object.fromEntries(headers) })
+        const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
+        return contentResponse(stream, request.method, { 'x-dragonfly-task-id': flight.taskId })
+      }
+      return await forwardRequest(request, request.url)
+    } catch (error) {
+      const err = toDragonflyError(error)
+      // The source's own refusal (404, 401, …) is what a proxy client expects to see.
+      const status = err.details?.status
+      if ((err.code === 'E_SOURCE_STATUS' || err.code === 'E_BAD_REQUEST') && typeof status === 'number' && status >= 400 && status < 500) {
+        return Response.json({ error: err.toJSON() }, { status })
+      }
+      return toErrorResponse(err)
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { createError } from '../errors.ts'
+import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer.ts'
+import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
+import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import { ensureSpace } from '../cache/disk-space.ts'
+import { bytesMissing } from './peer-tasks.ts'
+import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
+
+export interface BackToSourceContext {
+  peer: Peer
+  taskId: string
+  request: DownloadRequest
+  /** What a swarm download already got, if anything. */
+  task?: LocalTask
+  stats: DownloadStats
+  /** Called after each stored piece (throttled by the caller). */
+  progress?: () => void
+}
+
+/**
+ * No supernode could serve: fetch from the source with the user's headers.
+ * Pieces already verified from the swarm are kept; when they form a prefix
+ * the source is asked only for the rest (Range).
+ */
+export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask> {
+  const { peer, taskId, request, stats } = ctx
+  const prefix = ctx.task ? ctx.task.have.prefixLength() : 0
+  const offset = ctx.task && prefix > 0 ? pieceRange(ctx.task.layout, prefix - 1).end : 0
+  const response = await fetchSource(peer.options.plugins, {
+    url: request.url,
+    headers: request.headers ?? {},
+    ...(offset > 0 ? { range: { start: offset } } : {}),
+    signal: request.signal,
+  })
+  const resumedTotal = offset > 0 && response.status === 206 ? rangeContinues(response, offset, ctx.task!.layout.contentLength) : null
+  if (response.status !== 200 && resumedTotal === null) {
+    await response.body?.cancel().catch(() => {})
+    throw sourceStatusError(request.url, response.status)
+  }
+  const length = resumedTotal ?? contentLengthOf(response)
+  if (length === null) {
+    await response.body?.cancel().catch(() => {})
+    throw createError('E_SOURCE_STATUS', `source gave no Content-Length for ${request.url}; chunked sources are not supported yet`)
+  }
+  const keep = resumedTotal !== null ? ctx.task : ctx.task?.layout.contentLength === length ? ctx.task : undefined
+  let task: LocalTask
+  try {
+    task = peer.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
+    await ensureSpace(peer.options.storage, bytesMissing(task), request.url)
+  } catch (error) {
+    await response.body?.cancel().catch(() => {})
+    throw error
+  }
+  await cutIntoPieces(response.body, {
+    layout: task.layout,
+    firstPiece: resumedTotal !== null ? prefix : 0,
+    url: request.url,
+    limiter: peer.limitsOf(taskId).down,
+    onBytes: (n) => {
+      stats.bytesFromSource += n
+      stats.wireBytes += n
+    },
+    onPiece: async (n, bytes) => {
+      if (task.have.has(n)) return
+      await peer.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
+      task.have.set(n)
+      peer.progress.notify(taskId)
+      await task.digest.advance(task.have, { piece: n, bytes })
+      ctx.progress?.()
+    },
+  })
+  return task
+}

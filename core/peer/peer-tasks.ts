@@ -1,0 +1,54 @@
+import { Bitset } from '../protocol/bitset.ts'
+import type { CreateHash } from '../protocol/digest.ts'
+import { OrderedDigest } from '../transfer/ordered-digest.ts'
+import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import type { StorageDriver } from '../contract/storage.ts'
+
+/** A task as this peer holds it: what it can serve to others. */
+export interface LocalTask {
+  taskId: string
+  layout: PieceLayout
+  have: Bitset
+  digest: OrderedDigest
+}
+
+/** What a peer keeps beside a task's bytes so an interrupted download resumes. */
+interface PeerMeta {
+  url: string
+  contentLength: number
+  pieceSize: number
+  have: string
+}
+
+/** The whole-content digest of a task, fed in piece order from what is stored. */
+export function newTaskDigest(storage: StorageDriver, createHash: CreateHash, taskId: string, layout: PieceLayout): OrderedDigest {
+  return new OrderedDigest(createHash, layout.pieceCount, (n) => {
+    const r = pieceRange(layout, n)
+    return storage.readAt(taskId, r.start, r.length)
+  })
+}
+
+/** Saves which pieces are verified. Best effort: a failed save costs a refetch, not the download. */
+export async function saveTaskState(storage: StorageDriver, task: LocalTask, url: string): Promise<void> {
+  const meta: PeerMeta = { url, contentLength: task.layout.contentLength, pieceSize: task.layout.pieceSize, have: task.have.toBase64() }
+  await storage.setMeta(task.taskId, meta).catch(() => {})
+}
+
+/** The verified pieces a previous run left, or undefined when there are none or the record is damaged. */
+export async function loadTaskState(storage: StorageDriver, createHash: CreateHash, taskId: string): Promise<LocalTask | undefined> {
+  const meta = await storage.getMeta<PeerMeta>(taskId).catch(() => null)
+  if (!meta || !isValidLayout(meta.contentLength, meta.pieceSize)) return undefined
+  const layout = createPieceLayout(meta.contentLength, meta.pieceSize)
+  let have: Bitset
+  try {
+    have = Bitset.fromBase64(layout.pieceCount, meta.have)
+  } catch {
+    return undefined
+  }
+  return { taskId, layout, have, digest: newTaskDigest(storage, createHash, taskId, layout) }
+}
+
+/** Bytes of `task` not yet held: what its download still has to store. */
+export function bytesMissing(task: LocalTask): number {
+  return task.layout.contentLength - bytesHeld(task.layout, task.have)
+}

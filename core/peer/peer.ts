@@ -1,0 +1,300 @@
+import { Bitset } from '../protocol/bitset.ts'
+import type { CreateHash, CreatePieceHasher } from '../protocol/digest.ts'
+import { parseDigest } from '../protocol/digest.ts'
+import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
+import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
+import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { ensureSpace } from '../cache/disk-space.ts'
+import { createPieceRoutes } from '../transfer/piece-server.ts'
+import type { PieceHttpGet } from '../contract/piece-get.ts'
+import type { PluginSet } from '../contract/plugin.ts'
+import { createLimits, type Limits } from '../transfer/rate-limit.ts'
+import type { ServeFn, ServerHandle } from '../contract/serve.ts'
+import type { StorageDriver } from '../contract/storage.ts'
+import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
+import { SupernodeList } from './supernode-list.ts'
+import { TaskProgress } from './task-progress.ts'
+import { backToSource } from './back-to-source.ts'
+import { progressOf, throttleProgress } from './download-progress.ts'
+import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
+import { runSwarmDownload } from './swarm-download.ts'
+import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
+
+export type { LocalTask } from './peer-tasks.ts'
+export type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
+
+export interface PeerOptions {
+  plugins: PluginSet
+  /** The peer's piece store (the storage plugin opened on the `peer` namespace). */
+  storage: StorageDriver
+  createHash: CreateHash
+  /** Hashes received pieces off the event loop (the runtime's hash thread). @default on this thread, with `createHash` */
+  createPieceHasher?: CreatePieceHasher
+  /** Memory for receive buffers that `createPieceHasher` reads in place and direct I/O accepts. @default `new Uint8Array` */
+  allocate?: (bytes: number) => Uint8Array
+  serve: ServeFn
+  /** Supernode base URLs, tried in order; later ones are failovers. A cluster's config service adds the others. */
+  supernodes: string[]
+  /** How often a cluster's list of supernodes is asked again. @default 30000 */
+  supernodeRefreshMs?: number
+  /** `region|zone|rack`, for locality-aware scheduling. */
+  location?: string
+  /** Pieces fetched at once. @default 8 */
+  concurrency?: number
+  /** Concurrent uploads this peer offers. @default 6 */
+  uploadSlots?: number
+  /** @default 30000 */
+  pieceTimeoutMs?: number
+  /** Fetch from the source when no supernode answers. @default true */
+  backSource?: boolean
+  /** Address other peers use to reach this one. @default '127.0.0.1' */
+  advertiseHost?: string
+  /** Interface the piece server listens on. @default advertiseHost */
+  listenHost?: string
+  /** Piece server port; 0 picks a free one. @default 0 */
+  port?: number
+  /** Called after each piece this peer served to another (metrics). */
+  onServed?: (taskId: string, piece: number, bytes: number) => void
+  /** The piece GET (the runtime's fastest). @default fetch */
+  pieceGet?: PieceHttpGet
+  /** The transport of supernode API calls (the runtime's lightest). @default fetch */
+  apiFetch?: typeof fetch
+  /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
+  rateLimit?: number
+  /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
+  totalLimit?: number
+}
+
+/**
+ * The peer engine: one piece server, any number of downloads. Runs the
+ * download against the supernodes in order, fails over, and goes back to
+ * the source when none answers (unless told not to).
+ */
+export class Peer {
+  readonly options: PeerOptions
+  readonly tasks = new Map<string, LocalTask>()
+  readonly client: SupernodeClient
+  /** The supernodes to use, best first (the cluster's config service's answer, then the given ones). */
+  readonly supernodes: SupernodeList
+  /** Notified when a task's layout is known and after every verified piece (progressive readers wait on it). */
+  readonly progress = new TaskProgress()
+  private server?: ServerHandle
+  /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
+  private readonly memberships = new Map<string, { base: string; peerId: string }>()
+  private heartbeat?: ReturnType<typeof setInterval>
+  /** The host's limits (`totalLimit`) and each task's under them. */
+  private readonly hostLimits: Limits
+  private readonly taskLimits = new Map<string, Limits>()
+  address = ''
+
+  constructor(options: PeerOptions) {
+    this.options = options
+    this.hostLimits = createLimits(options.totalLimit)
+    this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url), fetch: options.apiFetch })
+    this.supernodes = new SupernodeList(options.supernodes, this.client, options.location, options.supernodeRefreshMs ?? 30_000)
+  }
+
+  async start(): Promise<string> {
+    const routes = createPieceRoutes({
+      lookup: (taskId) => {
+        const task = this.tasks.get(taskId)
+        return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n), limiter: this.limitsOf(taskId).up }
+      },
+      transforms: this.options.plugins.transforms,
+      hooks: this.options.plugins.hooks,
+      onServed: this.options.onServed,
+    })
+    const host = this.options.advertiseHost ?? '127.0.0.1'
+    this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })
+    this.address = `http://${host.includes(':') ? `[${host}]` : host}:${this.server.port}`
+    return this.address
+  }
+
+  /** Leaves every swarm, then stops serving and closes the storage's open files. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat)
+    await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId)))
+    this.memberships.clear()
+    await this.server?.close()
+    this.server = undefined
+    await this.options.storage.close?.()
+  }
+
+  joined(taskId: string, base: string, peerId: string): void {
+    this.memberships.set(taskId, { base, peerId })
+    this.heartbeat ??= setInterval(() => {
+      void this.supernodes.refresh()
+      for (const [id, m] of this.memberships) {
+        this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => this.memberships.delete(id))
+      }
+    }, 10_000)
+    ;(this.heartbeat as { unref?: () => void }).unref?.()
+  }
+
+  /** Leaves one task's swarm (its pieces are no longer offered). */
+  async leave(taskId: string): Promise<void> {
+    const m = this.memberships.get(taskId)
+    this.memberships.delete(taskId)
+    if (m) await this.client.leave(m.base, taskId, m.peerId).catch(() => {})
+  }
+
+  /** The limits a task's transfers run under: its own (if any) under the host's. */
+  limitsOf(taskId: string): Limits {
+    let limits = this.taskLimits.get(taskId)
+    if (!limits) {
+      limits = createLimits(this.options.rateLimit, this.hostLimits)
+      if (this.options.rateLimit) this.taskLimits.set(taskId, limits)
+    }
+    return limits
+  }
+
+  /** Bytes/s a task's downloads are held to, or 0 when unlimited. */
+  downloadRate(taskId: string): number {
+    return this.limitsOf(taskId).down?.effectiveRate ?? 0
+  }
+
+  outgoingHeaders(url: string): Record<string, string> {
+    let headers: Record<string, string> = {}
+    for (const hook of this.options.plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
+    return headers
+  }
+
+  /** The task id a request downloads into (what `download` will use). */
+  taskIdOf(request: DownloadRequest): Promise<string> {
+    const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
+    return computeTaskId({ url: request.url, filter: parseFilter(request.filter), digest: expected, tag: request.tag })
+  }
+
+  async download(request: DownloadRequest): Promise<DownloadResult> {
+    const started = Date.now()
+    const filter = parseFilter(request.filter)
+    const expected = request.digest ? `sha256:${parseDigest(request.digest) ?? invalidDigest(request.digest)}` : undefined
+    const taskId = await this.taskIdOf(request)
+    const rate = request.rateLimit ?? this.options.rateLimit
+    if (rate) this.taskLimits.set(taskId, createLimits(rate, this.hostLimits))
+    const stats: DownloadStats = { bytesFromPeers: 0, bytesFromSupernode: 0, bytesFromSource: 0, wireBytes: 0, piecesFromPeers: 0, piecesFromSupernode: 0 }
+    let supernode: string | null = null
+    let task: LocalTask | undefined
+    let lastError: DragonflyError | undefined
+    let announced: string | undefined
+    const snapshot = () => this.tasks.get(taskId)
+    const progress = throttleProgress(request.onProgress, () => progressOf(taskId, snapshot(), stats, started), request.progressIntervalMs)
+    // Each supernode gets one try, and a second one when it forgot us; the list may grow as the cluster answers.
+    const failed = new Set<string>()
+    const forgot = new Set<string>()
+    if (this.options.supernodes.length > 0) await this.supernodes.refresh()
+    for (;;) {
+      const base = this.supernodes.current().find((b) => !failed.has(b))
+      if (base === undefined) break
+      try {
+        const previous = task ?? (await this.resume(taskId))
+        const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
+        const registration = await this.client.register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo }).catch((error: unknown) => {
+          // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
+          if (isDragonflyError(error) && error.code === 'E_NO_SPACE') throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
+          throw error
+        })
+        if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
+        task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
+        await ensureSpace(this.options.storage, bytesMissing(task), request.url)
+        supernode = base
+        progress.tick()
+        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
+        break
+      } catch (error) {
+        // The supernode forgot us (took us for dead, or restarted): register again, once.
+        const forgotten = isDragonflyError(error) && (error.code === 'E_UNKNOWN_PEER' || error.code === 'E_UNKNOWN_TASK') && !forgot.has(base)
+        if (!forgotten && !isSupernodeDown(error)) {
+          await this.persist(taskId, request.url)
+          throw error
+        }
+        if (forgotten) forgot.add(base)
+        else {
+          failed.add(base)
+          await this.supernodes.refresh(true)
+        }
+        lastError = error as DragonflyError
+        supernode = null
+      }
+    }
+    let usedSource = false
+    if (!task || !task.have.complete) {
+      if (this.options.backSource === false) {
+        await this.persist(taskId, request.url)
+        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })
+      }
+      task = await backToSource({ peer: this, taskId, request, task, stats, progress: progress.tick })
+      usedSource = true
+      await this.reportBackToSource(request.url, stats.bytesFromSource)
+    }
+    // Every piece matched the supernode's digest, so its whole-content digest holds
+    // unless the user named another; only then (or after going to the source) is it recomputed.
+    let digest = !usedSource && !expected ? announced : undefined
+    if (!digest) {
+      await task.digest.advance(task.have)
+      digest = (await task.digest.digest()) ?? undefined
+    }
+    if (!digest) throw createError('E_INTERNAL', 'download ended with pieces missing')
+    const want = expected ?? announced
+    if (want && want !== digest) {
+      await this.discard(taskId)
+      throw createError('E_DIGEST_MISMATCH', `downloaded content is ${digest}, expected ${want}`)
+    }
+    await this.persist(taskId, request.url)
+    progress.flush()
+    return {
+      taskId,
+      storageKey: taskId,
+      bytes: task.layout.contentLength,
+      pieces: task.layout.pieceCount,
+      durationMs: Date.now() - started,
+      digest,
+      supernode,
+      backToSource: usedSource,
+      ...stats,
+    }
+  }
+
+  /** Tells every supernode that answers that this download went to the source (for `dragonfly_back_to_source_total`). */
+  private async reportBackToSource(url: string, bytes: number): Promise<void> {
+    await Promise.allSettled(this.supernodes.current().map((base) => this.client.reportBackToSource(base, { url, bytes })))
+  }
+
+  /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */
+  async discard(taskId: string): Promise<void> {
+    await this.leave(taskId)
+    this.tasks.delete(taskId)
+    this.taskLimits.delete(taskId)
+    this.progress.notify(taskId)
+    await this.options.storage.remove(taskId)
+  }
+
+  /** Registers a task's layout; keeps verified pieces of a previous run when the layout agrees. */
+  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask): LocalTask {
+    const same = previous && previous.layout.contentLength === layout.contentLength && previous.layout.pieceSize === layout.pieceSize
+    const have = same ? previous.have : new Bitset(layout.pieceCount)
+    const digest = same ? previous.digest : newTaskDigest(this.options.storage, this.options.createHash, taskId, layout)
+    const task: LocalTask = { taskId, layout, have, digest }
+    this.tasks.set(taskId, task)
+    this.progress.notify(taskId)
+    return task
+  }
+
+  /** Saves which pieces are verified, so an interrupted download resumes. */
+  async persist(taskId: string, url: string): Promise<void> {
+    const task = this.tasks.get(taskId)
+    if (task) await saveTaskState(this.options.storage, task, url)
+  }
+
+  private async resume(taskId: string): Promise<LocalTask | undefined> {
+    return this.tasks.get(taskId) ?? (await loadTaskState(this.options.storage, this.options.createHash, taskId))
+  }
+}
+
+export function createPeer(options: PeerOptions): Peer {
+  return new Peer(options)
+}
+
+function invalidDigest(value: string): never {
+  throw createError('E_BAD_ARGUMENT', `digest must be sha256:<64 hex chars>, got ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,83 @@
+import { createError } from '../errors.ts'
+import type { PluginSet } from '../contract/plugin.ts'
+import { fetchSource } from './fetch-source.ts'
+
+/** Request headers that carry a user's credentials toward a source. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
+/** sha256 of the credential headers (names lower-cased, sorted), or '' when there are none. */
+export async function credentialHash(headers: Record<string, string> = {}): Promise<string> {
+  const found = Object.entries(headers)
+    .map(([k, v]) => [k.toLowerCase(), v] as const)
+    .filter(([k]) => CREDENTIAL_HEADERS.includes(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (found.length === 0) return ''
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(found)))
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+export interface AccessTask {
+  taskId: string
+  /** Credential the source was fetched with: '' public, '*' private but nobody's credential was checked yet. */
+  credential: string
+}
+
+export interface SourceAccessOptions {
+  /** How long a source's yes (or no) to a credential is trusted. @default 300000 */
+  ttlMs?: number
+}
+
+/**
+ * Private content: a task fetched with credentials is handed only to
+ * registrants whose own credentials the source accepts. Each distinct
+ * credential is checked once per TTL with a HEAD request; concurrent checks
+ * of the same credential share one request.
+ */
+export class SourceAccess {
+  private readonly verdicts = new Map<string, { ok: boolean; until: number }>()
+  private readonly inflight = new Map<string, Promise<boolean>>()
+  private readonly ttlMs: number
+
+  constructor(
+    private readonly plugins: PluginSet,
+    options: SourceAccessOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 300_000
+  }
+
+  /** Resolves when this registrant may have the task's pieces; throws E_FORBIDDEN otherwise. */
+  async admit(task: AccessTask, request: { url: string; headers?: Record<string, string> }): Promise<void> {
+    if (task.credential === '') return
+    const credential = await credentialHash(request.headers)
+    if (credential === task.credential) return
+    const key = `${task.taskId}/${credential}`
+    const now = Date.now()
+    const known = this.verdicts.get(key)
+    let ok: boolean
+    if (known && known.until > now) {
+      ok = known.ok
+    } else {
+      let check = this.inflight.get(key)
+      if (!check) {
+        check = this.ask(request.url, request.headers ?? {}).finally(() => this.inflight.delete(key))
+        this.inflight.set(key, check)
+      }
+      ok = await check
+      this.verdicts.set(key, { ok, until: Date.now() + this.ttlMs })
+      if (this.verdicts.size > 10_000) for (const [k, v] of this.verdicts) if (v.until <= now) this.verdicts.delete(k)
+    }
+    if (!ok) throw createError('E_FORBIDDEN', `the source refused this registrant's credentials for ${request.url}; private content is only shared with peers that may fetch it themselves`)
+  }
+
+  private async ask(url: string, headers: Record<string, string>): Promise<boolean> {
+    let response = await fetchSource(this.plugins, { url, headers, method: 'HEAD' })
+    if (response.status === 405 || response.status === 501) {
+      await response.body?.cancel().catch(() => {})
+      response = await fetchSource(this.plugins, { url, headers, range: { start: 0, end: 0 } })
+    }
+    await response.body?.cancel().catch(() => {})
+    if (response.status === 401 || response.status === 403 || response.status === 404) return false
+    if (response.status >= 400) throw createError('E_SOURCE_STATUS', `source answered ${response.status} while checking credentials for ${url}`, { details: { status: response.status } })
+    return true
+  }
+}

@@ -1,0 +1,182 @@
+import { Hono } from 'hono'
+import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from '../protocol/api-schema.ts'
+import type { Cdn, CdnTask } from './cdn/cdn.ts'
+import { createError, toErrorResponse } from '../errors.ts'
+import { readJson } from '../protocol/http-json.ts'
+import type { Histogram } from '../metrics.ts'
+import { pieceRange } from '../protocol/piece-layout.ts'
+import { createPieceRoutes } from '../transfer/piece-server.ts'
+import type { PluginSet } from '../contract/plugin.ts'
+import { checkRequests } from '../transfer/request-check.ts'
+import { SUPERNODE_ID } from './scheduler/scheduler.ts'
+import type { StorageDriver } from '../contract/storage.ts'
+import type { SupernodeEvents } from './events.ts'
+import { TASK_ID_RE } from '../protocol/task-id.ts'
+
+export interface SupernodeAppOptions {
+  cdn: Cdn
+  storage: StorageDriver
+  /** How long a pull with nothing to hand out waits for work. */
+  longPollMs: number
+  events?: SupernodeEvents
+  /** Observes each `swarm.pull`. */
+  scheduleDuration?: Histogram
+  /** Cluster mode: the supernodes a peer at `location` should use, sent along its registration. */
+  supernodesFor?: (location: string | undefined) => string[]
+  /** More route groups (dashboard, metrics, preheat), mounted at `/`. */
+  routes?: Hono[]
+  /** Aborted when the supernode shuts down: registrations are refused and waiting pulls answer E_NOT_READY at once. */
+  shutdown?: AbortSignal
+  /** Pulls being answered right now (the shutdown waits for them to be written). */
+  inflight?: { pulls: number }
+  /** Transforms for piece transfer and request-check hooks (auth). */
+  plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
+}
+
+/** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
+export function createSupernodeApp(options: SupernodeAppOptions): Hono {
+  const { cdn, storage, longPollMs, events, scheduleDuration } = options
+  const app = new Hono()
+  app.use(checkRequests(options.plugins?.hooks ?? []))
+
+  const taskOf = (taskId: string): CdnTask => {
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    const task = cdn.get(taskId)
+    if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId}`)
+    return task
+  }
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+
+  const stopping = (): boolean => options.shutdown?.aborted === true
+  const NOT_READY = 'supernode is shutting down; use another supernode'
+
+  app.post('/api/v1/tasks/register', async (c) => {
+    if (stopping()) throw createError('E_NOT_READY', NOT_READY)
+    const body = parseBody(RegisterBody, await readJson(c))
+    const task = await cdn.ensure(body)
+    if (task.error) throw task.error
+    await cdn.access.admit(task, body)
+    const peerId = crypto.randomUUID()
+    task.swarm.register(peerId, body.peer, Date.now())
+    const response: RegisterResponse = {
+      taskId: task.taskId,
+      peerId,
+      contentLength: task.layout.contentLength,
+      pieceSize: task.layout.pieceSize,
+      pieceCount: task.layout.pieceCount,
+      ...(task.digest ? { digest: task.digest } : {}),
+      ...(options.supernodesFor ? { supernodes: options.supernodesFor(body.peer.location) } : {}),
+    }
+    return c.json(response)
+  })
+
+  app.post('/api/v1/tasks/:taskId/pull', async (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    const body = parseBody(PullBody, await readJson(c))
+    const { swarm } = task
+    const deadline = Date.now() + longPollMs
+    const wakeups = options.shutdown ? AbortSignal.any([c.req.raw.signal, options.shutdown]) : c.req.raw.signal
+    let results = body.results
+    if (options.inflight) options.inflight.pulls++
+    try {
+      for (;;) {
+        // Results are still applied, so the swarm's state is complete when the supernode goes.
+        if (stopping()) {
+          if (results?.length) swarm.pull(body.peerId, results, 0, Date.now())
+          return c.json<PullResponse>({ assignments: [], error: { code: 'E_NOT_READY', message: NOT_READY } })
+        }
+        if (task.error) return c.json<PullResponse>({ assignments: [], error: task.error.toJSON() })
+        const pull = () => swarm.pull(body.peerId, results, body.want, Date.now())
+        const assignments = scheduleDuration ? scheduleDuration.time(pull) : pull()
+        results = []
+        const peer = swarm.peer(body.peerId)
+        const now = Date.now()
+        if (assignments.length > 0 || !body.wait || peer.have.complete || now >= deadline || c.req.raw.signal.aborted) {
+          const dto: AssignmentDto[] = assignments.map((a) => {
+            const source = a.from === SUPERNODE_ID ? undefined : swarm.peers.get(a.from)
+            return {
+              piece: a.piece,
+              digest: swarm.digests[a.piece]!,
+              size: pieceRange(task.layout, a.piece).length,
+              from: a.from,
+              ...(source ? { address: source.address } : {}),
+              ...(a.endgame ? { endgame: true } : {}),
+            }
+          })
+          return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
+        }
+        await swarm.waitForChange(Math.min(deadline - now, swarm.retryIn(body.peerId, now) ?? Infinity), wakeups)
+      }
+    } finally {
+      if (options.inflight) options.inflight.pulls--
+    }
+  })
+
+  app.post('/api/v1/tasks/:taskId/leave', async (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    const body = parseBody(LeaveBody, await readJson(c))
+    task.swarm.leave(body.peerId)
+    return c.json({ ok: true })
+  })
+
+  app.post('/api/v1/reports/back-to-source', async (c) => {
+    const body = parseBody(BackToSourceReport, await readJson(c))
+    events?.backToSource?.(body)
+    return c.json({ ok: true })
+  })
+
+  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task ? [describeTask(e.task)] : [])) }))
+
+  app.get('/api/v1/tasks/:taskId', (c) => {
+    const task = taskOf(c.req.param('taskId'))
+    return c.json({
+      ...describeTask(task),
+      peers: [...task.swarm.peers.values()].map((p) => ({
+        id: p.id,
+        address: p.address,
+        location: p.location ?? null,
+        pieces: p.have.count,
+        isolated: p.isolated,
+        uploading: p.uploading,
+        bytesUploaded: p.bytesUploaded,
+        bytesDownloaded: p.bytesDownloaded,
+      })),
+    })
+  })
+
+  app.route(
+    '/',
+    createPieceRoutes({
+      lookup: (taskId) => {
+        const task = cdn.get(taskId)
+        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n], limiter: cdn.limits?.up }
+      },
+      transforms: options.plugins?.transforms,
+    }),
+  )
+
+  for (const routes of options.routes ?? []) app.route('/', routes)
+  app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
+  app.onError((error) => toErrorResponse(error))
+  return app
+}
+
+function describeTask(task: CdnTask) {
+  return {
+    taskId: task.taskId,
+    url: task.url,
+    contentLength: task.layout.contentLength,
+    pieceSize: task.layout.pieceSize,
+    pieceCount: task.layout.pieceCount,
+    piecesCached: task.swarm.seed.have.count,
+    complete: task.complete,
+    digest: task.digest ?? null,
+    error: task.error?.toJSON() ?? null,
+    peers: task.swarm.peers.size,
+    bytesFromSource: task.bytesFromSource,
+    bytesFromSupernode: task.swarm.seed.bytesUploaded,
+    bytesFromPeers: [...task.swarm.peers.values()].reduce((sum, p) => sum + p.bytesUploaded, 0),
+    isolatedPeers: [...task.swarm.peers.values()].filter((p) => p.isolated).length,
+  }
+}

@@ -1,0 +1,60 @@
+import type { SharedTask } from '../../contract/cluster-store.ts'
+import type { DragonflyError } from '../../errors.ts'
+import type { PieceLayout } from '../../protocol/piece-layout.ts'
+import type { Swarm } from '../scheduler/swarm.ts'
+import type { TaskIdentity } from '../../protocol/task-id.ts'
+
+/* The CDN's task shapes, shared by the CDN, its ingest, the cluster mirror and the HTTP routes. */
+
+/** What the CDN keeps on disk beside a task's bytes. */
+export interface CdnMeta {
+  url: string
+  contentLength: number
+  pieceSize: number
+  /** Piece digests, in order, for the pieces stored so far. */
+  digests: string[]
+  complete: boolean
+  /** `sha256:<hex>` of the whole content, once complete. */
+  digest?: string
+  etag?: string
+  lastModified?: string
+  /** Fetched with credentials: registrants must prove theirs (SourceAccess). */
+  private?: boolean
+  updatedAt: number
+}
+
+export interface CdnTask {
+  taskId: string
+  url: string
+  layout: PieceLayout
+  swarm: Swarm
+  /** Set when the source fetch failed; pullers get it. */
+  error?: DragonflyError
+  complete: boolean
+  digest?: string
+  bytesFromSource: number
+  createdAt: number
+  lastUsed: number
+  /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
+  credential: string
+  /** The request that opened it: a cluster takeover fetches the source with it. */
+  request?: TaskRequest
+}
+
+/**
+ * Cluster mode (core/cluster/cluster.ts): decides which supernode fetches a task's
+ * source, and hears about every task opened here.
+ */
+export interface TaskCoordinator {
+  /** null when this supernode fetches the source (it holds the lease); else the owner's layout to follow. */
+  claim(taskId: string): Promise<SharedTask | null>
+  /** A task is open here; `meta` is its cache record (kept up to date by whoever stores pieces). */
+  opened(task: CdnTask, meta: CdnMeta): void
+  /** Opening failed (the source's answer, when this supernode owned the fetch). */
+  failed(taskId: string, error: DragonflyError): void
+}
+
+export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
+  filter?: string | string[]
+  headers?: Record<string, string>
+}

@@ -1,0 +1,84 @@
+import { Hono } from 'hono'
+import type { Cdn, CdnTask } from './cdn/cdn.ts'
+import { DASHBOARD_HTML } from './dashboard-page.ts'
+import { createError } from '../errors.ts'
+import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../metrics.ts'
+import { bytesHeld } from '../protocol/piece-layout.ts'
+import type { StorageDriver } from '../contract/storage.ts'
+import type { SupernodeMetrics } from './metrics.ts'
+
+export interface ObserveRoutesOptions {
+  cdn: Cdn
+  storage: StorageDriver
+  registry: MetricsRegistry
+  metrics: SupernodeMetrics
+  /** False once the supernode is shutting down. */
+  accepting: () => boolean
+  startedAt: number
+}
+
+/** What people and monitoring look at: `/`, `/metrics`, `/readyz`, `/api/v1/status`, piece maps. */
+export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
+  const { cdn, storage, registry } = options
+  const app = new Hono()
+  const tasks = (): CdnTask[] => [...cdn.tasks.values()].flatMap((e) => (e.task ? [e.task] : []))
+
+  app.get('/', (c) => c.html(DASHBOARD_HTML))
+
+  app.get('/metrics', (c) => c.body(registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
+
+  // Ready = accepting work and the cache answers; liveness stays `/healthz`.
+  app.get('/readyz', async (c) => {
+    if (!options.accepting()) throw createError('E_NOT_READY', 'supernode is shutting down')
+    try {
+      await storage.getMeta('readyz-probe')
+    } catch (cause) {
+      throw createError('E_NOT_READY', `cache storage ${storage.name} does not answer`, { cause })
+    }
+    return c.json({ ready: true })
+  })
+
+  app.get('/api/v1/status', async (c) => {
+    const all = tasks()
+    const peers = all.flatMap((t) => [...t.swarm.peers.values()])
+    const totals = options.metrics.totals()
+    const state = { running: 0, complete: 0, failed: 0 }
+    for (const t of all) state[t.error ? 'failed' : t.complete ? 'complete' : 'running']++
+    return c.json({
+      uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
+      ready: options.accepting(),
+      tasks: { total: all.length, ...state },
+      peers: peers.length,
+      isolatedPeers: peers.filter((p) => p.isolated).length,
+      cache: {
+        bytes: all.reduce((sum, t) => sum + bytesHeld(t.layout, t.swarm.seed.have), 0),
+        storageBytes: (await storage.usage?.().catch(() => null)) ?? null,
+      },
+      bytesFromSource: totals.sourceBytes,
+      bytesDelivered: { supernode: totals.fromSupernode, peers: totals.fromPeers },
+      backToSource: totals.backToSource,
+    })
+  })
+
+  // Compact piece maps for the dashboard: one base64 bitset per holder.
+  app.get('/api/v1/tasks/:taskId/pieces', (c) => {
+    const task = cdn.get(c.req.param('taskId'))
+    if (!task) throw createError('E_UNKNOWN_TASK', `no task ${c.req.param('taskId')}`)
+    return c.json({
+      taskId: task.taskId,
+      pieceCount: task.layout.pieceCount,
+      version: task.swarm.version,
+      supernode: task.swarm.seed.have.toBase64(),
+      peers: [...task.swarm.peers.values()].map((p) => ({
+        id: p.id,
+        address: p.address,
+        location: p.location ?? null,
+        isolated: p.isolated,
+        pieces: p.have.count,
+        have: p.have.toBase64(),
+      })),
+    })
+  })
+
+  return app
+}

@@ -1,0 +1,90 @@
+import type { Bitset } from '../../protocol/bitset.ts'
+
+/* What the swarm tracks per peer and what it is told; the Swarm class is in swarm.ts. */
+
+/** What a requester says about one assignment of its last batch. */
+export interface PieceResult {
+  piece: number
+  from: string
+  ok: boolean
+  /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
+  error?: 'digest' | 'unreachable' | 'timeout' | 'http'
+  bytes?: number
+}
+
+export interface PeerRegistration {
+  /** Base URL of the peer's piece server, e.g. `http://10.0.0.5:41234`. */
+  address: string
+  location?: string
+  slots?: number
+  /** Pieces the peer already holds (resume), base64 bitset. */
+  have?: string
+}
+
+export interface PeerState {
+  id: string
+  address: string
+  location?: string
+  have: Bitset
+  uploading: number
+  slots: number
+  inflight: Map<number, { sources: string[]; deadline: number }>
+  /** Sources this peer reported as failing → when it may be given them again (ms, the swarm's clock). */
+  blacklist: Map<string, number>
+  isolated: boolean
+  /** Distinct requesters that could not reach this peer. */
+  unreachableBy: Set<string>
+  lastSeen: number
+  joinedAt: number
+  bytesUploaded: number
+  bytesDownloaded: number
+  /** Cluster mode: the id of the supernode this peer registered with, when not this one (it never pulls here). */
+  remote?: string
+}
+
+/** A swarm member another supernode of the cluster registered (a peer, or that supernode itself). */
+export interface RemoteMember {
+  id: string
+  address: string
+  location?: string
+  slots: number
+  have: Bitset
+  /** The supernode it came from. */
+  via: string
+}
+
+export interface SwarmOptions {
+  peerSlots: number
+  supernodeSlots: number
+  /** How long an assignment may run before its slot is reclaimed. */
+  pieceTimeoutMs: number
+  /** A peer that has not pulled for this long is gone (peers heartbeat every 10 s once their download is done). */
+  peerTtlMs: number
+  /** Distinct requesters that must fail to reach a peer before it stops serving. */
+  unreachableLimit: number
+  /** How long others wait for a piece already on its way to a peer before taking it from the supernode. */
+  pendingGraceMs: number
+  /** A peer reported unreachable that has not pulled for this long is taken for dead. */
+  silentPeerMs: number
+  /**
+   * How long a requester is not sent again to a source that failed it (timeout,
+   * unreachable, bad answer). Not forever: the supernode is the last source of
+   * every piece, and a lone peer whose one piece from it timed out would
+   * otherwise never be given that piece again. Corrupting peers are isolated
+   * for good regardless.
+   */
+  blacklistMs: number
+  /**
+   * The supernode's uplink is rate-limited (`supernode --total-limit`): it is
+   * then kept for first copies, and serves pieces that peers already hold
+   * only while it uploads nothing else.
+   */
+  seedUplinkLimited?: boolean
+}
+
+/** What a swarm tells the outside (metrics, logs); every hook is optional. */
+export interface SwarmEvents {
+  /** A requester reported a verified piece: who served it and how many bytes. */
+  pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
+  peerIsolated?(peer: PeerState): void
+}

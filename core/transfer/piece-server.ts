@@ -1,0 +1,87 @@
+import { Hono } from 'hono'
+import { BufferPool } from './buffer-pool.ts'
+import { createError, toErrorResponse } from '../errors.ts'
+import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import { ACCEPT_CODING_HEADER, CODING_HEADER, createPieceEncoder, parseAcceptCoding } from '../protocol/piece-coding.ts'
+import type { PluginHooks, PieceTransform } from '../contract/plugin.ts'
+import { limitedBody, type RateLimiter } from './rate-limit.ts'
+import { checkRequests } from './request-check.ts'
+import type { ServeBindings } from '../contract/serve.ts'
+import type { StorageDriver } from '../contract/storage.ts'
+import { TASK_ID_RE } from '../protocol/task-id.ts'
+
+/** Piece buffers kept for reuse between responses (more are allocated while more are being sent). */
+const MAX_POOLED = 16
+
+export interface ServedTask {
+  layout: PieceLayout
+  storage: StorageDriver
+  /** Only verified pieces are served. */
+  has(piece: number): boolean
+  /** The piece's digest, when known: keys the cache of compressed pieces so replaced content is never served stale. */
+  digest?(piece: number): string | undefined
+  /** Paces this task's uploads (`--rate-limit` under `--total-limit`). */
+  limiter?: RateLimiter
+}
+
+export interface PieceServerOptions {
+  lookup(taskId: string): ServedTask | undefined
+  /** Called after a piece body was handed to the transport, with the bytes on the wire. */
+  onServed?(taskId: string, piece: number, bytes: number): void
+  /** The plugins' transforms, in stage order; applied per request as the receiver accepts them. */
+  transforms?: readonly PieceTransform[]
+  /** Request checks (auth); omit when the enclosing app already runs them. */
+  hooks?: readonly PluginHooks[]
+}
+
+/**
+ * `GET /pieces/:taskId/:piece` — the piece transfer endpoint, the same on a
+ * supernode and on every peer. The body is the piece's bytes encoded with the
+ * transforms the receiver accepts (`x-dragonfly-coding` says which); the
+ * receiver decodes, then checks them against the digest the supernode gave it.
+ */
+export function createPieceRoutes(options: PieceServerOptions): Hono {
+  const app = new Hono()
+  const encoder = createPieceEncoder(options.transforms ?? [])
+  const pool = new BufferPool(MAX_POOLED)
+  if (options.hooks) app.use('/pieces/*', checkRequests(options.hooks))
+  app.get('/pieces/:taskId/:piece', async (c) => {
+    const { taskId, piece: raw } = c.req.param()
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    if (!/^\d{1,9}$/.test(raw)) throw createError('E_BAD_REQUEST', 'piece must be a non-negative integer')
+    const piece = Number(raw)
+    const task = options.lookup(taskId)
+    if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    if (piece >= task.layout.pieceCount) throw createError('E_PIECE_NOT_FOUND', `task has ${task.layout.pieceCount} pieces, no piece ${piece}`)
+    if (!task.has(piece)) throw createError('E_PIECE_NOT_FOUND', `piece ${piece} is not here yet`)
+    const accept = parseAcceptCoding(c.req.header(ACCEPT_CODING_HEADER))
+    const range = pieceRange(task.layout, piece)
+    // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
+    const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
+    const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
+    let bytes: Uint8Array
+    let body: Uint8Array
+    let coding: string
+    try {
+      bytes = lend ? (await task.storage.readInto!(taskId, range.start, lend), lend) : await task.storage.readAt(taskId, range.start, range.length)
+      ;({ body, coding } = await encoder.encode(bytes, { taskId, piece, version: task.digest?.(piece) }, accept))
+    } catch (error) {
+      if (lend) pool.give(lend)
+      throw error
+    }
+    if (lend) {
+      if (coding === 'identity') afterResponse!(() => pool.give(lend))
+      // A transform's output has memory of its own; one that answered with a view of its input may have cached it: not reused.
+      else if (body.buffer !== lend.buffer) pool.give(lend)
+    }
+    options.onServed?.(taskId, piece, body.byteLength)
+    return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.byteLength),
+      [CODING_HEADER]: coding,
+      vary: ACCEPT_CODING_HEADER,
+    })
+  })
+  app.onError((error) => toErrorResponse(error))
+  return app
+}

@@ -1,0 +1,20 @@
+import type { MiddlewareHandler } from 'hono'
+import type { PluginHooks } from '../contract/plugin.ts'
+
+/** Paths any client may reach without passing the plugins' checks (load balancers, probes). */
+const OPEN_PATHS = new Set(['/healthz', '/readyz'])
+
+/**
+ * Runs every `checkRequest` hook before the route; a hook refuses by throwing
+ * a DragonflyError (E_UNAUTHORIZED, E_FORBIDDEN), which the app's onError
+ * turns into the JSON error answer.
+ */
+export function checkRequests(hooks: readonly PluginHooks[]): MiddlewareHandler {
+  const checks = hooks.flatMap((h) => (h.checkRequest ? [h.checkRequest.bind(h)] : []))
+  return async function checkRequest(c, next) {
+    if (checks.length > 0 && !OPEN_PATHS.has(c.req.path)) {
+      for (const check of checks) await check(c.req.raw)
+    }
+    await next()
+  }
+}
