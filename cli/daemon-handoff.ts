@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from '../core/errors.ts'
-import type { DownloadRequest, DownloadResult } from '../core/peer/peer.ts'
+import type { DownloadRequest, DownloadResult } from '../core/peer/download-types.ts'
 
 /** Written by `dragonfly daemon` into its home: `{url, pid, upload}`. */
 export const DAEMON_FILE = 'daemon.json'

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { PieceHasher } from '../core/protocol/digest.ts'
+import type { PieceHasher } from '../core/contract/hash.ts'
 
 /**
  * sha256 of received pieces on a worker thread, so the peer's event loop only

@@ -1,5 +1,5 @@
 import { createHash as nodeCreateHash } from 'node:crypto'
-import type { CreateHash } from '../core/protocol/digest.ts'
+import type { CreateHash } from '../core/contract/hash.ts'
 
 /** node:crypto's streaming sha256; Bun and Deno implement it natively too. */
 export const createSha256: CreateHash = () => {

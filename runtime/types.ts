@@ -1,4 +1,4 @@
-import type { CreateHash, CreatePieceHasher } from '../core/protocol/digest.ts'
+import type { CreateHash, CreatePieceHasher } from '../core/contract/hash.ts'
 import type { PieceHttpGet } from '../core/contract/piece-get.ts'
 import type { ServeFn } from '../core/contract/serve.ts'
 

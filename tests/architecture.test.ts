@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { findCycles, type ImportEdge, importGraph, lineOf, sourceFiles, strip } from './helpers/import-graph.ts'
 
 // core/ must run unchanged on Node, Bun and Deno: it reaches the outside only
 // through Web APIs and injected capabilities, so it may import only these.
@@ -13,38 +14,6 @@ export interface Violation {
   file: string
   line: number
   what: string
-}
-
-/** Comments removed; with `blankStrings`, string and template contents become spaces (line breaks kept). */
-function strip(source: string, blankStrings: boolean): string {
-  let out = ''
-  let i = 0
-  while (i < source.length) {
-    const c = source[i]!
-    const next = source[i + 1]
-    if (c === '/' && next === '/') {
-      while (i < source.length && source[i] !== '\n') i++
-    } else if (c === '/' && next === '*') {
-      const end = source.indexOf('*/', i + 2)
-      const stop = end === -1 ? source.length : end + 2
-      out += source.slice(i, stop).replace(/[^\n]/g, ' ')
-      i = stop
-    } else if (c === '"' || c === "'" || c === '`') {
-      let j = i + 1
-      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1
-      const body = source.slice(i + 1, j)
-      out += c + (blankStrings ? body.replace(/[^\n]/g, ' ') : body) + c
-      i = j + 1
-    } else {
-      out += c
-      i++
-    }
-  }
-  return out
-}
-
-function lineOf(text: string, index: number): number {
-  return text.slice(0, index).split('\n').length
 }
 
 /** What `file` (a path inside core/) does that core may not: imports outside the allow-list, runtime globals. */
@@ -80,6 +49,95 @@ function coreFiles(): string[] {
     .filter((name) => name.endsWith('.ts'))
     .map((name) => join(CORE, name))
 }
+
+const ROOT = resolve(import.meta.dirname, '..')
+const ROLES = ['core/supernode/', 'core/peer/', 'core/daemon/', 'core/cluster/']
+const SHARED = ['core/contract/', 'core/protocol/', 'core/transfer/', 'core/source/', 'core/cache/', 'core/errors.ts', 'core/metrics.ts']
+/** The plugin contract: what plugins/, runtime/ and testing/ may see of core. */
+const CONTRACT = ['core/contract/', 'core/errors.ts']
+
+/** Import directions: a file under `from` may not import a file under any of `not`. */
+export const DIRECTIONS: readonly { from: readonly string[]; not: readonly string[]; why: string }[] = [
+  { from: ['core/peer/'], not: ['core/supernode/', 'core/cluster/', 'core/daemon/'], why: 'the peer knows the supernode only through core/protocol/' },
+  { from: ['core/supernode/'], not: ['core/peer/', 'core/daemon/'], why: 'the supernode never runs peer or daemon code' },
+  { from: ['core/cluster/'], not: ['core/peer/', 'core/daemon/'], why: 'the cluster joins supernodes, not peers' },
+  { from: SHARED, not: ROLES, why: 'shared parts serve every role and depend on none' },
+  { from: ['plugins/', 'runtime/', 'testing/'], not: ['core/', 'cli/', 'config/'], why: 'plugins, runtimes and the kit see core only through the plugin contract' },
+]
+
+const under = (file: string, prefixes: readonly string[]) => prefixes.some((p) => file === p || file.startsWith(p))
+
+/** Imports that break a direction, and re-exports outside index files (a hub must not lend its helpers' names). */
+export function findDirectionViolations(edges: readonly ImportEdge[]): string[] {
+  const out: string[] = []
+  for (const e of edges) {
+    if (e.to === undefined) continue
+    if (e.reexport && !e.from.endsWith('/index.ts')) out.push(`${e.from}:${e.line} re-exports '${e.spec}': import it from the file that defines it`)
+    for (const rule of DIRECTIONS) {
+      if (!under(e.from, rule.from) || !under(e.to, rule.not)) continue
+      if (under(e.to, CONTRACT) && !under(e.from, ['core/'])) continue
+      out.push(`${e.from}:${e.line} imports ${e.to} (${rule.why})`)
+    }
+  }
+  return out
+}
+
+const LAYERS = ['core', 'plugins', 'runtime', 'testing', 'config', 'cli']
+
+describe('architecture: import directions and circles', () => {
+  const graph = importGraph(ROOT, sourceFiles(ROOT, LAYERS))
+  const edges = [...graph.values()].flat()
+
+  it('every import follows the directions, and only index files re-export', () => {
+    expect(edges.length).toBeGreaterThan(200)
+    expect(findDirectionViolations(edges)).toEqual([])
+  })
+
+  it('nothing imports in a circle', () => {
+    expect(findCycles(graph)).toEqual([])
+  })
+
+  const edge = (from: string, to: string, reexport = false): ImportEdge => ({ from, to, spec: to, line: 1, reexport })
+  it.each([
+    [edge('core/peer/peer.ts', 'core/supernode/scheduler/scheduler.ts'), 'the peer knows'],
+    [edge('core/peer/swarm-download.ts', 'core/cluster/cluster.ts'), 'the peer knows'],
+    [edge('core/supernode/app.ts', 'core/peer/peer.ts'), 'never runs peer'],
+    [edge('core/supernode/cdn/cdn.ts', 'core/daemon/app.ts'), 'never runs peer'],
+    [edge('core/protocol/task-id.ts', 'core/supernode/cdn/cdn.ts'), 'shared parts'],
+    [edge('core/transfer/piece-fetch.ts', 'core/peer/peer.ts'), 'shared parts'],
+    [edge('plugins/compress/index.ts', 'core/protocol/piece-coding.ts'), 'plugin contract'],
+    [edge('runtime/node.ts', 'core/transfer/piece-server.ts'), 'plugin contract'],
+    [edge('testing/index.ts', 'config/index.ts'), 'plugin contract'],
+    [edge('core/supernode/cdn/cdn.ts', 'core/supernode/cdn/cdn-task.ts', true), 're-exports'],
+  ])('the direction check rejects %j', (bad, expected) => {
+    expect(findDirectionViolations([bad]).join('\n')).toContain(expected)
+  })
+
+  it('the direction check accepts the allowed arrows', () => {
+    const good = [
+      edge('core/peer/peer.ts', 'core/protocol/api-schema.ts'),
+      edge('core/daemon/app.ts', 'core/peer/peer.ts'),
+      edge('core/supernode/supernode.ts', 'core/cluster/cluster.ts'),
+      edge('plugins/compress/index.ts', 'core/contract/plugin.ts'),
+      edge('runtime/node.ts', 'core/errors.ts'),
+      edge('core/index.ts', 'core/peer/peer.ts', true),
+    ]
+    expect(findDirectionViolations(good)).toEqual([])
+  })
+
+  it('the circle finder finds circles of any length and ignores shared targets', () => {
+    const g = new Map([
+      ['a', [{ to: 'b' }]],
+      ['b', [{ to: 'c' }]],
+      ['c', [{ to: 'a' }, { to: 'd' }]],
+      ['d', []],
+      ['e', [{ to: 'e' }]],
+      ['f', [{ to: 'd' }]],
+    ])
+    expect(findCycles(g)).toEqual([['a', 'b', 'c'], ['e']])
+    expect(findCycles(new Map([['x', [{ to: 'y' }]], ['y', []]]))).toEqual([])
+  })
+})
 
 describe('architecture: core/ is runtime-agnostic', () => {
   it('imports only relative core files, hono, ofetch and valibot, and no runtime globals', () => {

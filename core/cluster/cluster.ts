@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
-import type { Cdn, CdnMeta, CdnTask, TaskCoordinator } from '../supernode/cdn/cdn.ts'
+import type { Cdn } from '../supernode/cdn/cdn.ts'
+import type { CdnMeta, CdnTask, TaskCoordinator } from '../supernode/cdn/cdn-task.ts'
 import { ClusterDirectory, type ClusterSelf, createDirectoryRoutes, pickSupernodes } from './directory.ts'
 import { TaskMirror } from './mirror.ts'
 import type { ReplicatorContext } from './replicator.ts'

@@ -1,5 +1,6 @@
 import { Bitset } from '../protocol/bitset.ts'
-import type { Cdn, CdnMeta, CdnTask } from '../supernode/cdn/cdn.ts'
+import type { Cdn } from '../supernode/cdn/cdn.ts'
+import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
 import type { ClusterSelf } from './directory.ts'
 import { parseShared, SharedMember, SharedTask, type ClusterStore } from '../contract/cluster-store.ts'
 import { ClusterReplicator, type ReplicatorContext } from './replicator.ts'

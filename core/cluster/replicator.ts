@@ -1,5 +1,5 @@
-import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn.ts'
-import type { CreateHash } from '../protocol/digest.ts'
+import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
+import type { CreateHash } from '../contract/hash.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import { fetchPiece } from '../transfer/piece-fetch.ts'
 import type { PieceTransform } from '../contract/plugin.ts'

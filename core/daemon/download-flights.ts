@@ -1,5 +1,6 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../cache/cache-gc.ts'
-import type { DownloadRequest, DownloadResult, Peer } from '../peer/peer.ts'
+import type { Peer } from '../peer/peer.ts'
+import type { DownloadRequest, DownloadResult } from '../peer/download-types.ts'
 
 export interface Flight {
   taskId: string

@@ -1,5 +1,7 @@
 import { createError } from '../errors.ts'
-import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer.ts'
+import type { Peer } from './peer.ts'
+import type { LocalTask } from './peer-tasks.ts'
+import type { DownloadRequest, DownloadStats } from './download-types.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
 import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { ensureSpace } from '../cache/disk-space.ts'

@@ -1,5 +1,5 @@
 import { Bitset } from '../protocol/bitset.ts'
-import type { CreateHash } from '../protocol/digest.ts'
+import type { CreateHash } from '../contract/hash.ts'
 import { OrderedDigest } from '../transfer/ordered-digest.ts'
 import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import type { StorageDriver } from '../contract/storage.ts'

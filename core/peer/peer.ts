@@ -1,5 +1,5 @@
 import { Bitset } from '../protocol/bitset.ts'
-import type { CreateHash, CreatePieceHasher } from '../protocol/digest.ts'
+import type { CreateHash, CreatePieceHasher } from '../contract/hash.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
@@ -20,8 +20,6 @@ import type { DownloadRequest, DownloadResult, DownloadStats } from './download-
 import { runSwarmDownload } from './swarm-download.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
 
-export type { LocalTask } from './peer-tasks.ts'
-export type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 
 export interface PeerOptions {
   plugins: PluginSet

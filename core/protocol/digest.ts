@@ -1,4 +1,5 @@
 /** sha256 helpers on Web Crypto, so the same code runs on Node, Bun and Deno. */
+import type { CreateHash } from '../contract/hash.ts'
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
@@ -21,29 +22,6 @@ export function parseDigest(value: string): string | null {
   const match = DIGEST_RE.exec(value.trim().toLowerCase())
   return match ? match[1]! : null
 }
-
-/** An incremental hasher handed to core by the runtime (core cannot stream through Web Crypto). */
-export interface IncrementalHash {
-  update(data: Uint8Array): void
-  /** Lower-case hex. */
-  digest(): string
-}
-
-export type CreateHash = () => IncrementalHash
-
-/**
- * A sha256 computed off the caller's thread. `update` may keep a reference to
- * the bytes instead of copying them (memory from the runtime's `allocate`):
- * they must stay unchanged until `digest()` has settled. Call `digest()` once,
- * also to give up on a hash (the result can be ignored).
- */
-export interface PieceHasher {
-  update(bytes: Uint8Array): void
-  /** Lower-case hex. */
-  digest(): Promise<string>
-}
-
-export type CreatePieceHasher = () => PieceHasher
 
 /** sha256 of one buffer with the runtime's hasher: cheaper than Web Crypto for piece-sized data (no copy to a worker). */
 export function hashHex(createHash: CreateHash, data: Uint8Array): string {

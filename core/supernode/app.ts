@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from '../protocol/api-schema.ts'
-import type { Cdn, CdnTask } from './cdn/cdn.ts'
+import type { Cdn } from './cdn/cdn.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
 import { createError, toErrorResponse } from '../errors.ts'
 import { readJson } from '../protocol/http-json.ts'
 import type { Histogram } from '../metrics.ts'

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
-import type { Cdn, CdnTask } from './cdn/cdn.ts'
+import type { Cdn } from './cdn/cdn.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
 import { DASHBOARD_HTML } from './dashboard-page.ts'
 import { createError } from '../errors.ts'
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../metrics.ts'

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { parseBody, PreheatBody, RegistryEnvelope } from '../protocol/api-schema.ts'
-import type { Cdn, CdnTask } from './cdn/cdn.ts'
+import type { Cdn } from './cdn/cdn.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
 import { createError, type DragonflyError, toDragonflyError } from '../errors.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { MANIFEST_ACCEPT, manifestLayers } from './registry-client.ts'

@@ -1,4 +1,5 @@
-import { type CreateHash, type CreatePieceHasher, hashHex } from '../protocol/digest.ts'
+import { hashHex } from '../protocol/digest.ts'
+import type { CreateHash, CreatePieceHasher } from '../contract/hash.ts'
 import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from '../protocol/piece-coding.ts'
 import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../contract/piece-get.ts'
 import type { PieceTransform } from '../contract/plugin.ts'

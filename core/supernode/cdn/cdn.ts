@@ -2,7 +2,7 @@ import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } 
 import { ingest } from './ingest.ts'
 import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
 import type { SharedTask } from '../../contract/cluster-store.ts'
-import type { CreateHash } from '../../protocol/digest.ts'
+import type { CreateHash } from '../../contract/hash.ts'
 import { createError, toDragonflyError } from '../../errors.ts'
 import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
 import { createPieceLayout, isValidLayout, type PieceLayout } from '../../protocol/piece-layout.ts'
@@ -18,7 +18,6 @@ import type { SupernodeEvents } from '../events.ts'
 import { Swarm, type SwarmOptions } from '../scheduler/swarm.ts'
 import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../protocol/task-id.ts'
 
-export type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
 
 export interface CdnOptions {
   plugins: PluginSet

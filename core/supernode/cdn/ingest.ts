@@ -1,5 +1,5 @@
-import type { CdnMeta, CdnTask } from './cdn.ts'
-import type { CreateHash } from '../../protocol/digest.ts'
+import type { CdnMeta, CdnTask } from './cdn-task.ts'
+import type { CreateHash } from '../../contract/hash.ts'
 import { hashHex } from '../../protocol/digest.ts'
 import { createError } from '../../errors.ts'
 import { cutIntoPieces, rangeContinues } from '../../transfer/piece-cutter.ts'
