@@ -1,5 +1,5 @@
 import { createError } from '../errors.ts'
-import type { Peer } from './peer.ts'
+import type { DownloadHost } from './download-host.ts'
 import type { LocalTask } from './peer-tasks.ts'
 import type { DownloadRequest, DownloadStats } from './download-types.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
@@ -9,7 +9,7 @@ import { bytesMissing } from './peer-tasks.ts'
 import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
 
 export interface BackToSourceContext {
-  peer: Peer
+  host: DownloadHost
   taskId: string
   request: DownloadRequest
   /** What a swarm download already got, if anything. */
@@ -25,10 +25,10 @@ export interface BackToSourceContext {
  * the source is asked only for the rest (Range).
  */
 export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask> {
-  const { peer, taskId, request, stats } = ctx
+  const { host, taskId, request, stats } = ctx
   const prefix = ctx.task ? ctx.task.have.prefixLength() : 0
   const offset = ctx.task && prefix > 0 ? pieceRange(ctx.task.layout, prefix - 1).end : 0
-  const response = await fetchSource(peer.options.plugins, {
+  const response = await fetchSource(host.options.plugins, {
     url: request.url,
     headers: request.headers ?? {},
     ...(offset > 0 ? { range: { start: offset } } : {}),
@@ -47,8 +47,8 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
   const keep = resumedTotal !== null ? ctx.task : ctx.task?.layout.contentLength === length ? ctx.task : undefined
   let task: LocalTask
   try {
-    task = peer.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
-    await ensureSpace(peer.options.storage, bytesMissing(task), request.url)
+    task = host.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
+    await ensureSpace(host.options.storage, bytesMissing(task), request.url)
   } catch (error) {
     await response.body?.cancel().catch(() => {})
     throw error
@@ -57,16 +57,16 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
     layout: task.layout,
     firstPiece: resumedTotal !== null ? prefix : 0,
     url: request.url,
-    limiter: peer.limitsOf(taskId).down,
+    limiter: host.limitsOf(taskId).down,
     onBytes: (n) => {
       stats.bytesFromSource += n
       stats.wireBytes += n
     },
     onPiece: async (n, bytes) => {
       if (task.have.has(n)) return
-      await peer.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
+      await host.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
       task.have.set(n)
-      peer.progress.notify(taskId)
+      host.progress.notify(taskId)
       await task.digest.advance(task.have, { piece: n, bytes })
       ctx.progress?.()
     },

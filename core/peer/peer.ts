@@ -18,6 +18,7 @@ import { backToSource } from './back-to-source.ts'
 import { progressOf, throttleProgress } from './download-progress.ts'
 import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 import { runSwarmDownload } from './swarm-download.ts'
+import type { DownloadHost } from './download-host.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
 
 
@@ -68,7 +69,7 @@ export interface PeerOptions {
  * download against the supernodes in order, fails over, and goes back to
  * the source when none answers (unless told not to).
  */
-export class Peer {
+export class Peer implements DownloadHost {
   readonly options: PeerOptions
   readonly tasks = new Map<string, LocalTask>()
   readonly client: SupernodeClient
@@ -197,7 +198,7 @@ export class Peer {
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
         progress.tick()
-        announced = await runSwarmDownload({ peer: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
+        announced = await runSwarmDownload({ host: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
         break
       } catch (error) {
         // The supernode forgot us (took us for dead, or restarted): register again, once.
@@ -221,7 +222,7 @@ export class Peer {
         await this.persist(taskId, request.url)
         throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })
       }
-      task = await backToSource({ peer: this, taskId, request, task, stats, progress: progress.tick })
+      task = await backToSource({ host: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
       await this.reportBackToSource(request.url, stats.bytesFromSource)
     }
