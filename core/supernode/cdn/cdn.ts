@@ -1,5 +1,6 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../../cache/cache-gc.ts'
 import { ingest } from './ingest.ts'
+import { isComplete, revalidate } from './revalidate.ts'
 import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
 import type { SharedTask } from '../../contract/cluster-store.ts'
 import type { CreateHash } from '../../contract/hash.ts'
@@ -137,46 +138,22 @@ export class Cdn {
     const credential = await credentialHash(request.headers)
     const stored = await storage.getMeta<CdnMeta>(taskId).catch(() => null)
     const meta = stored && stored.url === url && isSaneMeta(stored) ? stored : null
-    const validators = meta && (meta.etag || meta.lastModified) ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
-    const complete = meta?.complete && meta.digests.length === createPieceLayout(meta.contentLength, meta.pieceSize).pieceCount
+    const complete = isComplete(meta)
     // Content named by its digest never changes: a complete cache of it needs no revalidation.
     if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry, meta!.private ? '*' : '')
     const shared = await this.options.coordinator?.claim(taskId)
     if (shared) return this.follow(taskId, url, request, shared, meta, entry)
-    const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null
-    const offset = partial ? partial.digests.length * partial.pieceSize : 0
-    const response = await fetchSourceWithRetry(
-      plugins,
-      {
-        url: request.url,
-        headers: request.headers ?? {},
-        // A complete cache asks "changed?" (304 keeps it); a partial one asks for the rest if unchanged (If-Range).
-        ...(complete && validators ? { validators } : {}),
-        ...(partial ? { range: { start: offset }, validators } : {}),
-        signal: this.aborter.signal,
-      },
-      this.options.retry,
-      this.guard,
+    const answer = await revalidate(meta, request.url, (init) =>
+      fetchSourceWithRetry(plugins, { url: request.url, headers: request.headers ?? {}, ...init, signal: this.aborter.signal }, this.options.retry, this.guard),
     )
-    if (complete && response.status === 304) {
-      await response.body?.cancel().catch(() => {})
-      return this.fromCache(taskId, url, meta!, entry, credential || (meta!.private ? '*' : ''))
-    }
-    const resumed = partial !== null && response.status === 206 && rangeContinues(response, offset, partial.contentLength) !== null
-    if (response.status !== 200 && !resumed) {
-      await response.body?.cancel().catch(() => {})
-      throw sourceStatusError(request.url, response.status)
-    }
-    const length = resumed ? partial!.contentLength : contentLengthOf(response)
-    if (length === null) {
-      await response.body?.cancel().catch(() => {})
-      throw createError('E_SOURCE_STATUS', `source gave no Content-Length for ${request.url}; chunked sources are not supported yet`)
-    }
+    if (answer.kind === 'unchanged') return this.fromCache(taskId, url, meta!, entry, credential || (meta!.private ? '*' : ''))
+    const { response, contentLength: length, resumedFrom: partial, offset } = answer
+    const resumed = partial !== null
     // A 200 replaces whatever was cached: the content changed, or the source cannot resume.
     if (meta && !resumed) await storage.remove(taskId)
     let layout: PieceLayout
     try {
-      layout = createPieceLayout(length, resumed ? partial!.pieceSize : undefined)
+      layout = createPieceLayout(length, partial?.pieceSize)
       await ensureSpace(storage, length - offset, `${request.url} in the supernode cache`)
     } catch (error) {
       await response.body?.cancel().catch(() => {})
@@ -187,7 +164,7 @@ export class Cdn {
       url,
       contentLength: length,
       pieceSize: layout.pieceSize,
-      digests: resumed ? partial!.digests : [],
+      digests: partial ? partial.digests : [],
       complete: false,
       etag: response.headers.get('etag') ?? partial?.etag ?? undefined,
       lastModified: response.headers.get('last-modified') ?? partial?.lastModified ?? undefined,
@@ -198,7 +175,7 @@ export class Cdn {
     task.request = request
     entry.task = task
     this.options.coordinator?.opened(task, next)
-    this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
+    this.options.events?.taskStarted?.(infoOf(task), offset)
     this.runIngest(task, next, response, entry)
     return task
   }
