@@ -1,12 +1,11 @@
-import type { AssignmentDto, RegisterResponse } from '../protocol/api-schema.ts'
-import { createError, type ErrorCode } from '../errors.ts'
+import { type AssignmentDto, type PieceResult, type RegisterResponse, SUPERNODE_ID } from '../protocol/api-schema.ts'
+import { createError } from '../errors.ts'
+import { decodeError } from '../protocol/error-body.ts'
 import type { DownloadRequest, DownloadStats, LocalTask, Peer } from './peer.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import { codedSizeLimit, fetchPiece } from '../transfer/piece-fetch.ts'
 import { PieceWrites } from '../transfer/piece-writes.ts'
 import { PullPace } from './pull-pace.ts'
-import { SUPERNODE_ID } from '../supernode/scheduler/scheduler.ts'
-import type { PieceResult } from '../supernode/scheduler/swarm.ts'
 
 export interface SwarmDownloadContext {
   peer: Peer
@@ -170,7 +169,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         wait,
       })
       if (!wait) pace.pullTook(performance.now() - asked)
-      if (response.error) throw createError(response.error.code as ErrorCode, response.error.message)
+      if (response.error) throw decodeError(response.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
       if (response.digest) announced = response.digest
       for (const assignment of response.assignments) {
         if (running.size < concurrency) launch(assignment)
