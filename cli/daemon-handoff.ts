@@ -4,8 +4,12 @@ import { readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from '../core/errors.ts'
-import type { DownloadRequest, DownloadResult } from '../core/peer/download-types.ts'
+import { createError, DragonflyError } from '../core/errors.ts'
+import type { DownloadResult } from '../core/peer/download-types.ts'
+import type { DaemonDownloadBody } from '../core/protocol/api-schema.ts'
+import { errorFromResponse } from '../core/protocol/error-body.ts'
+import { DAEMON_ROUTES, routePath, serverUrl } from '../core/protocol/routes.ts'
+import { TASK_ID_HEADER } from '../core/protocol/task-id.ts'
 
 /** Written by `dragonfly daemon` into its home: `{url, pid, upload}`. */
 export const DAEMON_FILE = 'daemon.json'
@@ -32,7 +36,7 @@ export async function findDaemon(explicit: string | undefined, home: string, fet
 
 async function isDaemon(fetcher: typeof fetch, url: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await fetcher(`${url}/api/v1/daemon`, { signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetcher(serverUrl(url, DAEMON_ROUTES.hello), { signal: AbortSignal.timeout(timeoutMs) })
     return res.ok && ((await res.json()) as { dragonfly?: string }).dragonfly === 'daemon'
   } catch {
     return false
@@ -54,15 +58,15 @@ function alive(pid: number): boolean {
  * The daemon ends the body only after the whole content matched its digest,
  * so `output` appears (by rename) only then; it is hashed again on the way.
  */
-export async function downloadViaDaemon(daemon: string, request: Omit<DownloadRequest, 'signal'>, output: string, signal: AbortSignal): Promise<DownloadResult & { daemon: string }> {
+export async function downloadViaDaemon(daemon: string, request: DaemonDownloadBody, output: string, signal: AbortSignal): Promise<DownloadResult & { daemon: string }> {
   const started = Date.now()
-  const res = await fetch(`${daemon}/api/v1/download`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal }).catch(
+  const res = await fetch(serverUrl(daemon, DAEMON_ROUTES.download), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal }).catch(
     (error: unknown) => {
       throw createError('E_NO_SUPERNODE', `daemon ${daemon} did not answer: ${(error as Error)?.message ?? error}`, { cause: error })
     },
   )
-  if (!res.ok || !res.body) throw await daemonError(res)
-  const taskId = res.headers.get('x-dragonfly-task-id') ?? ''
+  if (!res.ok || !res.body) throw await errorFromResponse(res, { from: `daemon ${daemon}`, fallback: 'E_DOWNLOAD_FAILED' })
+  const taskId = res.headers.get(TASK_ID_HEADER) ?? ''
   const tmp = `${output}.dragonfly-${crypto.randomUUID()}.tmp`
   const hash = createHash('sha256')
   let bytes = 0
@@ -81,7 +85,7 @@ export async function downloadViaDaemon(daemon: string, request: Omit<DownloadRe
     throw createError(signal.aborted ? 'E_ABORTED' : 'E_DOWNLOAD_FAILED', `download through daemon ${daemon} failed: ${(error as Error)?.message ?? error}`, { cause: error })
   }
   const digest = `sha256:${hash.digest('hex')}`
-  const status = await fetch(`${daemon}/api/v1/tasks/${taskId}`).then((r) => r.json() as Promise<{ result?: DownloadResult }>).catch(() => null)
+  const status = await fetch(serverUrl(daemon, routePath(DAEMON_ROUTES.task, { taskId }))).then((r) => r.json() as Promise<{ result?: DownloadResult }>).catch(() => null)
   const result = status?.result
   if (result && result.digest !== digest) throw createError('E_DIGEST_MISMATCH', `copy from the daemon is ${digest}, the daemon verified ${result.digest}`)
   return {
@@ -102,11 +106,4 @@ export async function downloadViaDaemon(daemon: string, request: Omit<DownloadRe
     durationMs: Date.now() - started,
     daemon,
   }
-}
-
-async function daemonError(res: Response): Promise<DragonflyError> {
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null
-  const code = body?.error?.code
-  if (code && code in ERROR_CODES) return createError(code as ErrorCode, body?.error?.message ?? 'daemon error', { details: body?.error?.details })
-  return createError('E_DOWNLOAD_FAILED', `daemon answered ${res.status}`)
 }

@@ -1,10 +1,11 @@
 import { consola } from './logger.ts'
 import { toDragonflyError } from '../core/errors.ts'
+import { errorBody } from '../core/protocol/error-body.ts'
 
 /** Prints an error once, with its code, and sets the exit code; never a stack trace. */
 export function reportError(error: unknown, json = false): void {
   const err = toDragonflyError(error)
-  if (json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() })}\n`)
+  if (json) process.stdout.write(`${JSON.stringify(errorBody(err))}\n`)
   else consola.error(`${err.code}: ${err.message}`)
   if (process.env.DRAGONFLY_DEBUG && err.cause) console.error(err.cause)
   process.exitCode = err.exitCode

@@ -1,6 +1,7 @@
 /**
  * Every failure the user can see carries a stable `code`. The HTTP layer maps
- * it to a status once (`toErrorResponse`), the CLI maps it to an exit code.
+ * it to a status once (`toErrorResponse` in protocol/error-body.ts), the CLI
+ * maps it to an exit code.
  */
 export const ERROR_CODES = {
   E_BAD_REQUEST: { status: 400, exit: 2 },
@@ -34,6 +35,11 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; exit: number }>
 
 export type ErrorCode = keyof typeof ERROR_CODES
+
+/** True for the codes of this build (`'toString'` is not one, though `in` would say so). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code)
+}
 
 export interface DragonflyErrorOptions {
   cause?: unknown
@@ -83,11 +89,4 @@ export function toDragonflyError(error: unknown, fallback: ErrorCode = 'E_INTERN
   if (error instanceof Error && error.name === 'AbortError') return createError('E_ABORTED', 'operation aborted', { cause: error })
   const message = error instanceof Error ? error.message : String(error)
   return createError(fallback, message, { cause: error })
-}
-
-/** The one place an error becomes an HTTP response body. */
-export function toErrorResponse(error: unknown): Response {
-  const err = toDragonflyError(error)
-  const headers = err.closeConnection ? { connection: 'close' } : undefined
-  return Response.json({ error: err.toJSON() }, { status: err.status, headers })
 }

@@ -195,3 +195,47 @@ describe('architecture: core/ is runtime-agnostic', () => {
     expect(findCoreViolations('core/fabricated.ts', source)).toEqual([])
   })
 })
+
+// One wire contract: route paths live in core/protocol/routes.ts; servers mount and clients call the same constants.
+const WIRE_ROOTS = ['core', 'cli', 'runtime', 'plugins', 'testing', 'config', 'bench']
+const PROTOCOL = 'core/protocol/'
+
+/** Lines of `source` (comments removed) that spell an `/api/v1` path themselves. */
+export function findApiPaths(file: string, source: string): Violation[] {
+  const code = strip(source, false)
+  return [...code.matchAll(/\/api\/v1\b/g)].map((m) => ({ file, line: lineOf(code, m.index), what: 'route path written out: import it from core/protocol/routes.ts' }))
+}
+
+describe('architecture: one wire contract', () => {
+  it('no file outside core/protocol/ writes out an /api/v1 path', () => {
+    const root = resolve(import.meta.dirname, '..')
+    const files = WIRE_ROOTS.flatMap((dir) =>
+      (readdirSync(join(root, dir), { recursive: true }) as string[])
+        .filter((name) => /\.(ts|mts|js|mjs)$/.test(name) && !name.split(/[\\/]/).includes('node_modules'))
+        .map((name) => `${dir}/${name.split('\\').join('/')}`),
+    )
+    expect(files.filter((f) => f.startsWith(PROTOCOL)).length).toBeGreaterThan(0)
+    const violations = files.filter((f) => !f.startsWith(PROTOCOL)).flatMap((file) => findApiPaths(file, readFileSync(join(root, file), 'utf8')))
+    expect(violations.map((v) => `${v.file}:${v.line} ${v.what}`)).toEqual([])
+  })
+
+  it.each([
+    ["await fetch(`${base}/api/v1/tasks`)"],
+    ["app.get('/api/v1/status', handler)"],
+    ['const API = "/api/v1"'],
+    ["get('/api/v1/tasks/' + id + '/pieces')"],
+  ])('the checker finds %j', (source) => {
+    expect(findApiPaths('cli/fabricated.ts', source)).toHaveLength(1)
+  })
+
+  it('the checker ignores comments and other paths', () => {
+    const source = [
+      '// the peer API, under /api/v1',
+      '/** `GET /api/v1/supernodes` */',
+      "app.get(SUPERNODE_ROUTES.status, handler)",
+      "const probe = '/healthz'",
+      "const api = '/api/v10'",
+    ].join('\n')
+    expect(findApiPaths('cli/fabricated.ts', source)).toEqual([])
+  })
+})

@@ -1,6 +1,7 @@
 import { createPieceLayout, type PieceLayout } from '../../core/protocol/piece-layout.ts'
 import type { Assignment } from '../../core/supernode/scheduler/scheduler.ts'
-import { Swarm, type PieceResult } from '../../core/supernode/scheduler/swarm.ts'
+import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
+import type { PieceResult } from '../../core/protocol/api-schema.ts'
 import { EventQueue } from './event-queue.ts'
 import { createHost, type Host, Network } from './network.ts'
 import { type PeerWorld, type PieceTransfer, SimPeer } from './peer.ts'

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { METRICS_PATH, routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { startSupernode } from '../lib/processes.ts'
 import { startBenchOrigin, writeBenchFile } from '../lib/origin.ts'
 import { procUsage, quantile } from '../lib/proc-stats.ts'
@@ -92,11 +93,11 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
 
 /** Has the supernode fetch and cut the file, and waits until it is complete. */
 async function preheat(supernode: string, url: string): Promise<void> {
-  const post = await fetch(`${supernode}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) })
+  const post = await fetch(`${supernode}${SUPERNODE_ROUTES.preheat}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) })
   if (!post.ok) throw new Error(`preheat: HTTP ${post.status} ${await post.text()}`)
   const { taskId } = (await post.json()) as { taskId: string }
   for (let i = 0; i < 20; i++) {
-    const state = (await (await fetch(`${supernode}/api/v1/preheat/${taskId}?wait=30000`)).json()) as { state: string; error?: unknown }
+    const state = (await (await fetch(`${supernode}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}?wait=30000`)).json()) as { state: string; error?: unknown }
     if (state.state === 'complete') return
     if (state.state === 'failed') throw new Error(`preheat failed: ${JSON.stringify(state.error)}`)
   }
@@ -104,7 +105,7 @@ async function preheat(supernode: string, url: string): Promise<void> {
 }
 
 async function scheduleHistogram(supernode: string): Promise<{ pulls: number; seconds: number }> {
-  const text = await (await fetch(`${supernode}/metrics`)).text()
+  const text = await (await fetch(`${supernode}${METRICS_PATH}`)).text()
   const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
   return { pulls: value('dragonfly_schedule_duration_seconds_count'), seconds: value('dragonfly_schedule_duration_seconds_sum') }
 }

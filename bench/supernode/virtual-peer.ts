@@ -1,5 +1,5 @@
-import type { PullResponse, RegisterResponse } from '../../core/protocol/api-schema.ts'
-import type { PieceResult } from '../../core/supernode/scheduler/swarm.ts'
+import { type PieceResult, type PullResponse, type RegisterResponse, SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 
 /** What one request cost, by kind; a pull is `work` when it handed out pieces, `empty` when it came back with none, `report` the last one (results only). */
 export interface Timing {
@@ -31,7 +31,7 @@ export interface VirtualPeerOutcome {
 export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeerOutcome> {
   const post = async <T>(path: string, body: unknown, kind: Timing['kind'] | null): Promise<T> => {
     const started = performance.now()
-    const res = await fetch(`${o.supernode}/api/v1${path}`, {
+    const res = await fetch(`${o.supernode}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -47,18 +47,18 @@ export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeer
 
   const i = o.index
   const location = `r${i % 2}|z${i % 3}|k${i % 8}`
-  const reg = await post<RegisterResponse>('/tasks/register', { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location } }, 'register')
+  const reg = await post<RegisterResponse>(SUPERNODE_ROUTES.register, { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location } }, 'register')
   const have = new Uint8Array(reg.pieceCount)
   let pieces = 0
   let assignments = 0
   let fromPeers = 0
   let results: PieceResult[] = []
   while (pieces < reg.pieceCount) {
-    const answer = await post<PullResponse>(`/tasks/${reg.taskId}/pull`, { peerId: reg.peerId, results, want: o.want, wait: true }, null)
+    const answer = await post<PullResponse>(routePath(SUPERNODE_ROUTES.pull, { taskId: reg.taskId }), { peerId: reg.peerId, results, want: o.want, wait: true }, null)
     if (answer.error) throw new Error(`pull: ${answer.error.code} ${answer.error.message}`)
     results = answer.assignments.map((a) => {
       assignments++
-      if (a.from !== 'supernode') fromPeers++
+      if (a.from !== SUPERNODE_ID) fromPeers++
       const fresh = have[a.piece] === 0
       have[a.piece] = 1
       if (fresh) pieces++
@@ -66,7 +66,7 @@ export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeer
       return { piece: a.piece, from: a.from, ok: true, bytes: fresh ? a.size : 0 }
     })
   }
-  await post(`/tasks/${reg.taskId}/pull`, { peerId: reg.peerId, results, want: 0, wait: false }, 'report')
-  await post(`/tasks/${reg.taskId}/leave`, { peerId: reg.peerId }, 'leave')
+  await post(routePath(SUPERNODE_ROUTES.pull, { taskId: reg.taskId }), { peerId: reg.peerId, results, want: 0, wait: false }, 'report')
+  await post(routePath(SUPERNODE_ROUTES.leave, { taskId: reg.taskId }), { peerId: reg.peerId }, 'leave')
   return { pieces, pieceCount: reg.pieceCount, assignments, fromPeers }
 }

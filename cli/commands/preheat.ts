@@ -1,8 +1,10 @@
 import { defineCommand } from 'citty'
 import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
-import { createError, type ErrorCode } from '../../core/errors.ts'
-import type { PreheatState } from '../../core/supernode/preheat.ts'
+import { createError } from '../../core/errors.ts'
+import { decodeError } from '../../core/protocol/error-body.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import type { PreheatState } from '../../core/protocol/supernode-answers.ts'
 import { parseImageRef, resolveImage } from '../../core/supernode/registry-client.ts'
 import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
@@ -54,7 +56,7 @@ export default defineCommand({
       else for (const r of results) if (r.state === 'complete') consola.success(`${r.url}: ${formatBytes(r.contentLength)} cached on ${r.supernode} (${formatBytes(r.bytesFromSource)} from source)`)
       if (failed) {
         throw failed.error
-          ? createError(failed.error.code as ErrorCode, failed.error.message)
+          ? decodeError(failed.error, { from: `supernode ${failed.supernode}`, fallback: 'E_DOWNLOAD_FAILED' })
           : createError('E_TIMEOUT', `${failed.url} was still caching when --timeout ran out`)
       }
     } catch (error) {
@@ -64,10 +66,10 @@ export default defineCommand({
 })
 
 async function preheatOne(base: string, body: PreheatItem & { filter?: string; tag?: string }, deadline: number): Promise<PreheatState & { supernode: string }> {
-  let state = await supernodeApi<PreheatState>(base, '/api/v1/preheat', { method: 'POST', body, timeoutMs: 120_000 })
+  let state = await supernodeApi<PreheatState>(base, SUPERNODE_ROUTES.preheat, { method: 'POST', body, timeoutMs: 120_000 })
   while (state.state === 'running' && Date.now() < deadline) {
     const wait = Math.min(15_000, Math.max(0, deadline - Date.now()))
-    state = await supernodeApi<PreheatState>(base, `/api/v1/preheat/${state.taskId}?wait=${wait}`, { timeoutMs: wait + 30_000 })
+    state = await supernodeApi<PreheatState>(base, `${routePath(SUPERNODE_ROUTES.preheatState, { taskId: state.taskId })}?wait=${wait}`, { timeoutMs: wait + 30_000 })
   }
   return { ...state, supernode: base }
 }

@@ -2,35 +2,13 @@ import { defineCommand } from 'citty'
 import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
 import { createError } from '../../core/errors.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import type { SupernodeStatus, TaskDetail, TaskSummary } from '../../core/protocol/supernode-answers.ts'
 import { parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { reportError } from '../report-error.ts'
 import { supernodeApi } from '../supernode-api.ts'
 import { formatTable } from '../table.ts'
-
-interface Status {
-  uptimeSeconds: number
-  ready: boolean
-  tasks: { total: number; running: number; complete: number; failed: number }
-  peers: number
-  isolatedPeers: number
-  cache: { bytes: number; storageBytes: number | null }
-  bytesFromSource: number
-  bytesDelivered: { supernode: number; peers: number }
-  backToSource: number
-}
-
-interface TaskDetail {
-  taskId: string
-  url: string
-  contentLength: number
-  pieceCount: number
-  piecesCached: number
-  complete: boolean
-  error: { code: string } | null
-  bytesFromSource: number
-  peers: { id: string; address: string; location: string | null; pieces: number; isolated: boolean; bytesUploaded: number; bytesDownloaded: number }[]
-}
 
 export default defineCommand({
   meta: { name: 'status', description: "Show a supernode's tasks, peers and cache use" },
@@ -43,8 +21,8 @@ export default defineCommand({
     try {
       const base = parseSupernodes(repeated(rawArgs, 's', 'supernode'))[0] ?? (await loadDragonflyConfig({ configFile: args.config })).peer.supernodes[0]
       if (!base) throw createError('E_BAD_ARGUMENT', 'no supernode: pass --supernode URL or set peer.supernodes in the config')
-      const [status, list] = await Promise.all([supernodeApi<Status>(base, '/api/v1/status'), supernodeApi<{ tasks: { taskId: string }[] }>(base, '/api/v1/tasks')])
-      const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, `/api/v1/tasks/${t.taskId}`)))
+      const [status, list] = await Promise.all([supernodeApi<SupernodeStatus>(base, SUPERNODE_ROUTES.status), supernodeApi<{ tasks: TaskSummary[] }>(base, SUPERNODE_ROUTES.tasks)])
+      const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, routePath(SUPERNODE_ROUTES.task, { taskId: t.taskId }))))
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ supernode: base, ...status, taskCounts: status.tasks, tasks })}\n`)
         return

@@ -21,7 +21,7 @@ export interface ClusterOptions extends ReplicatorContext {
 
 export interface Cluster {
   coordinator: TaskCoordinator
-  /** `GET /api/v1/supernodes` (the config service). */
+  /** `GET SUPERNODE_ROUTES.supernodes` (the config service). */
   routes: Hono
   /** The supernodes a peer at `location` should use, best first. */
   supernodesFor(location: string | undefined): string[]

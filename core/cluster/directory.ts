@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { Announcement, type ClusterStore, parseShared } from '../contract/cluster-store.ts'
 import { localityScore } from '../supernode/scheduler/scheduler.ts'
+import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 
 /** This supernode as the cluster sees it. */
 export interface ClusterSelf {
@@ -67,10 +68,10 @@ export function pickSupernodes(live: readonly Announcement[], location: string |
   return ranked.slice(0, limit).map((r) => r.a)
 }
 
-/** `GET /api/v1/supernodes?location=` → `{supernodes: [{url, location, load}]}`, best first. */
+/** `GET SUPERNODE_ROUTES.supernodes?location=` → `{supernodes: [{url, location, load}]}`, best first. */
 export function createDirectoryRoutes(directory: () => ClusterDirectory): Hono {
   const app = new Hono()
-  app.get('/api/v1/supernodes', (c) => {
+  app.get(SUPERNODE_ROUTES.supernodes, (c) => {
     const location = c.req.query('location')?.slice(0, 256)
     const supernodes = pickSupernodes(directory().live, location).map((a) => ({ url: a.url, location: a.location ?? null, load: a.load }))
     return c.json({ supernodes })

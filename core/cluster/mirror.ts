@@ -5,7 +5,7 @@ import type { ClusterSelf } from './directory.ts'
 import { parseShared, SharedMember, SharedTask, type ClusterStore } from '../contract/cluster-store.ts'
 import { ClusterReplicator, type ReplicatorContext } from './replicator.ts'
 import { toDragonflyError } from '../errors.ts'
-import type { RemoteMember } from '../supernode/scheduler/swarm.ts'
+import type { RemoteMember } from '../supernode/scheduler/swarm-types.ts'
 
 export interface MirrorContext extends ReplicatorContext {
   store: ClusterStore

@@ -4,7 +4,7 @@ import { pieceRange } from '../protocol/piece-layout.ts'
 import { fetchPiece } from '../transfer/piece-fetch.ts'
 import type { PieceTransform } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
-import type { PeerState } from '../supernode/scheduler/swarm.ts'
+import type { PeerState } from '../supernode/scheduler/swarm-types.ts'
 
 export interface ReplicatorContext {
   storage: StorageDriver

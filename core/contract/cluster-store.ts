@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { createError, type DragonflyError, ERROR_CODES, type ErrorCode } from '../errors.ts'
+import { createError, type DragonflyError, type ErrorCode, isErrorCode } from '../errors.ts'
 
 /**
  * What supernodes of a cluster share, and the capability that stores it.
@@ -95,6 +95,6 @@ export function parseShared<S extends v.GenericSchema>(schema: S, raw: string, w
 
 /** The failure a shared record carries, as an error with a known code. */
 export function sharedError(failure: v.InferOutput<typeof SharedFailure>): DragonflyError {
-  const code = (failure.error.code in ERROR_CODES ? failure.error.code : 'E_SOURCE_UNREACHABLE') as ErrorCode
+  const code: ErrorCode = isErrorCode(failure.error.code) ? failure.error.code : 'E_SOURCE_UNREACHABLE'
   return createError(code, failure.error.message)
 }

@@ -1,17 +1,18 @@
 import { Hono } from 'hono'
-import * as v from 'valibot'
-import { parseBody } from '../protocol/api-schema.ts'
+import { DaemonDownloadBody, parseBody } from '../protocol/api-schema.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import { createDaemonMetrics, type DaemonMetrics } from './metrics.ts'
 import { DownloadFlights, type Flight } from './download-flights.ts'
-import { createError, toErrorResponse } from '../errors.ts'
+import { createError } from '../errors.ts'
+import { toErrorResponse } from '../protocol/error-body.ts'
 import { createForwardProxy } from './forward-proxy.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { METRICS_CONTENT_TYPE } from '../metrics.ts'
 import type { Peer } from '../peer/peer.ts'
 import { createRegistryMirror } from './registry-mirror.ts'
 import type { FetchHandler } from '../contract/serve.ts'
-import { TASK_ID_RE } from '../protocol/task-id.ts'
+import { TASK_ID_HEADER, TASK_ID_RE } from '../protocol/task-id.ts'
+import { DAEMON_ROUTES, HEALTH_PATH, METRICS_PATH, READY_PATH } from '../protocol/routes.ts'
 
 export interface DaemonAppOptions {
   /** The host's long-lived peer: its piece server seeds everything in its cache. */
@@ -33,18 +34,8 @@ export interface DaemonApp {
   close(): void
 }
 
-const DownloadBody = v.object({
-  url: v.pipe(v.string(), v.maxLength(8192)),
-  headers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)), v.pipe(v.string(), v.maxLength(8192)))),
-  digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
-  filter: v.optional(v.union([v.pipe(v.string(), v.maxLength(1024)), v.array(v.pipe(v.string(), v.maxLength(256)))])),
-  tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
-  /** Bytes/s for this download (get's `--rate-limit`); the first request of a shared download sets it. */
-  rateLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-})
-
 /**
- * The daemon's one port: its local API (`/api/v1/…`, used by `dragonfly get`),
+ * The daemon's one port: its local API (DAEMON_ROUTES, used by `dragonfly get`),
  * the registry mirror (`/v2/…`) and, for requests addressed to other hosts,
  * the HTTP forward proxy.
  */
@@ -58,25 +49,25 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
   const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [] })
   const app = new Hono()
 
-  app.get('/healthz', (c) => c.json({ ok: true }))
-  app.get('/readyz', (c) => {
+  app.get(HEALTH_PATH, (c) => c.json({ ok: true }))
+  app.get(READY_PATH, (c) => {
     if (closing || !peer.address) throw createError('E_NOT_READY', closing ? 'daemon is shutting down' : 'daemon is starting')
     return c.json({ ready: true })
   })
-  app.get('/metrics', (c) => c.body(metrics.registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
+  app.get(METRICS_PATH, (c) => c.body(metrics.registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
 
-  app.get('/api/v1/daemon', (c) => c.json({ dragonfly: 'daemon', upload: peer.address, tasks: flights.flights.size }))
+  app.get(DAEMON_ROUTES.hello, (c) => c.json({ dragonfly: 'daemon', upload: peer.address, tasks: flights.flights.size }))
 
   // Downloads into the cache (or joins the running download) and streams the verified content back.
-  app.post('/api/v1/download', async (c) => {
-    const body = parseBody(DownloadBody, await readJson(c))
+  app.post(DAEMON_ROUTES.download, async (c) => {
+    const body = parseBody(DaemonDownloadBody, await readJson(c))
     const flight = await flights.start(body)
     const stream = await openContentStream({ peer, taskId: flight.taskId, done: flight.done, range: c.req.header('range') })
-    return contentResponse(stream, 'GET', { 'x-dragonfly-task-id': flight.taskId })
+    return contentResponse(stream, 'GET', { [TASK_ID_HEADER]: flight.taskId })
   })
 
-  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...flights.flights.values()].map(describe) }))
-  app.get('/api/v1/tasks/:taskId', (c) => {
+  app.get(DAEMON_ROUTES.tasks, (c) => c.json({ tasks: [...flights.flights.values()].map(describe) }))
+  app.get(DAEMON_ROUTES.task, (c) => {
     const taskId = c.req.param('taskId')
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
     const flight = flights.get(taskId)

@@ -1,7 +1,9 @@
 import { contentResponse, openContentStream } from './content-stream.ts'
 import type { DownloadFlights } from './download-flights.ts'
-import { toDragonflyError, toErrorResponse } from '../errors.ts'
+import { toDragonflyError } from '../errors.ts'
+import { errorBody, toErrorResponse } from '../protocol/error-body.ts'
 import { endToEndHeaders, forwardRequest } from './http-forward.ts'
+import { TASK_ID_HEADER } from '../protocol/task-id.ts'
 import type { Peer } from '../peer/peer.ts'
 
 export interface ForwardProxyOptions {
@@ -29,7 +31,7 @@ export function createForwardProxy(options: ForwardProxyOptions): (request: Requ
         for (const name of NOT_FOR_SOURCE) headers.delete(name)
         const flight = await options.flights.start({ url: request.url, headers: Object.fromEntries(headers) })
         const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
-        return contentResponse(stream, request.method, { 'x-dragonfly-task-id': flight.taskId })
+        return contentResponse(stream, request.method, { [TASK_ID_HEADER]: flight.taskId })
       }
       return await forwardRequest(request, request.url)
     } catch (error) {
@@ -37,7 +39,7 @@ export function createForwardProxy(options: ForwardProxyOptions): (request: Requ
       // The source's own refusal (404, 401, …) is what a proxy client expects to see.
       const status = err.details?.status
       if ((err.code === 'E_SOURCE_STATUS' || err.code === 'E_BAD_REQUEST') && typeof status === 'number' && status >= 400 && status < 500) {
-        return Response.json({ error: err.toJSON() }, { status })
+        return Response.json(errorBody(err), { status })
       }
       return toErrorResponse(err)
     }

@@ -1,6 +1,8 @@
 import { createFetch, FetchError, ofetch } from 'ofetch'
 import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from '../protocol/api-schema.ts'
-import { createError, DragonflyError, ERROR_CODES, type ErrorCode } from '../errors.ts'
+import { createError, DragonflyError } from '../errors.ts'
+import { decodeErrorBody } from '../protocol/error-body.ts'
+import { routePath, serverUrl, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 
 /** True when the supernode cannot serve at all (no answer, not a Dragonfly answer, shutting down, cut off from its cluster): try the next one. */
 export function isSupernodeDown(error: unknown): boolean {
@@ -19,30 +21,30 @@ export interface SupernodeClientOptions {
   fetch?: typeof fetch
 }
 
-/** The peer's side of /api/v1. Maps every failure to a DragonflyError. */
+/** The peer's side of the supernode's peer API. Maps every failure to a DragonflyError. */
 export function createSupernodeClient(options: SupernodeClientOptions = {}) {
   const $fetch = options.fetch ? createFetch({ fetch: options.fetch }) : ofetch
   const call = async <T>(base: string, path: string, body: unknown, timeout: number): Promise<T> => {
-    const url = `${base.replace(/\/+$/, '')}/api/v1${path}`
+    const url = serverUrl(base, path)
     try {
       return await $fetch<T>(url, { method: 'POST', body: body as Record<string, unknown>, timeout, retry: 0, headers: options.headers?.(url) })
     } catch (error) {
-      throw toClientError(base, error)
+      throw toSupernodeError(base, error)
     }
   }
   return {
-    register: (base: string, body: RegisterBody) => call<RegisterResponse>(base, '/tasks/register', body, options.registerTimeoutMs ?? 60_000),
+    register: (base: string, body: RegisterBody) => call<RegisterResponse>(base, SUPERNODE_ROUTES.register, body, options.registerTimeoutMs ?? 60_000),
     pull: (base: string, taskId: string, body: Partial<PullBody> & { peerId: string }) =>
-      call<PullResponse>(base, `/tasks/${taskId}/pull`, body, options.pullTimeoutMs ?? 30_000),
-    reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, '/reports/back-to-source', body, 2_000),
-    leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, `/tasks/${taskId}/leave`, { peerId }, 5_000),
+      call<PullResponse>(base, routePath(SUPERNODE_ROUTES.pull, { taskId }), body, options.pullTimeoutMs ?? 30_000),
+    reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, SUPERNODE_ROUTES.backToSource, body, 2_000),
+    leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, routePath(SUPERNODE_ROUTES.leave, { taskId }), { peerId }, 5_000),
     /** The cluster's config service: which supernodes a peer at `location` should use, best first. */
     supernodes: async (base: string, location?: string): Promise<unknown> => {
-      const url = `${base.replace(/\/+$/, '')}/api/v1/supernodes`
+      const url = serverUrl(base, SUPERNODE_ROUTES.supernodes)
       try {
         return await $fetch(url, { query: location ? { location } : {}, timeout: 3_000, retry: 0, headers: options.headers?.(url) })
       } catch (error) {
-        throw toClientError(base, error)
+        throw toSupernodeError(base, error)
       }
     },
   }
@@ -50,14 +52,16 @@ export function createSupernodeClient(options: SupernodeClientOptions = {}) {
 
 export type SupernodeClient = ReturnType<typeof createSupernodeClient>
 
-function toClientError(base: string, error: unknown): DragonflyError {
+/**
+ * A failed ofetch call to the supernode at `base` as a coded error: the one
+ * its answer carries, else E_NO_SUPERNODE (not a Dragonfly answer, or no
+ * answer at all: another supernode may serve).
+ */
+export function toSupernodeError(base: string, error: unknown): DragonflyError {
+  const from = `supernode ${base}`
   if (error instanceof FetchError) {
-    const coded = (error.data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error
-    if (coded?.code && coded.code in ERROR_CODES && error.statusCode !== undefined) {
-      return createError(coded.code as ErrorCode, coded.message ?? 'supernode error', { details: coded.details })
-    }
-    const why = error.statusCode ? `answered ${error.statusCode}` : (error.cause as Error | undefined)?.message ?? error.message
-    return createError('E_NO_SUPERNODE', `supernode ${base} ${why}`, { cause: error })
+    if (error.statusCode !== undefined) return decodeErrorBody(error.statusCode, error.data, { from, fallback: 'E_NO_SUPERNODE' })
+    return createError('E_NO_SUPERNODE', `${from} ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error })
   }
-  return createError('E_NO_SUPERNODE', `supernode ${base}: ${(error as Error)?.message ?? error}`, { cause: error })
+  return createError('E_NO_SUPERNODE', `${from}: ${(error as Error)?.message ?? error}`, { cause: error })
 }

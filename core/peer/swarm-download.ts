@@ -1,6 +1,6 @@
-import { createError, type ErrorCode } from '../errors.ts'
-import type { AssignmentDto, RegisterResponse } from '../protocol/api-schema.ts'
-import type { PieceResult } from '../supernode/scheduler/swarm.ts'
+import { createError } from '../errors.ts'
+import type { AssignmentDto, PieceResult, RegisterResponse } from '../protocol/api-schema.ts'
+import { decodeError } from '../protocol/error-body.ts'
 import type { DownloadHost } from './download-host.ts'
 import type { DownloadRequest, DownloadStats } from './download-types.ts'
 import type { LocalTask } from './peer-tasks.ts'
@@ -79,7 +79,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const asked = performance.now()
       const response = await host.client.pull(base, taskId, { peerId, results: results.splice(0), want: pace.want(running.size, queued.length), wait })
       if (!wait) pace.pullTook(performance.now() - asked)
-      if (response.error) throw createError(response.error.code as ErrorCode, response.error.message)
+      if (response.error) throw decodeError(response.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
       if (response.digest) announced = response.digest
       for (const assignment of response.assignments) {
         if (running.size < concurrency) launch(assignment)

@@ -1,9 +1,11 @@
 import * as v from 'valibot'
 import { createError } from '../errors.ts'
+import type { ErrorJson } from './error-body.ts'
 
 /**
- * The peer API's request bodies. Everything from the network is parsed here
- * before it reaches the swarm; a body that does not fit is a 400 with a code.
+ * The request bodies of the supernode's API and the daemon's local API, and
+ * the peer API's answers. Everything from the network is parsed here before
+ * it reaches the swarm; a body that does not fit is a 400 with a code.
  */
 
 const Headers = v.pipe(
@@ -27,23 +29,23 @@ export const RegisterBody = v.object({
 })
 export type RegisterBody = v.InferOutput<typeof RegisterBody>
 
+/** The `from` of a piece the supernode answering the pull serves itself (every other `from` is a peer id). */
+export const SUPERNODE_ID = 'supernode'
+
+/** What a requester says about one assignment of its last batch. */
+export const PieceResult = v.object({
+  piece: PieceNumber,
+  from: v.pipe(v.string(), v.maxLength(64)),
+  ok: v.boolean(),
+  /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
+  error: v.optional(v.picklist(['digest', 'unreachable', 'timeout', 'http'])),
+  bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+})
+export type PieceResult = v.InferOutput<typeof PieceResult>
+
 export const PullBody = v.object({
   peerId: v.pipe(v.string(), v.uuid()),
-  results: v.optional(
-    v.pipe(
-      v.array(
-        v.object({
-          piece: PieceNumber,
-          from: v.pipe(v.string(), v.maxLength(64)),
-          ok: v.boolean(),
-          error: v.optional(v.picklist(['digest', 'unreachable', 'timeout', 'http'])),
-          bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-        }),
-      ),
-      v.maxLength(4096),
-    ),
-    [],
-  ),
+  results: v.optional(v.pipe(v.array(PieceResult), v.maxLength(4096)), []),
   want: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 8),
   /** Long-poll: wait for work when there is none right now. */
   wait: v.optional(v.boolean(), true),
@@ -65,6 +67,18 @@ export const BackToSourceReport = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
   bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
 })
+
+/** The daemon's local API: what `dragonfly get` hands over (DAEMON_ROUTES.download). */
+export const DaemonDownloadBody = v.object({
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  headers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)), v.pipe(v.string(), v.maxLength(8192)))),
+  digest: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  filter: v.optional(v.union([v.pipe(v.string(), v.maxLength(1024)), v.array(v.pipe(v.string(), v.maxLength(256)))])),
+  tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** Bytes/s for this download (get's `--rate-limit`); the first request of a shared download sets it. */
+  rateLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+})
+export type DaemonDownloadBody = v.InferOutput<typeof DaemonDownloadBody>
 
 /** docker-registry's notification envelope (only the fields used). */
 export const RegistryEnvelope = v.object({
@@ -100,7 +114,7 @@ export interface AssignmentDto {
   digest: string
   size: number
   from: string
-  /** Piece server base URL; absent when `from` is the supernode answering the pull. */
+  /** Piece server base URL; absent when `from` is SUPERNODE_ID. */
   address?: string
   endgame?: boolean
 }
@@ -121,5 +135,5 @@ export interface PullResponse {
   /** Whole-content digest, once the supernode has all of it. */
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */
-  error?: { code: string; message: string }
+  error?: ErrorJson
 }

@@ -13,6 +13,9 @@ export interface TaskIdentity {
 
 export const TASK_ID_RE = /^[0-9a-f]{64}$/
 
+/** Names the task of content the daemon streams (its local download API and its proxy). */
+export const TASK_ID_HEADER = 'x-dragonfly-task-id'
+
 /** `a&b` or `a,b` → ['a', 'b']. */
 export function parseFilter(filter: string | string[] | undefined): string[] {
   if (!filter) return []

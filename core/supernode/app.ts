@@ -1,18 +1,20 @@
 import { Hono } from 'hono'
-import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse } from '../protocol/api-schema.ts'
+import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse, SUPERNODE_ID } from '../protocol/api-schema.ts'
 import type { Cdn } from './cdn/cdn.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
-import { createError, toErrorResponse } from '../errors.ts'
+import { createError } from '../errors.ts'
+import { toErrorResponse } from '../protocol/error-body.ts'
 import { readJson } from '../protocol/http-json.ts'
 import type { Histogram } from '../metrics.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import type { PluginSet } from '../contract/plugin.ts'
 import { checkRequests } from '../transfer/request-check.ts'
-import { SUPERNODE_ID } from './scheduler/scheduler.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import type { SupernodeEvents } from './events.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
+import { HEALTH_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import type { TaskDetail, TaskSummary } from '../protocol/supernode-answers.ts'
 
 export interface SupernodeAppOptions {
   cdn: Cdn
@@ -34,7 +36,7 @@ export interface SupernodeAppOptions {
   plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
 }
 
-/** The supernode's HTTP surface: peer API under /api/v1, piece transfer, health. */
+/** The supernode's HTTP surface: peer API (SUPERNODE_ROUTES), piece transfer, health. */
 export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   const { cdn, storage, longPollMs, events, scheduleDuration } = options
   const app = new Hono()
@@ -47,12 +49,12 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     return task
   }
 
-  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get(HEALTH_PATH, (c) => c.json({ ok: true }))
 
   const stopping = (): boolean => options.shutdown?.aborted === true
   const NOT_READY = 'supernode is shutting down; use another supernode'
 
-  app.post('/api/v1/tasks/register', async (c) => {
+  app.post(SUPERNODE_ROUTES.register, async (c) => {
     if (stopping()) throw createError('E_NOT_READY', NOT_READY)
     const body = parseBody(RegisterBody, await readJson(c))
     const task = await cdn.ensure(body)
@@ -72,7 +74,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     return c.json(response)
   })
 
-  app.post('/api/v1/tasks/:taskId/pull', async (c) => {
+  app.post(SUPERNODE_ROUTES.pull, async (c) => {
     const task = taskOf(c.req.param('taskId'))
     const body = parseBody(PullBody, await readJson(c))
     const { swarm } = task
@@ -114,24 +116,24 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     }
   })
 
-  app.post('/api/v1/tasks/:taskId/leave', async (c) => {
+  app.post(SUPERNODE_ROUTES.leave, async (c) => {
     const task = taskOf(c.req.param('taskId'))
     const body = parseBody(LeaveBody, await readJson(c))
     task.swarm.leave(body.peerId)
     return c.json({ ok: true })
   })
 
-  app.post('/api/v1/reports/back-to-source', async (c) => {
+  app.post(SUPERNODE_ROUTES.backToSource, async (c) => {
     const body = parseBody(BackToSourceReport, await readJson(c))
     events?.backToSource?.(body)
     return c.json({ ok: true })
   })
 
-  app.get('/api/v1/tasks', (c) => c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task ? [describeTask(e.task)] : [])) }))
+  app.get(SUPERNODE_ROUTES.tasks, (c) => c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task ? [describeTask(e.task)] : [])) }))
 
-  app.get('/api/v1/tasks/:taskId', (c) => {
+  app.get(SUPERNODE_ROUTES.task, (c) => {
     const task = taskOf(c.req.param('taskId'))
-    return c.json({
+    return c.json<TaskDetail>({
       ...describeTask(task),
       peers: [...task.swarm.peers.values()].map((p) => ({
         id: p.id,
@@ -163,7 +165,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   return app
 }
 
-function describeTask(task: CdnTask) {
+function describeTask(task: CdnTask): TaskSummary {
   return {
     taskId: task.taskId,
     url: task.url,

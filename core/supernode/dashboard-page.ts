@@ -1,7 +1,9 @@
+import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
+
 /**
  * The supernode dashboard served at `GET /`: plain HTML and a small script
- * that polls `/api/v1/status`, `/api/v1/tasks` and each task's piece map
- * (`/api/v1/tasks/:id/pieces`, base64 bitsets) once a second.
+ * that polls the status, the task list and each task's piece map (base64
+ * bitsets) once a second.
  */
 export const DASHBOARD_HTML = /* html */ `<!doctype html>
 <html lang="en">
@@ -105,11 +107,11 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     return box;
   }
   function refresh() {
-    return Promise.all([get('/api/v1/status'), get('/api/v1/tasks')]).then(function (r) {
+    return Promise.all([get(${JSON.stringify(SUPERNODE_ROUTES.status)}), get(${JSON.stringify(SUPERNODE_ROUTES.tasks)})]).then(function (r) {
       renderStatus(r[0]);
       var tasks = r[1].tasks.slice(-12);
       renderTasks(tasks);
-      return Promise.all(tasks.map(function (t) { return get('/api/v1/tasks/' + t.taskId + '/pieces'); })).then(function (maps) {
+      return Promise.all(tasks.map(function (t) { return get(${JSON.stringify(SUPERNODE_ROUTES.pieceMap)}.replace(':taskId', t.taskId)); })).then(function (maps) {
         var swarms = document.getElementById('swarms');
         swarms.replaceChildren.apply(swarms, maps.map(function (m, i) { return renderSwarm(m, tasks[i]); }));
         document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();

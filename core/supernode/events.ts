@@ -1,5 +1,5 @@
 import type { DragonflyError } from '../errors.ts'
-import type { PeerState } from './scheduler/swarm.ts'
+import type { PeerState } from './scheduler/swarm-types.ts'
 
 /** Facts about a task, as events carry them. */
 export interface TaskInfo {

@@ -7,6 +7,8 @@ import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../metrics.ts'
 import { bytesHeld } from '../protocol/piece-layout.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import type { SupernodeMetrics } from './metrics.ts'
+import { METRICS_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import type { SupernodeStatus } from '../protocol/supernode-answers.ts'
 
 export interface ObserveRoutesOptions {
   cdn: Cdn
@@ -18,18 +20,18 @@ export interface ObserveRoutesOptions {
   startedAt: number
 }
 
-/** What people and monitoring look at: `/`, `/metrics`, `/readyz`, `/api/v1/status`, piece maps. */
+/** What people and monitoring look at: the dashboard, metrics, readiness, status, piece maps. */
 export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
   const { cdn, storage, registry } = options
   const app = new Hono()
   const tasks = (): CdnTask[] => [...cdn.tasks.values()].flatMap((e) => (e.task ? [e.task] : []))
 
-  app.get('/', (c) => c.html(DASHBOARD_HTML))
+  app.get(SUPERNODE_ROUTES.dashboard, (c) => c.html(DASHBOARD_HTML))
 
-  app.get('/metrics', (c) => c.body(registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
+  app.get(METRICS_PATH, (c) => c.body(registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }))
 
   // Ready = accepting work and the cache answers; liveness stays `/healthz`.
-  app.get('/readyz', async (c) => {
+  app.get(READY_PATH, async (c) => {
     if (!options.accepting()) throw createError('E_NOT_READY', 'supernode is shutting down')
     try {
       await storage.getMeta('readyz-probe')
@@ -39,13 +41,13 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
     return c.json({ ready: true })
   })
 
-  app.get('/api/v1/status', async (c) => {
+  app.get(SUPERNODE_ROUTES.status, async (c) => {
     const all = tasks()
     const peers = all.flatMap((t) => [...t.swarm.peers.values()])
     const totals = options.metrics.totals()
     const state = { running: 0, complete: 0, failed: 0 }
     for (const t of all) state[t.error ? 'failed' : t.complete ? 'complete' : 'running']++
-    return c.json({
+    return c.json<SupernodeStatus>({
       uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
       ready: options.accepting(),
       tasks: { total: all.length, ...state },
@@ -62,7 +64,7 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
   })
 
   // Compact piece maps for the dashboard: one base64 bitset per holder.
-  app.get('/api/v1/tasks/:taskId/pieces', (c) => {
+  app.get(SUPERNODE_ROUTES.pieceMap, (c) => {
     const task = cdn.get(c.req.param('taskId'))
     if (!task) throw createError('E_UNKNOWN_TASK', `no task ${c.req.param('taskId')}`)
     return c.json({

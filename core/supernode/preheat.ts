@@ -3,21 +3,12 @@ import { parseBody, PreheatBody, RegistryEnvelope } from '../protocol/api-schema
 import type { Cdn } from './cdn/cdn.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
 import { createError, type DragonflyError, toDragonflyError } from '../errors.ts'
+import type { PreheatState } from '../protocol/supernode-answers.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { MANIFEST_ACCEPT, manifestLayers } from './registry-client.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
-
-export interface PreheatState {
-  taskId: string
-  url: string
-  state: 'running' | 'complete' | 'failed'
-  contentLength: number
-  pieceCount: number
-  piecesCached: number
-  bytesFromSource: number
-  error?: ReturnType<DragonflyError['toJSON']>
-}
+import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 
 export interface PreheatRoutesOptions {
   cdn: Cdn
@@ -31,10 +22,10 @@ export interface PreheatRoutesOptions {
 }
 
 /**
- * Cache warming: `POST /api/v1/preheat` starts the CDN's source fetch for a
- * URL (the job id is the task id), `GET /api/v1/preheat/:taskId?wait=ms`
- * long-polls its progress, and `POST /api/v1/webhooks/registry` preheats the
- * layers of every manifest a registry reports pushed.
+ * Cache warming: a POST to `preheat` starts the CDN's source fetch for a URL
+ * (the job id is the task id), a GET of `preheatState?wait=ms` long-polls its
+ * progress, and a POST to `registryWebhook` preheats the layers of every
+ * manifest a registry reports pushed.
  */
 export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
   const { cdn } = options
@@ -45,13 +36,13 @@ export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
     return doFetch(input, init)
   }) as typeof fetch
 
-  app.post('/api/v1/preheat', async (c) => {
+  app.post(SUPERNODE_ROUTES.preheat, async (c) => {
     const body = parseBody(PreheatBody, await readJson(c))
     const task = await cdn.ensure(body)
     return c.json(describe(task), 202)
   })
 
-  app.get('/api/v1/preheat/:taskId', async (c) => {
+  app.get(SUPERNODE_ROUTES.preheatState, async (c) => {
     const taskId = c.req.param('taskId')
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
     const task = cdn.get(taskId)
@@ -65,7 +56,7 @@ export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
   })
 
   // docker-registry's notification envelope; it retries on non-2xx, so answer as soon as the body is read.
-  app.post('/api/v1/webhooks/registry', async (c) => {
+  app.post(SUPERNODE_ROUTES.registryWebhook, async (c) => {
     const envelope = parseBody(RegistryEnvelope, await readJson(c, undefined, /^application\/(vnd\.docker\.distribution\.events\.v1\+)?json\b/i))
     const manifests = envelope.events.filter((e) => e.action === 'push' && e.target.url && MANIFEST_ACCEPT.includes(e.target.mediaType ?? '-'))
     for (const event of manifests) void preheatManifest(event.target.url!)

@@ -16,7 +16,7 @@ import type { StorageDriver } from '../contract/storage.ts'
 import { createSupernodeApp } from './app.ts'
 import { combineEvents, type SupernodeEvents } from './events.ts'
 import { createSupernodeMetrics } from './metrics.ts'
-import type { SwarmOptions } from './scheduler/swarm.ts'
+import type { SwarmOptions } from './scheduler/swarm-types.ts'
 
 export interface SupernodeOptions {
   plugins: PluginSet

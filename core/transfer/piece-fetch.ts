@@ -4,7 +4,8 @@ import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } 
 import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../contract/piece-get.ts'
 import type { PieceTransform } from '../contract/plugin.ts'
 import { PACING_STEP, type RateLimiter } from './rate-limit.ts'
-import type { PieceResult } from '../supernode/scheduler/swarm.ts'
+import { pieceUrl } from '../protocol/routes.ts'
+import type { PieceResult } from '../protocol/api-schema.ts'
 
 export interface PieceFetch {
   /** Piece server base URL (a peer's or the supernode's). */
@@ -76,7 +77,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   const headers = transforms.length ? { ...job.headers, [ACCEPT_CODING_HEADER]: acceptCodingHeader(transforms) } : job.headers
   let response: PieceHttpResponse
   try {
-    response = await (job.get ?? fetchPieceGet)(`${job.base}/pieces/${job.taskId}/${job.piece}`, { signal, headers, into: job.buffer })
+    response = await (job.get ?? fetchPieceGet)(pieceUrl(job.base, job.taskId, job.piece), { signal, headers, into: job.buffer })
   } catch (error) {
     return failure(timeout.timedOut ? 'timeout' : 'unreachable', error)
   }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { BufferPool } from './buffer-pool.ts'
-import { createError, toErrorResponse } from '../errors.ts'
+import { createError } from '../errors.ts'
+import { toErrorResponse } from '../protocol/error-body.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { ACCEPT_CODING_HEADER, CODING_HEADER, createPieceEncoder, parseAcceptCoding } from '../protocol/piece-coding.ts'
 import type { PluginHooks, PieceTransform } from '../contract/plugin.ts'
@@ -9,6 +10,7 @@ import { checkRequests } from './request-check.ts'
 import type { ServeBindings } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
+import { PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts'
 
 /** Piece buffers kept for reuse between responses (more are allocated while more are being sent). */
 const MAX_POOLED = 16
@@ -44,8 +46,8 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
   const app = new Hono()
   const encoder = createPieceEncoder(options.transforms ?? [])
   const pool = new BufferPool(MAX_POOLED)
-  if (options.hooks) app.use('/pieces/*', checkRequests(options.hooks))
-  app.get('/pieces/:taskId/:piece', async (c) => {
+  if (options.hooks) app.use(`${PIECES_PATH}/*`, checkRequests(options.hooks))
+  app.get(PIECE_ROUTE, async (c) => {
     const { taskId, piece: raw } = c.req.param()
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
     if (!/^\d{1,9}$/.test(raw)) throw createError('E_BAD_REQUEST', 'piece must be a non-negative integer')

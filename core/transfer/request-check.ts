@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
 import type { PluginHooks } from '../contract/plugin.ts'
+import { HEALTH_PATH, READY_PATH } from '../protocol/routes.ts'
 
 /** Paths any client may reach without passing the plugins' checks (load balancers, probes). */
-const OPEN_PATHS = new Set(['/healthz', '/readyz'])
+const OPEN_PATHS = new Set<string>([HEALTH_PATH, READY_PATH])
 
 /**
  * Runs every `checkRequest` hook before the route; a hook refuses by throwing

@@ -5,6 +5,7 @@ import { expect, it } from 'vitest'
 import { DragonflyError } from '../../core/errors.ts'
 import { createSupernodeClient } from '../../core/peer/supernode-client.ts'
 import { nodeApiFetch } from '../../runtime/node-api-fetch.ts'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
 
 // The Node runtime's transport for supernode API calls, on real sockets, through the client peers use.
@@ -69,7 +70,7 @@ it('gives up on a server that never answers when the timeout passes, and on an a
   const silent = await listen(createNetServer((socket) => sockets.add(socket)))
   const $fetch = createFetch({ fetch: nodeApiFetch })
   const started = performance.now()
-  const error = await $fetch(`${silent}/api/v1/supernodes`, { timeout: 300, retry: 0 }).catch((e: unknown) => e)
+  const error = await $fetch(`${silent}${SUPERNODE_ROUTES.supernodes}`, { timeout: 300, retry: 0 }).catch((e: unknown) => e)
   expect((error as Error).name).toBe('FetchError')
   expect(String((error as Error).message)).toMatch(/timeout/i)
   expect(performance.now() - started).toBeLessThan(5_000)

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { type HostileBehaviour, startHostileOrigin } from '../helpers/hostile-origin.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
@@ -47,7 +48,7 @@ function fill(value: unknown, vars: Record<string, string>): unknown {
 describe('supernode API: every case in tests/corpus/api-requests.json gets its status and code', () => {
   const vars: Record<string, string> = {}
   beforeAll(async () => {
-    const res = await fetch(`${sn.url}/api/v1/tasks/register`, {
+    const res = await fetch(`${sn.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ url: origin.url(), peer: { address: 'http://127.0.0.1:9' } }),

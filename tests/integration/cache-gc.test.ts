@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { parseSize } from '../../config/size.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { randomFile, tempDir } from '../helpers/cli.ts'
 import { startFaultOrigin } from '../helpers/fault-origin.ts'
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts'
@@ -78,6 +79,6 @@ it('the daemon cache evicts least recently used finished tasks and leaves their 
   expect(result?.removed).toEqual([ids[0], ids[1]])
   expect(await peer.options.storage.listKeys()).toEqual([ids[2]])
   expect(peer.tasks.has(ids[0]!)).toBe(false)
-  const task = (await (await fetch(`${sn.url}/api/v1/tasks/${ids[0]}`)).json()) as { peers: unknown[] }
+  const task = (await (await fetch(`${sn.url}${routePath(SUPERNODE_ROUTES.task, { taskId: ids[0]! })}`)).json()) as { peers: unknown[] }
   expect(task.peers).toHaveLength(0)
 })

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, type Run, sha256File, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 import { type RedisServer, startRedis } from '../helpers/redis.ts'
@@ -21,7 +22,7 @@ async function startCluster(dir: string, redis: RedisServer, n: number): Promise
   const supernodes = await Promise.all(Array.from({ length: n }, (_, i) => startSupernode(join(dir, `sn${i}`), ['--cluster', redis.url, '--location', `r${i}`])))
   for (const s of supernodes) {
     for (;;) {
-      const { supernodes: listed } = (await (await fetch(`${s.url}/api/v1/supernodes`)).json()) as { supernodes: unknown[] }
+      const { supernodes: listed } = (await (await fetch(`${s.url}${SUPERNODE_ROUTES.supernodes}`)).json()) as { supernodes: unknown[] }
       if (listed.length === n) break
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -53,9 +54,9 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Pro
 
 /** Peers a supernode knows in its (only) task's swarm, its own and the ones mirrored from the cluster (not the other supernodes). */
 async function swarmSize(supernode: string): Promise<number> {
-  const { tasks } = (await (await fetch(`${supernode}/api/v1/tasks`)).json()) as { tasks: { taskId: string }[] }
+  const { tasks } = (await (await fetch(`${supernode}${SUPERNODE_ROUTES.tasks}`)).json()) as { tasks: { taskId: string }[] }
   if (!tasks[0]) return 0
-  const { peers } = (await (await fetch(`${supernode}/api/v1/tasks/${tasks[0].taskId}`)).json()) as { peers: { id: string }[] }
+  const { peers } = (await (await fetch(`${supernode}${routePath(SUPERNODE_ROUTES.task, { taskId: tasks[0].taskId })}`)).json()) as { peers: { id: string }[] }
   return peers.filter((p) => !p.id.startsWith('sn:')).length
 }
 

@@ -4,6 +4,7 @@ import { Hono } from 'hono'
 import { afterAll, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -28,7 +29,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     const { taskId, pieces } = parseJsonLine<{ taskId: string; pieces: number }>(warm.stdout)
     const all = new Bitset(pieces)
     for (let i = 0; i < pieces; i++) all.set(i)
-    const reg = await fetch(`${supernode.url}/api/v1/tasks/register`, {
+    const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${evilServer.port}`, have: all.toBase64(), slots: 64 } }),
@@ -39,7 +40,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     expect(await victim.done, victim.stderr).toBe(0)
     expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
     expect(served).toBeGreaterThan(0)
-    const detail = (await (await fetch(`${supernode.url}/api/v1/tasks/${taskId}`)).json()) as { peers: { address: string; isolated: boolean }[] }
+    const detail = (await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId })}`)).json()) as { peers: { address: string; isolated: boolean }[] }
     expect(detail.peers.find((p) => p.address.endsWith(`:${evilServer.port}`))?.isolated).toBe(true)
     // Isolated after the first bad piece: the victim asked the liar for one batch at most.
     expect(served).toBeLessThanOrEqual(8)

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, startDaemon, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 
@@ -43,7 +44,7 @@ describe('daemon: get hands over to it, HTTP proxy with rules, CONNECT', () => {
       expect(parseJsonLine<{ daemon: string; bytes: number }>(runs[i]!.stdout)).toMatchObject({ daemon: daemon.url, bytes: SIZE })
     }
     expect(origin.bytes).toBeLessThanOrEqual(SIZE * 1.01)
-    const tasks = (await (await fetch(`${daemon.url}/api/v1/tasks`)).json()) as { tasks: { url: string }[] }
+    const tasks = (await (await fetch(`${daemon.url}${DAEMON_ROUTES.tasks}`)).json()) as { tasks: { url: string }[] }
     expect(tasks.tasks.filter((t) => t.url === url)).toHaveLength(1)
   })
 

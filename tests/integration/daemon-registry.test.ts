@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import { killAll, startDaemon, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { blobGets, buildOciLayout, type OciImage, type Registry, registriesConf, skopeo, startRegistry } from '../helpers/registry.ts'
 import { CHALLENGE, digestOf, type RegistryStub, startRegistryStub } from '../helpers/registry-stub.ts'
@@ -49,7 +50,7 @@ describe('daemon as registry mirror: docker-registry, skopeo, a supernode and 3 
     // Each layer and the config were read from the registry once in total (by the supernode), not once per daemon.
     const gets = blobGets(registry.log().slice(pushedLog))
     for (const digest of image.blobs.keys()) expect(gets.get(digest), `GETs of ${digest}`).toBe(1)
-    const tasks = (await (await fetch(`${daemons[0]!.url}/api/v1/tasks`)).json()) as { tasks: { state: string }[] }
+    const tasks = (await (await fetch(`${daemons[0]!.url}${DAEMON_ROUTES.tasks}`)).json()) as { tasks: { state: string }[] }
     expect(tasks.tasks.length).toBe(image.blobs.size)
     expect(tasks.tasks.every((t) => t.state === 'done')).toBe(true)
   })

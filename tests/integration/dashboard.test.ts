@@ -7,6 +7,7 @@ import { chromium } from 'playwright-core'
 import { afterAll, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, randomFile, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -35,12 +36,12 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
 
     // The supernode starts caching (preheat); once it has a few pieces a liar joins claiming all of
     // them, before the peers do, so the peers are sent to it first and catch it.
-    const preheat = await fetch(`${supernode.url}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: origin.url() }) })
+    const preheat = await fetch(`${supernode.url}${SUPERNODE_ROUTES.preheat}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: origin.url() }) })
     const { taskId, pieceCount } = (await preheat.json()) as { taskId: string; pieceCount: number }
     await expect
-      .poll(async () => ((await (await fetch(`${supernode.url}/api/v1/preheat/${taskId}`)).json()) as { piecesCached: number }).piecesCached, { timeout: 30_000, interval: 100 })
+      .poll(async () => ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}`)).json()) as { piecesCached: number }).piecesCached, { timeout: 30_000, interval: 100 })
       .toBeGreaterThanOrEqual(4)
-    const reg = await fetch(`${supernode.url}/api/v1/tasks/register`, {
+    const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${liar.port}`, have: Bitset.full(pieceCount).toBase64(), slots: 64, location: 'nowhere|liar' } }),

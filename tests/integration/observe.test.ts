@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nodeRuntime } from '../../runtime/node.ts'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { BIN, dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts'
@@ -151,8 +152,8 @@ describe('what users see: metrics, status, preheat, progress', () => {
     // A supernode that cannot schedule (answers 503 without a Dragonfly error) but records the report.
     const reports: unknown[] = []
     const flaky = new Hono()
-      .post('/api/v1/tasks/register', (c) => c.text('overloaded', 503))
-      .post('/api/v1/reports/back-to-source', async (c) => {
+      .post(SUPERNODE_ROUTES.register, (c) => c.text('overloaded', 503))
+      .post(SUPERNODE_ROUTES.backToSource, async (c) => {
         reports.push(await c.req.json())
         return c.json({ ok: true })
       })
@@ -165,7 +166,7 @@ describe('what users see: metrics, status, preheat, progress', () => {
     } finally {
       await server.close()
     }
-    const res = await fetch(`${supernode.url}/api/v1/reports/back-to-source`, {
+    const res = await fetch(`${supernode.url}${SUPERNODE_ROUTES.backToSource}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ url: origin.url(), bytes: SIZE }),

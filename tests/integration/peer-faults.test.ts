@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -92,7 +93,7 @@ describe('supernode trouble, seen from get', () => {
       const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--daemon', daemon.url, '--json'])
       expect(await run.done, run.stderr).toBe(0)
       const { taskId } = parseJsonLine<{ taskId: string }>(run.stdout)
-      const peers = async () => ((await (await fetch(`${sn.url}/api/v1/tasks/${taskId}`)).json()) as { peers: unknown[] }).peers.length
+      const peers = async () => ((await (await fetch(`${sn.url}${routePath(SUPERNODE_ROUTES.task, { taskId })}`)).json()) as { peers: unknown[] }).peers.length
       expect(await peers()).toBe(1) // the daemon seeds what it downloaded
       daemon.run.child.kill('SIGTERM')
       expect(await daemon.run.done).toBe(0)

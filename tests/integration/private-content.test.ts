@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { randomFile, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 import { type RunningSupernode, serveSupernode } from '../helpers/swarm.ts'
@@ -17,7 +18,7 @@ afterAll(async () => {
 })
 
 const register = (headers?: Record<string, string>) =>
-  fetch(`${sn.url}/api/v1/tasks/register`, {
+  fetch(`${sn.url}${SUPERNODE_ROUTES.register}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ url: origin.url(), ...(headers ? { headers } : {}), peer: { address: 'http://127.0.0.1:9' } }),

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { pieceRange } from '../../core/protocol/piece-layout.ts'
+import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
@@ -87,7 +88,7 @@ it('daemon --total-limit holds concurrent downloads to one shared limit', async 
   expect(await Promise.all(runs.map((r) => r.done))).toEqual([0, 0])
   // The window runs from the first download's start to the last one's end, as the daemon timed them
   // (the gets' own process start-up and the final copy out of the daemon are left out).
-  const { tasks } = (await (await fetch(`${daemon.url}/api/v1/tasks`)).json()) as { tasks: { startedAt: number; result: { durationMs: number } }[] }
+  const { tasks } = (await (await fetch(`${daemon.url}${DAEMON_ROUTES.tasks}`)).json()) as { tasks: { startedAt: number; result: { durationMs: number } }[] }
   expect(tasks).toHaveLength(2)
   const window = Math.max(...tasks.map((t) => t.startedAt + t.result.durationMs)) - Math.min(...tasks.map((t) => t.startedAt))
   expectRate(20 * MiB, window, 2 * MiB)

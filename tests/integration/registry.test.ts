@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { computeTaskId } from '../../core/protocol/task-id.ts'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
 import { blobGets, buildMultiPlatformLayout, type PlatformImage, type Registry, skopeo, startRegistry } from '../helpers/registry.ts'
 
@@ -21,7 +22,7 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
     dir = await tempDir()
     // The supernode that receives the registry's push notifications.
     hooked = await startSupernode(join(dir, 'sn-hook'))
-    registry = await startRegistry(dir, { webhook: `${hooked.url}/api/v1/webhooks/registry` })
+    registry = await startRegistry(dir, { webhook: `${hooked.url}${SUPERNODE_ROUTES.registryWebhook}` })
     images = await buildMultiPlatformLayout(join(dir, 'layout'), 'multi', ['linux/amd64', 'linux/arm64'], [300_000, 1_200_000, 50_000])
     await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:multi`, `docker://${registry.host}/team/app:multi`])
   })
@@ -37,7 +38,7 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
     const until = Date.now() + 30_000
     let tasks: TaskJson[] = []
     while (Date.now() < until) {
-      tasks = ((await (await fetch(`${hooked.url}/api/v1/tasks`)).json()) as { tasks: TaskJson[] }).tasks
+      tasks = ((await (await fetch(`${hooked.url}${SUPERNODE_ROUTES.tasks}`)).json()) as { tasks: TaskJson[] }).tasks
       if (expected.every((e) => tasks.some((t) => t.taskId === e.taskId && t.complete))) break
       await new Promise((r) => setTimeout(r, 250))
     }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 
@@ -94,8 +95,8 @@ describe('swarm: origin, supernode and 5 peers as real processes', () => {
       expect(origin.bytes).toBeLessThanOrEqual(SIZE * 1.01)
       // The dead peer leaves the swarm state (reported unreachable, or silent past the peer TTL): nobody is sent to it.
       const killedAt = performance.now()
-      const { tasks } = (await (await fetch(`${supernode.url}/api/v1/tasks`)).json()) as { tasks: { taskId: string }[] }
-      const peersLeft = async () => ((await (await fetch(`${supernode.url}/api/v1/tasks/${tasks[0]!.taskId}`)).json()) as { peers: unknown[] }).peers.length
+      const { tasks } = (await (await fetch(`${supernode.url}${SUPERNODE_ROUTES.tasks}`)).json()) as { tasks: { taskId: string }[] }
+      const peersLeft = async () => ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId: tasks[0]!.taskId })}`)).json()) as { peers: unknown[] }).peers.length
       let left = await peersLeft()
       while (left > 0 && performance.now() - killedAt < 60_000) {
         await new Promise((r) => setTimeout(r, 250))

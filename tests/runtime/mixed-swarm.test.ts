@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { type FileOrigin, startFileOrigin, writeRandomFile } from './file-origin.ts'
 import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, sha256File, startDaemon, startSupernode, tempDir } from './processes.ts'
 
@@ -40,7 +41,7 @@ async function waitForPeers(supernodeUrl: string, count: number, deadlineMs: num
   const until = Date.now() + deadlineMs
   let seen = 0
   while (Date.now() < until) {
-    const list = (await fetch(`${supernodeUrl}/api/v1/tasks`).then((r) => r.json())) as { tasks: { peers: number }[] }
+    const list = (await fetch(`${supernodeUrl}${SUPERNODE_ROUTES.tasks}`).then((r) => r.json())) as { tasks: { peers: number }[] }
     seen = list.tasks[0]?.peers ?? 0
     if (seen >= count) break
     await new Promise((done) => setTimeout(done, 200))

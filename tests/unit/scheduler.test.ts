@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
-import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView, SUPERNODE_ID } from '../../core/supernode/scheduler/scheduler.ts'
+import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView } from '../../core/supernode/scheduler/scheduler.ts'
+import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 
 const bits = (size: number, pieces: number[]): Bitset => {
   const b = new Bitset(size)

@@ -16,7 +16,8 @@ import { createSourceGuard, type SourceGuard } from '../../source/source-guard.t
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from '../../source/source-retry.ts'
 import type { StorageDriver } from '../../contract/storage.ts'
 import type { SupernodeEvents } from '../events.ts'
-import { Swarm, type SwarmOptions } from '../scheduler/swarm.ts'
+import { Swarm } from '../scheduler/swarm.ts'
+import type { SwarmOptions } from '../scheduler/swarm-types.ts'
 import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../protocol/task-id.ts'
 
 

@@ -22,8 +22,6 @@ import type { Bitset } from '../../protocol/bitset.ts'
  * HOLDER_SCAN of its holders, so the cost does not grow with the swarm.
  */
 
-export const SUPERNODE_ID = 'supernode'
-
 export interface SourceView {
   id: string
   have: Bitset

@@ -2,16 +2,6 @@ import type { Bitset } from '../../protocol/bitset.ts'
 
 /* What the swarm tracks per peer and what it is told; the Swarm class is in swarm.ts. */
 
-/** What a requester says about one assignment of its last batch. */
-export interface PieceResult {
-  piece: number
-  from: string
-  ok: boolean
-  /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
-  error?: 'digest' | 'unreachable' | 'timeout' | 'http'
-  bytes?: number
-}
-
 export interface PeerRegistration {
   /** Base URL of the peer's piece server, e.g. `http://10.0.0.5:41234`. */
   address: string

@@ -2,9 +2,9 @@ import { Bitset } from '../../protocol/bitset.ts'
 import { createError } from '../../errors.ts'
 import { HolderIndex } from './holder-index.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
-import { type Assignment, schedule, SUPERNODE_ID, type SourceView } from './scheduler.ts'
-import type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
-export type { PeerRegistration, PeerState, PieceResult, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
+import { type Assignment, schedule, type SourceView } from './scheduler.ts'
+import { type PieceResult, SUPERNODE_ID } from '../../protocol/api-schema.ts'
+import type { PeerRegistration, PeerState, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
 import { WakeQueue } from './wake-queue.ts'
 
 export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {

@@ -1,0 +1,64 @@
+import type { ErrorJson } from './error-body.ts'
+
+/*
+ * What the supernode's admin and observation routes answer (SUPERNODE_ROUTES
+ * status, tasks, task, preheat); `dragonfly status` and `dragonfly preheat`
+ * read them. The peer API's answers are in api-schema.ts.
+ */
+
+export interface SupernodeStatus {
+  uptimeSeconds: number
+  ready: boolean
+  tasks: { total: number; running: number; complete: number; failed: number }
+  peers: number
+  isolatedPeers: number
+  cache: { bytes: number; storageBytes: number | null }
+  bytesFromSource: number
+  bytesDelivered: { supernode: number; peers: number }
+  backToSource: number
+}
+
+/** One entry of the task list. */
+export interface TaskSummary {
+  taskId: string
+  url: string
+  contentLength: number
+  pieceSize: number
+  pieceCount: number
+  piecesCached: number
+  complete: boolean
+  digest: string | null
+  error: ErrorJson | null
+  peers: number
+  bytesFromSource: number
+  bytesFromSupernode: number
+  bytesFromPeers: number
+  isolatedPeers: number
+}
+
+export interface TaskPeer {
+  id: string
+  address: string
+  location: string | null
+  pieces: number
+  isolated: boolean
+  uploading: number
+  bytesUploaded: number
+  bytesDownloaded: number
+}
+
+/** One task, with its swarm. */
+export interface TaskDetail extends Omit<TaskSummary, 'peers'> {
+  peers: TaskPeer[]
+}
+
+export interface PreheatState {
+  taskId: string
+  url: string
+  state: 'running' | 'complete' | 'failed'
+  contentLength: number
+  pieceCount: number
+  piecesCached: number
+  bytesFromSource: number
+  error?: ErrorJson
+}
