@@ -73,6 +73,18 @@ export interface SwarmOptions {
 }
 
 /** What a swarm tells the outside (metrics, logs); every hook is optional. */
+/** The defaults of `SwarmOptions` (the supernode's config sets some of them). */
+export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
+  peerSlots: 6,
+  supernodeSlots: 48,
+  pieceTimeoutMs: 30_000,
+  peerTtlMs: 25_000,
+  unreachableLimit: 2,
+  pendingGraceMs: 3_000,
+  silentPeerMs: 5_000,
+  blacklistMs: 5_000,
+}
+
 export interface SwarmEvents {
   /** A requester reported a verified piece: who served it and how many bytes. */
   pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void

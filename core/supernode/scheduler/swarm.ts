@@ -4,19 +4,8 @@ import { HolderIndex } from './holder-index.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
 import { type Assignment, schedule, type SourceView } from './scheduler.ts'
 import { type PieceResult, SUPERNODE_ID } from '../../protocol/api-schema.ts'
-import type { PeerRegistration, PeerState, RemoteMember, SwarmEvents, SwarmOptions } from './swarm-types.ts'
+import { DEFAULT_SWARM_OPTIONS, type PeerRegistration, type PeerState, type RemoteMember, type SwarmEvents, type SwarmOptions } from './swarm-types.ts'
 import { WakeQueue } from './wake-queue.ts'
-
-export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
-  peerSlots: 6,
-  supernodeSlots: 48,
-  pieceTimeoutMs: 30_000,
-  peerTtlMs: 25_000,
-  unreachableLimit: 2,
-  pendingGraceMs: 3_000,
-  silentPeerMs: 5_000,
-  blacklistMs: 5_000,
-}
 
 /**
  * One task's swarm: who holds which piece, who is fetching what from whom,
