@@ -1,5 +1,5 @@
 import { createError } from '../core/errors.ts'
-import { isSize } from '../config/size.ts'
+import { isSize } from '../core/size.ts'
 
 /** citty keeps only the last value of a repeated flag; these are collected from argv directly. */
 export function repeated(rawArgs: string[], ...names: string[]): string[] {

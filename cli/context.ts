@@ -3,7 +3,7 @@ import { createPeer, type Peer, type PeerOptions } from '../core/peer/peer.ts'
 import { createPluginSet, type PluginSet } from '../core/contract/plugin.ts'
 import type { StorageDriver } from '../core/contract/storage.ts'
 import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
-import { parseRate } from '../config/size.ts'
+import { parseRate } from '../core/size.ts'
 import { loadRuntime, type Runtime } from '../runtime/index.ts'
 
 export interface RoleContext {

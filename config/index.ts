@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { createError, ERROR_CODES, type ErrorCode, isDragonflyError } from '../core/errors.ts'
 import { checkPlugin, type DragonflyPlugin } from '../core/contract/plugin.ts'
-import { isSize } from './size.ts'
+import { isSize } from '../core/size.ts'
 import sourceHttp from '../plugins/source-http/index.ts'
 import storageFs from '../plugins/storage-fs/index.ts'
 

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseRate } from '../../config/size.ts'
+import { parseRate } from '../../core/size.ts'
 import { startBenchOrigin, writeBenchFile } from '../lib/origin.ts'
 import { BIN, type Finished, run, startSupernode } from '../lib/processes.ts'
 

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty'
 import { consola } from '../logger.ts'
 import { createSupernode } from '../../core/supernode/supernode.ts'
-import { parseRate, parseSize } from '../../config/size.ts'
+import { parseRate, parseSize } from '../../core/size.ts'
 import { parseIntArg, rateArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'

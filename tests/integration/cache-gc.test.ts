@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { parseSize } from '../../config/size.ts'
+import { parseSize } from '../../core/size.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { randomFile, tempDir } from '../helpers/cli.ts'
 import { startFaultOrigin } from '../helpers/fault-origin.ts'
