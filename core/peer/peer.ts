@@ -19,10 +19,16 @@ import { progressOf, throttleProgress } from './download-progress.ts'
 import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import type { DownloadHost } from './download-host.ts'
+import { type PeerOptionValues, withPeerDefaults } from './peer-options.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
 
 
-export interface PeerOptions {
+/**
+ * What a peer runs on (plugins, storage, runtime capabilities), and its
+ * options: those are declared in peer-options.ts (type, default, check), the
+ * same schema the config file's `peer` section is read with.
+ */
+export interface PeerOptions extends Partial<PeerOptionValues> {
   plugins: PluginSet
   /** The peer's piece store (the storage plugin opened on the `peer` namespace). */
   storage: StorageDriver
@@ -32,24 +38,6 @@ export interface PeerOptions {
   /** Memory for receive buffers that `createPieceHasher` reads in place and direct I/O accepts. @default `new Uint8Array` */
   allocate?: (bytes: number) => Uint8Array
   serve: ServeFn
-  /** Supernode base URLs, tried in order; later ones are failovers. A cluster's config service adds the others. */
-  supernodes: string[]
-  /** How often a cluster's list of supernodes is asked again. @default 30000 */
-  supernodeRefreshMs?: number
-  /** `region|zone|rack`, for locality-aware scheduling. */
-  location?: string
-  /** Pieces fetched at once. @default 8 */
-  concurrency?: number
-  /** Concurrent uploads this peer offers. @default 6 */
-  uploadSlots?: number
-  /** @default 30000 */
-  pieceTimeoutMs?: number
-  /** Fetch from the source when no supernode answers. @default true */
-  backSource?: boolean
-  /** Address other peers use to reach this one. @default '127.0.0.1' */
-  advertiseHost?: string
-  /** Interface the piece server listens on. @default advertiseHost */
-  listenHost?: string
   /** Piece server port; 0 picks a free one. @default 0 */
   port?: number
   /** Called after each piece this peer served to another (metrics). */
@@ -58,10 +46,6 @@ export interface PeerOptions {
   pieceGet?: PieceHttpGet
   /** The transport of supernode API calls (the runtime's lightest). @default fetch */
   apiFetch?: typeof fetch
-  /** Bytes/s each task may download, and upload, unless its request says otherwise; 0 = unlimited. @default 0 */
-  rateLimit?: number
-  /** Bytes/s this peer downloads, and uploads, across all its tasks; 0 = unlimited. @default 0 */
-  totalLimit?: number
 }
 
 /**
@@ -70,7 +54,8 @@ export interface PeerOptions {
  * the source when none answers (unless told not to).
  */
 export class Peer implements DownloadHost {
-  readonly options: PeerOptions
+  /** The options given, with the defaults of those left out. */
+  readonly options: PeerOptions & PeerOptionValues
   readonly tasks = new Map<string, LocalTask>()
   readonly client: SupernodeClient
   /** The supernodes to use, best first (the cluster's config service's answer, then the given ones). */
@@ -87,10 +72,10 @@ export class Peer implements DownloadHost {
   address = ''
 
   constructor(options: PeerOptions) {
-    this.options = options
+    this.options = withPeerDefaults(options)
     this.hostLimits = createLimits(options.totalLimit)
     this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url), fetch: options.apiFetch })
-    this.supernodes = new SupernodeList(options.supernodes, this.client, options.location, options.supernodeRefreshMs ?? 30_000)
+    this.supernodes = new SupernodeList(this.options.supernodes, this.client, options.location, this.options.supernodeRefreshMs)
   }
 
   async start(): Promise<string> {
