@@ -3,7 +3,6 @@ import { createPeer, type Peer, type PeerOptions } from '../core/peer/peer.ts'
 import { createPluginSet, type PluginSet } from '../core/contract/plugin.ts'
 import type { StorageDriver } from '../core/contract/storage.ts'
 import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
-import { parseRate } from '../core/size.ts'
 import { loadRuntime, type Runtime } from '../runtime/index.ts'
 
 export interface RoleContext {
@@ -31,22 +30,15 @@ export function peerRuntime(runtime: Runtime): Pick<PeerOptions, 'createHash' | 
 
 /** A peer as the config's `peer` section describes it (get and daemon). */
 export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], extra: Partial<PeerOptions> = {}): Peer {
+  // The `peer` section is the peer's own options (core/peer/peer-options.ts), already checked and in bytes.
   const cfg = ctx.config.peer
   return createPeer({
     plugins: ctx.plugins,
     storage: openStorage(ctx, 'peer'),
     ...peerRuntime(ctx.runtime),
+    ...cfg,
     supernodes,
-    supernodeRefreshMs: cfg.supernodeRefreshMs,
-    location: cfg.location,
-    concurrency: cfg.concurrency,
-    uploadSlots: cfg.uploadSlots,
-    pieceTimeoutMs: cfg.pieceTimeoutMs,
-    backSource: cfg.backSource,
     advertiseHost: cfg.advertiseHost ?? pickAdvertiseHost(supernodes),
-    listenHost: cfg.listenHost,
-    rateLimit: parseRate(cfg.rateLimit, 'peer.rateLimit'),
-    totalLimit: parseRate(cfg.totalLimit, 'peer.totalLimit'),
     ...extra,
   })
 }

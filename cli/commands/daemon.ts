@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import { createDaemonApp } from '../../core/daemon/app.ts'
 import { createDaemonMetrics } from '../../core/daemon/metrics.ts'
 import { createError } from '../../core/errors.ts'
-import { parseSize } from '../../core/size.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
@@ -61,8 +60,7 @@ export default defineCommand({
       const file = join(ctx.config.home, DAEMON_FILE)
       await mkdir(ctx.config.home, { recursive: true })
       await writeFile(file, JSON.stringify({ url, pid: process.pid, upload }))
-      const quotaBytes = parseSize(cfg.cacheQuota, 'daemon.cacheQuota')
-      const gc = setInterval(() => void daemon.flights.collect({ quotaBytes, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark }).catch(() => null), 10_000)
+      const gc = setInterval(() => void daemon.flights.collect({ quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark }).catch(() => null), 10_000)
       consola.info(`daemon listening on ${url} (upload ${upload}, supernodes ${supernodes.join(', ') || 'none'}, home ${ctx.config.home}, ${ctx.runtime.name})`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)

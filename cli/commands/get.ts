@@ -4,7 +4,6 @@ import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { createError } from '../../core/errors.ts'
 import type { Peer } from '../../core/peer/peer.ts'
-import { parseRate } from '../../core/size.ts'
 import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
@@ -59,7 +58,7 @@ export default defineCommand({
       const daemonArg = args.daemon as string | boolean | undefined
       const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
       if (daemon) {
-        const rateLimit = parseRate(ctx.config.peer.rateLimit, '--rate-limit')
+        const { rateLimit } = ctx.config.peer
         const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
         const result = await downloadViaDaemon(daemon, request, output, abort.signal)
         if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)

@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty'
 import { consola } from '../logger.ts'
 import { createSupernode } from '../../core/supernode/supernode.ts'
-import { parseRate, parseSize } from '../../core/size.ts'
 import { parseIntArg, rateArg } from '../args.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
@@ -47,8 +46,8 @@ export default defineCommand({
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
         sources: { allow: cfg.allowSources, deny: cfg.denySources },
-        totalLimit: parseRate(cfg.totalLimit, 'supernode.totalLimit'),
-        cache: { quotaBytes: parseSize(cfg.cacheQuota, 'supernode.cacheQuota'), highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
+        totalLimit: cfg.totalLimit,
+        cache: { quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {
           taskStarted: (t, from) => logEvent('info', 'task started', { taskId: t.taskId, url: t.url, bytes: t.contentLength, ...(from > 0 ? { resumedFrom: from } : {}) }),
           taskCompleted: (t, cached) =>

@@ -12,7 +12,7 @@ const corpus = async <T>(name: string): Promise<T[]> => (JSON.parse(await readFi
 
 interface ApiCase { name: string; method: string; path: string; contentType?: string; body?: unknown; chunked?: boolean; status: number; code?: string }
 interface CliCase { name: string; args: string[]; exit: number; code: string; noFile?: string }
-interface ConfigCase { name: string; file: string; content: string; code: string }
+interface ConfigCase { name: string; file: string; content: string; code: string; says?: string[] }
 interface SourceCase { name: string; behaviour: HostileBehaviour; digest?: string; direct?: string; supernode?: string }
 
 const [apiCases, cliCases, configCases, sourceCases] = await Promise.all([
@@ -102,6 +102,8 @@ describe('config files: every case in tests/corpus/config-files.json is refused 
     const { error } = parseJsonLine<{ error: { code: string; message: string } }>(run.stdout)
     expect(error.code).toBe(c.code)
     expect(error.message).toContain(c.file)
+    for (const words of c.says ?? []) expect(error.message).toContain(words)
+    expect(error.message).not.toMatch(/Invalid (type|key|input)|Expected .* but received/)
     expect(existsSync(join(dir, 'out'))).toBe(false)
   })
 })
