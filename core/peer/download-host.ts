@@ -4,21 +4,18 @@ import type { PluginSet } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import type { PieceLayout } from '../protocol/piece-layout.ts'
 import type { Limits } from '../transfer/rate-limit.ts'
+import type { PeerOptionValues } from './peer-options.ts'
 import type { LocalTask } from './peer-tasks.ts'
 import type { SupernodeClient } from './supernode-client.ts'
 
-/** The peer's settings a download reads (a subset of its options). */
-export interface DownloadSettings {
+/** The peer's settings a download reads (a subset of its options, defaults filled: peer-options.ts). */
+export interface DownloadSettings extends Pick<PeerOptionValues, 'pieceTimeoutMs' | 'concurrency'> {
   plugins: PluginSet
   storage: StorageDriver
   createHash: CreateHash
   createPieceHasher?: CreatePieceHasher
   allocate?: (bytes: number) => Uint8Array
   pieceGet?: PieceHttpGet
-  /** @default 30000 */
-  pieceTimeoutMs?: number
-  /** @default 8 */
-  concurrency?: number
 }
 
 /**

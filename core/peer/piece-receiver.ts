@@ -47,7 +47,7 @@ export class PieceReceiver {
     this.writes = new PieceWrites(options.storage, o.task.taskId)
     // Receive buffers are reused: a fresh multi-MiB array per piece kept the GC busy (a fifth of a peer's CPU on 1 GiB).
     this.bufferSize = options.plugins.transforms.length ? codedSizeLimit(o.pieceSize) : o.pieceSize
-    this.timeoutMs = options.pieceTimeoutMs ?? 30_000
+    this.timeoutMs = options.pieceTimeoutMs
   }
 
   /** Fetches and stores one assigned piece; never rejects for a bad source (the result says so). */

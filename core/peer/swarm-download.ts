@@ -34,8 +34,8 @@ export interface SwarmDownloadContext {
 export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
   const { host, base, registration, request } = ctx
   const { peerId, taskId } = registration
-  const timeoutMs = host.options.pieceTimeoutMs ?? 30_000
-  const concurrency = limitedConcurrency(Math.min(host.options.concurrency ?? 8, bytesInFlightCap(registration.pieceSize)), host.downloadRate(taskId), registration.pieceSize, timeoutMs)
+  const timeoutMs = host.options.pieceTimeoutMs
+  const concurrency = limitedConcurrency(Math.min(host.options.concurrency, bytesInFlightCap(registration.pieceSize)), host.downloadRate(taskId), registration.pieceSize, timeoutMs)
   const receiver = new PieceReceiver({ ...ctx, url: request.url, pieceSize: registration.pieceSize, concurrency })
   const results: PieceResult[] = []
   const running = new Set<Promise<void>>()
