@@ -52,7 +52,8 @@ function coreFiles(): string[] {
 
 const ROOT = resolve(import.meta.dirname, '..')
 const ROLES = ['core/supernode/', 'core/peer/', 'core/daemon/', 'core/cluster/']
-const SHARED = ['core/contract/', 'core/protocol/', 'core/transfer/', 'core/source/', 'core/cache/', 'core/errors.ts', 'core/metrics.ts']
+/** Shared by every role: these folders, and the files directly in core/ (errors, metrics, option values) but the public index. */
+const SHARED = ['core/contract/', 'core/protocol/', 'core/transfer/', 'core/source/', 'core/cache/', ...readdirSync(CORE).filter((name) => name.endsWith('.ts') && name !== 'index.ts').map((name) => `core/${name}`)]
 /** The plugin contract: what plugins/, runtime/ and testing/ may see of core. */
 const CONTRACT = ['core/contract/', 'core/errors.ts']
 
