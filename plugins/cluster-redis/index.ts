@@ -64,12 +64,19 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
   const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
   // Without a listener an 'error' event would crash the process; the commands report it instead.
   client.on('error', (error: Error) => (lastError = error.message))
+  // connectTimeout covers only the TCP connection: a server that accepts and never answers the handshake would hang here.
+  let handshake: ReturnType<typeof setTimeout> | undefined
   try {
-    await client.connect()
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => (handshake = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout))),
+    ])
     connected = true
   } catch (cause) {
     await client.destroy?.()
     throw createError('E_CLUSTER', `cannot connect to the cluster store ${where}: ${(cause as Error).message}`, { cause })
+  } finally {
+    clearTimeout(handshake)
   }
 
   const run = async (args: string[]): Promise<unknown> => {
