@@ -1,6 +1,8 @@
 /** `dragonfly`: the runtime-agnostic API. Runtime adapters live in `dragonfly/runtime`. */
 export * from './errors.ts'
 export { definePlugin, createPluginSet, checkPlugin } from './contract/plugin.ts'
+export { checkPluginOptions } from './contract/plugin-options.ts'
+export type { PluginOptionsEntries } from './contract/plugin-options.ts'
 export { ACCEPT_CODING_HEADER, CODING_HEADER } from './protocol/piece-coding.ts'
 export type { DragonflyPlugin, PluginHooks, PluginSet, PieceTransform, PieceContext, SourceAdapter, SourceRequest } from './contract/plugin.ts'
 export type { StorageDriver, StorageContext, StorageFactory } from './contract/storage.ts'
@@ -26,4 +28,4 @@ export type { DownloadProgress, ProgressListener } from './peer/download-progres
 export { parseImageRef, resolveImage, blobUrl } from './supernode/registry-client.ts'
 export type { ImageRef, ImageLayer, ResolvedImage } from './supernode/registry-client.ts'
 export type { PieceHttpGet, PieceHttpResponse } from './contract/piece-get.ts'
-export type { ClusterStore, SharedTask } from './contract/cluster-store.ts'
+export type { ClusterBackend, ClusterStore, SharedTask } from './contract/cluster-store.ts'

@@ -140,6 +140,39 @@ describe('architecture: import directions and circles', () => {
   })
 })
 
+/** What `file` (a path inside testing/) imports beyond the plugin contract, core/errors.ts and its own files. */
+export function findTestingViolations(file: string, source: string): Violation[] {
+  const violations: Violation[] = []
+  const code = strip(source, false)
+  const specifiers = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3|\b(?:import|require)\s*\(\s*(['"`])([^'"`]+)\5/g
+  for (const m of code.matchAll(specifiers)) {
+    const spec = (m[2] ?? m[4] ?? m[6])!
+    const target = posix.join(posix.dirname(file), spec)
+    const allowed = spec.startsWith('.') && spec.endsWith('.ts') && (target.startsWith('core/contract/') || target === 'core/errors.ts' || target.startsWith('testing/'))
+    if (!allowed) violations.push({ file, line: lineOf(code, m.index), what: `import of '${spec}' (testing/ may import core/contract/, core/errors.ts and testing/ only)` })
+  }
+  return violations
+}
+
+describe('architecture: dragonfly/testing sees only the plugin contract', () => {
+  it('testing/ imports only core/contract/, core/errors.ts and its own files', () => {
+    const dir = resolve(import.meta.dirname, '../testing')
+    const files = readdirSync(dir).filter((name) => name.endsWith('.ts'))
+    expect(files.length).toBeGreaterThan(1)
+    const violations = files.flatMap((name) => findTestingViolations(`testing/${name}`, readFileSync(join(dir, name), 'utf8')))
+    expect(violations.map((v) => `${v.file}:${v.line} ${v.what}`)).toEqual([])
+  })
+
+  it.each([
+    ["import { Swarm } from '../core/supernode/scheduler/swarm.ts'", 'core/supernode'],
+    ["import { nodeRuntime } from '../runtime/node.ts'", 'runtime'],
+    ["import { expect } from 'vitest'", 'vitest'],
+    ["import storageFs from '../plugins/storage-fs/index.ts'", 'plugins'],
+  ])('the checker rejects %j', (source, expected) => {
+    expect(findTestingViolations('testing/fabricated.ts', source).map((v) => v.what).join('\n')).toContain(expected)
+  })
+})
+
 describe('architecture: core/ is runtime-agnostic', () => {
   it('imports only relative core files, hono, ofetch and valibot, and no runtime globals', () => {
     const files = coreFiles()

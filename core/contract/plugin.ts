@@ -70,8 +70,14 @@ export interface DragonflyPlugin {
   cluster?: ClusterBackend
 }
 
-/** Typed identity helper for plugin authors: `export default definePlugin((opts: O) => ({ name, ... }))`. */
-export function definePlugin<O = void>(factory: (options: O) => DragonflyPlugin): (options: O) => DragonflyPlugin {
+/**
+ * Typed identity helper for plugin authors:
+ * `export default definePlugin((options: MyOptions = {}) => ({ name, ... }))`.
+ * The factory keeps its parameters as written (an options object with a
+ * default stays optional), and the slots it fills are typed as filled while
+ * still callable as the contract says (`storage(context)`).
+ */
+export function definePlugin<A extends unknown[], P extends DragonflyPlugin>(factory: (...args: A) => P): (...args: A) => P & DragonflyPlugin {
   return factory
 }
 

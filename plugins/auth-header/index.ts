@@ -1,5 +1,7 @@
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PluginHooks } from '../../core/contract/plugin.ts'
+import { definePlugin, type PluginHooks } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
 export const PLUGIN_NAME = 'auth-header'
 
@@ -25,17 +27,22 @@ export interface AuthHeaderOptions {
   sources?: SourceCredentials[]
 }
 
+const OPTIONS = v.strictObject({
+  token: v.optional(v.pipe(v.string(), v.regex(/^\S+$/, 'must be a non-empty string without spaces'))),
+  sources: v.optional(
+    v.array(
+      v.strictObject({
+        match: v.union([v.instance(RegExp), v.string()]),
+        headers: v.record(v.string(), v.string()),
+      } satisfies PluginOptionsEntries<SourceCredentials>),
+    ),
+    () => [],
+  ),
+} satisfies PluginOptionsEntries<AuthHeaderOptions>)
+
 /** Header authentication, both ways: a cluster token for Dragonfly's own HTTP, and credentials for sources. */
-export default function authHeader(options: AuthHeaderOptions = {}): DragonflyPlugin {
-  const { token, sources = [] } = options
-  if (token !== undefined && (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token))) {
-    throw createError('E_PLUGIN', `${PLUGIN_NAME}: token must be a non-empty string without spaces`)
-  }
-  for (const [i, rule] of sources.entries()) {
-    if (!(rule?.match instanceof RegExp || typeof rule?.match === 'string') || !rule.headers || typeof rule.headers !== 'object') {
-      throw createError('E_PLUGIN', `${PLUGIN_NAME}: sources[${i}] needs { match: RegExp | string, headers: {...} }`)
-    }
-  }
+export default definePlugin((options: AuthHeaderOptions = {}) => {
+  const { token, sources } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   const hooks: PluginHooks = {}
   if (token !== undefined) {
     const expected = `Bearer ${token}`
@@ -59,7 +66,7 @@ export default function authHeader(options: AuthHeaderOptions = {}): DragonflyPl
     }
   }
   return { name: PLUGIN_NAME, hooks }
-}
+})
 
 /** Compares in time independent of where the strings first differ. */
 function sameText(a: string, b: string): boolean {

@@ -1,8 +1,10 @@
+import * as v from 'valibot'
 import type { ClusterStore } from '../../core/contract/cluster-store.ts'
 import { createError, isDragonflyError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
+import { definePlugin } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
-export const DRIVER_NAME = 'cluster-redis'
+export const PLUGIN_NAME = 'cluster-redis'
 
 export interface ClusterRedisOptions {
   /**
@@ -17,6 +19,11 @@ export interface ClusterRedisOptions {
   commandTimeoutMs?: number
 }
 
+const OPTIONS = v.strictObject({
+  keyPrefix: v.optional(v.string(), 'dragonfly:'),
+  commandTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(1, 'must be at least 1 ms')), 5_000),
+} satisfies PluginOptionsEntries<ClusterRedisOptions>)
+
 /**
  * The cluster store on Redis (node-redis' `@redis/client`, loaded only when a
  * supernode joins a cluster). Keys, all under the prefix:
@@ -24,12 +31,14 @@ export interface ClusterRedisOptions {
  * `lease:<task>` (owner id, with TTL), `task:<task>` (record), `digests:<task>`
  * (hash piece → sha256), `members:<task>:<supernode>` (hash member → JSON, with TTL).
  */
-export default function clusterRedis(options: ClusterRedisOptions = {}): DragonflyPlugin {
+export default definePlugin((options: ClusterRedisOptions = {}) => {
+  // Checked here too, so a misspelt option fails when the config loads rather than when a cluster is joined.
+  const checked = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   return {
-    name: DRIVER_NAME,
-    cluster: { protocols: ['redis:', 'rediss:'], connect: (url, o) => connectRedisStore(url, { ...options, ...o }) },
+    name: PLUGIN_NAME,
+    cluster: { protocols: ['redis:', 'rediss:'], connect: (url, given) => connectRedisStore(url, { ...checked, ...given }) },
   }
-}
+})
 
 // Compare-and-set scripts: a lease changes hands only when free or when its owner asks.
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
@@ -45,8 +54,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 const ADD_HASH = `redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 
 export async function connectRedisStore(url: string, options: ClusterRedisOptions = {}): Promise<ClusterStore> {
-  const prefix = options.keyPrefix ?? 'dragonfly:'
-  const timeout = options.commandTimeoutMs ?? 5_000
+  const { keyPrefix: prefix, commandTimeoutMs: timeout } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   const where = redactUrl(url)
   const { createClient } = await import('@redis/client')
   let lastError = ''
@@ -56,12 +64,19 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
   const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
   // Without a listener an 'error' event would crash the process; the commands report it instead.
   client.on('error', (error: Error) => (lastError = error.message))
+  // connectTimeout covers only the TCP connection: a server that accepts and never answers the handshake would hang here.
+  let handshake: ReturnType<typeof setTimeout> | undefined
   try {
-    await client.connect()
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => (handshake = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout))),
+    ])
     connected = true
   } catch (cause) {
     await client.destroy?.()
     throw createError('E_CLUSTER', `cannot connect to the cluster store ${where}: ${(cause as Error).message}`, { cause })
+  } finally {
+    clearTimeout(handshake)
   }
 
   const run = async (args: string[]): Promise<unknown> => {

@@ -1,5 +1,7 @@
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PieceContext } from '../../core/contract/plugin.ts'
+import { definePlugin, type PieceContext } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
 export const PLUGIN_NAME = 'compress'
 
@@ -30,17 +32,20 @@ export interface CompressOptions {
   probeBytes?: number
 }
 
+const OPTIONS = v.strictObject({
+  minSaving: v.optional(v.pipe(v.number(), v.minValue(0, 'must be in [0, 1)'), v.ltValue(1, 'must be in [0, 1)')), 0.1),
+  codecs: v.optional(v.array(v.picklist(['gzip', 'deflate', 'deflate-raw', 'brotli', 'zstd'])), () => ['gzip', 'deflate'] as CompressCodec[]),
+  probeBytes: v.optional(v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')), 16 * 1024),
+} satisfies PluginOptionsEntries<CompressOptions>)
+
 /**
  * Dynamic per-piece compression: text and other compressible pieces travel
  * compressed, already-compressed or random ones travel raw, without paying for
  * a full compression of each. The piece server compresses a piece once and
  * keeps the result (core/protocol/piece-coding.ts), so this runs once per piece.
  */
-export default function compress(options: CompressOptions = {}): DragonflyPlugin {
-  const minSaving = options.minSaving ?? 0.1
-  const wanted = options.codecs ?? ['gzip', 'deflate']
-  const probeBytes = options.probeBytes ?? 16 * 1024
-  if (!(minSaving >= 0 && minSaving < 1)) throw createError('E_PLUGIN', `${PLUGIN_NAME}: minSaving must be in [0, 1), got ${minSaving}`)
+export default definePlugin((options: CompressOptions = {}) => {
+  const { minSaving, codecs: wanted, probeBytes } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   const codecs = wanted.filter(available)
   if (codecs.length === 0) {
     throw createError('E_PLUGIN', `${PLUGIN_NAME}: none of the codecs ${JSON.stringify(wanted)} is available on this runtime (CompressionStream)`)
@@ -65,7 +70,7 @@ export default function compress(options: CompressOptions = {}): DragonflyPlugin
       decode: (data, context) => run(data, new DecompressionStream(codecOf(context)), context.size),
     },
   }
-}
+})
 
 function available(codec: string): boolean {
   try {

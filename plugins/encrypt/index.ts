@@ -1,5 +1,7 @@
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, PieceContext } from '../../core/contract/plugin.ts'
+import { definePlugin, type PieceContext } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
 export const PLUGIN_NAME = 'encrypt'
 export const CODING = 'aes256gcm'
@@ -11,7 +13,8 @@ const encoder = new TextEncoder()
 export interface EncryptOptions {
   /**
    * Shared by every supernode and peer of the cluster (at least 16 characters);
-   * a key per task is derived from it with HKDF-SHA-256. Required.
+   * a key per task is derived from it with HKDF-SHA-256.
+   * @default none (required)
    */
   secret: string
   /**
@@ -21,6 +24,11 @@ export interface EncryptOptions {
   keyCache?: number
 }
 
+const OPTIONS = v.strictObject({
+  secret: v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters (the same on every supernode and peer)')),
+  keyCache: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(0, 'must be at least 0')), 256),
+} satisfies PluginOptionsEntries<EncryptOptions>)
+
 /**
  * AES-256-GCM on every piece transfer (crypto.subtle): a fresh random 12-byte
  * IV per transfer, sent before the ciphertext; the task id and piece number are
@@ -29,13 +37,8 @@ export interface EncryptOptions {
  * Runs after compression whatever the plugin order (stage `encrypt`), and a
  * piece server refuses a receiver that does not offer it.
  */
-export default function encrypt(options: EncryptOptions): DragonflyPlugin {
-  const secret = options?.secret
-  if (typeof secret !== 'string' || secret.length === 0) {
-    throw createError('E_PLUGIN', `${PLUGIN_NAME}: option \`secret\` is required (the same on every supernode and peer)`)
-  }
-  if (secret.length < 16) throw createError('E_PLUGIN', `${PLUGIN_NAME}: \`secret\` must be at least 16 characters`)
-  const limit = options.keyCache ?? 256
+export default definePlugin((options: EncryptOptions) => {
+  const { secret, keyCache: limit } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   const keys = new Map<string, Promise<CryptoKey>>()
   const master = crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
 
@@ -89,4 +92,4 @@ export default function encrypt(options: EncryptOptions): DragonflyPlugin {
       },
     },
   }
-}
+})

@@ -1,9 +1,11 @@
 import { open, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, SourceRequest } from '../../core/contract/plugin.ts'
+import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
-export const SOURCE_NAME = 'source-file'
+export const PLUGIN_NAME = 'source-file'
 
 export interface SourceFileOptions {
   /**
@@ -18,25 +20,33 @@ export interface SourceFileOptions {
   chunkSize?: number
 }
 
-/** `file://` sources: stat, Range, validators from size and mtime, streamed reads. */
-export default function sourceFile(options: SourceFileOptions = {}): DragonflyPlugin {
-  return {
-    name: SOURCE_NAME,
-    source: { protocols: ['file:'], fetch: (request) => fetchFile(request, options) },
-  }
-}
+const OPTIONS = v.strictObject({
+  root: v.optional(v.string()),
+  chunkSize: v.optional(v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')), 256 * 1024),
+} satisfies PluginOptionsEntries<SourceFileOptions>)
 
-async function fetchFile(request: SourceRequest, options: SourceFileOptions): Promise<Response> {
+type ResolvedOptions = v.InferOutput<typeof OPTIONS>
+
+/** `file://` sources: stat, Range, validators from size and mtime, streamed reads. */
+export default definePlugin((options: SourceFileOptions = {}) => {
+  const checked = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  return {
+    name: PLUGIN_NAME,
+    source: { protocols: ['file:'], fetch: (request) => fetchFile(request, checked) },
+  }
+})
+
+async function fetchFile(request: SourceRequest, options: ResolvedOptions): Promise<Response> {
   let path: string
   try {
     path = fileURLToPath(request.url)
   } catch (cause) {
-    throw createError('E_BAD_ARGUMENT', `${SOURCE_NAME}: not a local file URL: ${request.url}`, { cause })
+    throw createError('E_BAD_ARGUMENT', `${PLUGIN_NAME}: not a local file URL: ${request.url}`, { cause })
   }
   if (options.root && !path.startsWith(options.root.replace(/\/?$/, '/'))) return new Response('outside the allowed root', { status: 403 })
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null
-    throw createError('E_SOURCE_UNREACHABLE', `${SOURCE_NAME}: cannot stat ${path}: ${error.message}`, { cause: error })
+    throw createError('E_SOURCE_UNREACHABLE', `${PLUGIN_NAME}: cannot stat ${path}: ${error.message}`, { cause: error })
   })
   if (!info || !info.isFile()) return new Response('not found', { status: 404 })
   const size = info.size
@@ -61,7 +71,7 @@ async function fetchFile(request: SourceRequest, options: SourceFileOptions): Pr
   }
   headers.set('content-length', String(end - start + 1))
   if (request.method === 'HEAD') return new Response(null, { status, headers })
-  return new Response(readStream(path, start, end + 1, options.chunkSize ?? 256 * 1024, request.signal), { status, headers })
+  return new Response(readStream(path, start, end + 1, options.chunkSize, request.signal), { status, headers })
 }
 
 function readStream(path: string, from: number, to: number, chunkSize: number, signal?: AbortSignal): ReadableStream<Uint8Array> {
@@ -87,7 +97,7 @@ function readStream(path: string, from: number, to: number, chunkSize: number, s
       const { bytesRead } = await handle!.read(buffer, 0, length, position)
       if (bytesRead === 0) {
         await handle?.close()
-        controller.error(createError('E_SOURCE_TRUNCATED', `${SOURCE_NAME}: ${path} shrank while being read`))
+        controller.error(createError('E_SOURCE_TRUNCATED', `${PLUGIN_NAME}: ${path} shrank while being read`))
         return
       }
       position += bytesRead

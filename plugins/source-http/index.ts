@@ -1,7 +1,9 @@
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin, SourceRequest } from '../../core/contract/plugin.ts'
+import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 
-export const SOURCE_NAME = 'source-http'
+export const PLUGIN_NAME = 'source-http'
 
 export interface SourceHttpOptions {
   /**
@@ -9,22 +11,33 @@ export interface SourceHttpOptions {
    * @default 30000
    */
   headersTimeoutMs?: number
-  /** Headers added to every source request (the user's own `-H` win). */
+  /**
+   * Headers added to every source request (the user's own `-H` win).
+   * @default {}
+   */
   headers?: Record<string, string>
 }
 
+const OPTIONS = v.strictObject({
+  headersTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(1, 'must be at least 1 ms')), 30_000),
+  headers: v.optional(v.record(v.string(), v.string()), () => ({})),
+} satisfies PluginOptionsEntries<SourceHttpOptions>)
+
+type ResolvedOptions = v.InferOutput<typeof OPTIONS>
+
 /** http(s) sources over `fetch`: the user's headers, Range, conditional requests. Redirects come back as they are: core follows them, checking each hop. */
-export default function sourceHttp(options: SourceHttpOptions = {}): DragonflyPlugin {
+export default definePlugin((options: SourceHttpOptions = {}) => {
+  const checked = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   return {
-    name: SOURCE_NAME,
+    name: PLUGIN_NAME,
     source: {
       protocols: ['http:', 'https:'],
-      fetch: (request) => fetchHttp(request, options),
+      fetch: (request) => fetchHttp(request, checked),
     },
   }
-}
+})
 
-async function fetchHttp(request: SourceRequest, options: SourceHttpOptions): Promise<Response> {
+async function fetchHttp(request: SourceRequest, options: ResolvedOptions): Promise<Response> {
   const headers = new Headers({ ...options.headers, ...request.headers })
   const { range, validators } = request
   if (range) headers.set('range', `bytes=${range.start}-${range.end ?? ''}`)
@@ -37,7 +50,7 @@ async function fetchHttp(request: SourceRequest, options: SourceHttpOptions): Pr
     if (validators.lastModified) headers.set('if-modified-since', validators.lastModified)
   }
   const timeout = new AbortController()
-  const timer = setTimeout(() => timeout.abort(), options.headersTimeoutMs ?? 30_000)
+  const timer = setTimeout(() => timeout.abort(), options.headersTimeoutMs)
   const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal
   try {
     return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'manual' })

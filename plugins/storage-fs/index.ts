@@ -1,12 +1,14 @@
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
+import { definePlugin } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 import { DataFile, type DirectWrites } from './data-file.ts'
 import { OpenFiles } from './open-files.ts'
 
-export const DRIVER_NAME = 'storage-fs'
+export const PLUGIN_NAME = 'storage-fs'
 
 /** Data files kept open between operations (least recently used closed first). */
 export const MAX_OPEN_FILES = 64
@@ -29,13 +31,19 @@ export interface StorageFsOptions {
   direct?: boolean
 }
 
+const OPTIONS = v.strictObject({
+  dir: v.optional(v.string()),
+  direct: v.optional(v.boolean()),
+} satisfies PluginOptionsEntries<StorageFsOptions>)
+
 /** The default storage: one sparse file per task, written at offsets, and atomic JSON metadata. */
-export default function storageFs(options: StorageFsOptions = {}): DragonflyPlugin {
+export default definePlugin((options: StorageFsOptions = {}) => {
+  const { dir, direct } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   return {
-    name: DRIVER_NAME,
-    storage: (context) => createFsStorage(options.dir ?? join(context.home, context.namespace), { direct: options.direct ?? context.namespace === 'peer' }),
+    name: PLUGIN_NAME,
+    storage: (context) => createFsStorage(dir ?? join(context.home, context.namespace), { direct: direct ?? context.namespace === 'peer' }),
   }
-}
+})
 
 export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'direct'> = {}): StorageDriver {
   const dataDir = join(dir, 'data')
@@ -68,7 +76,7 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
     })
   }
   const io = (what: string, error: unknown) =>
-    createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${DRIVER_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
+    createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${PLUGIN_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
 
   const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
     withFile(key, false, async ({ handle }) => {
@@ -76,13 +84,13 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
       let done = 0
       while (done < length) {
         const { bytesRead } = await handle.read(target, done, length - done, offset + done)
-        if (bytesRead === 0) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
+        if (bytesRead === 0) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + length} bytes`)
         done += bytesRead
       }
     })
 
   return {
-    name: DRIVER_NAME,
+    name: PLUGIN_NAME,
     writeAt(key, offset, data) {
       return withFile(key, true, async (file) => {
         try {

@@ -1,8 +1,10 @@
+import * as v from 'valibot'
 import { createError } from '../../core/errors.ts'
-import type { DragonflyPlugin } from '../../core/contract/plugin.ts'
+import { definePlugin } from '../../core/contract/plugin.ts'
+import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 
-export const DRIVER_NAME = 'storage-memory'
+export const PLUGIN_NAME = 'storage-memory'
 
 export interface StorageMemoryOptions {
   /**
@@ -12,27 +14,32 @@ export interface StorageMemoryOptions {
   maxBytes?: number
 }
 
+const OPTIONS = v.strictObject({
+  maxBytes: v.optional(v.pipe(v.number(), v.minValue(0, 'must be at least 0')), Infinity),
+} satisfies PluginOptionsEntries<StorageMemoryOptions>)
+
 /** Pieces and metadata in memory, per role namespace: for tests, demos and short-lived peers. */
-export default function storageMemory(options: StorageMemoryOptions = {}): DragonflyPlugin {
-  return { name: DRIVER_NAME, storage: () => createMemoryStorage(options) }
-}
+export default definePlugin((options: StorageMemoryOptions = {}) => {
+  const checked = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  return { name: PLUGIN_NAME, storage: () => createMemoryStorage(checked) }
+})
 
 export function createMemoryStorage(options: StorageMemoryOptions = {}): StorageDriver {
+  const { maxBytes: limit } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
   const blobs = new Map<string, { buf: Uint8Array; length: number }>()
   const metas = new Map<string, string>()
-  const limit = options.maxBytes ?? Infinity
   let total = 0
   const checkKey = (key: string): string => {
     if (!STORAGE_KEY_RE.test(key)) throw createError('E_BAD_REQUEST', `invalid storage key ${JSON.stringify(key)}`)
     return key
   }
   return {
-    name: DRIVER_NAME,
+    name: PLUGIN_NAME,
     async writeAt(key, offset, data) {
       const blob = blobs.get(checkKey(key)) ?? { buf: new Uint8Array(0), length: 0 }
       const end = offset + data.byteLength
       if (end > blob.length) {
-        if (total + end - blob.length > limit) throw createError('E_IO', `${DRIVER_NAME}: over maxBytes (${limit})`)
+        if (total + end - blob.length > limit) throw createError('E_IO', `${PLUGIN_NAME}: over maxBytes (${limit})`)
         if (end > blob.buf.byteLength) {
           // Grow geometrically so piece-by-piece writes stay linear overall.
           const grown = new Uint8Array(Math.max(end, blob.buf.byteLength * 2))
@@ -47,12 +54,12 @@ export function createMemoryStorage(options: StorageMemoryOptions = {}): Storage
     },
     async readAt(key, offset, length) {
       const blob = blobs.get(checkKey(key))
-      if (!blob || offset + length > blob.length) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + length} bytes`)
+      if (!blob || offset + length > blob.length) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + length} bytes`)
       return blob.buf.slice(offset, offset + length)
     },
     async readInto(key, offset, target) {
       const blob = blobs.get(checkKey(key))
-      if (!blob || offset + target.byteLength > blob.length) throw createError('E_IO', `${DRIVER_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
+      if (!blob || offset + target.byteLength > blob.length) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
       target.set(blob.buf.subarray(offset, offset + target.byteLength))
     },
     async remove(key) {

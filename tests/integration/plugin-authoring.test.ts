@@ -1,59 +1,16 @@
-import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadDragonflyConfig } from '../../config/index.ts'
-import { createPluginSet, type DragonflyPlugin } from '../../core/contract/plugin.ts'
-import compress from '../../plugins/compress/index.ts'
-import encrypt from '../../plugins/encrypt/index.ts'
-import sourceFile from '../../plugins/source-file/index.ts'
-import sourceHttp from '../../plugins/source-http/index.ts'
-import storageFs from '../../plugins/storage-fs/index.ts'
-import storageMemory from '../../plugins/storage-memory/index.ts'
-import { PluginConformanceError, testSource, testStorage, testTransform } from '../../testing/index.ts'
+import { createPluginSet } from '../../core/contract/plugin.ts'
+import { testSource, testTransform } from '../../testing/index.ts'
 import { tempDir } from '../helpers/cli.ts'
-import { startOrigin } from '../helpers/origin.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const cleanup: (() => Promise<void>)[] = []
 afterAll(async () => {
   for (const close of cleanup.reverse()) await close()
-})
-
-describe('built-in plugins pass the conformance harness', () => {
-  it('transforms: compress (gzip, deflate), encrypt', async () => {
-    await testTransform(compress())
-    await testTransform(compress({ codecs: ['deflate-raw'], minSaving: 0 }))
-    await testTransform(encrypt({ secret: 'sixteen chars or more' }))
-  })
-
-  it('storage: storage-fs, storage-memory', async () => {
-    const dir = await tempDir()
-    await testStorage(storageFs(), { context: { home: dir, namespace: 'peer' } })
-    await testStorage(storageMemory(), { context: { home: dir, namespace: 'cdn' } })
-  })
-
-  it('sources: source-http against a real origin, source-file against a real file', async () => {
-    const dir = await tempDir()
-    const content = randomBytes(300_000)
-    await writeFile(join(dir, 'blob'), content)
-    const origin = await startOrigin(join(dir, 'blob'))
-    cleanup.push(() => origin.close())
-    await testSource(sourceHttp(), { url: origin.url(), content, missingUrl: origin.url('/missing') })
-    await testSource(sourceFile(), { url: pathToFileURL(join(dir, 'blob')).href, content, missingUrl: pathToFileURL(join(dir, 'nope')).href })
-  })
-
-  it('the harness fails a broken transform, listing what broke', async () => {
-    const broken: DragonflyPlugin = {
-      name: 'broken',
-      transform: { stage: 'custom', coding: 'rev', encode: async (d) => d.slice().reverse(), decode: async (d) => d },
-    }
-    const error = await testTransform(broken).catch((e) => e)
-    expect(error).toBeInstanceOf(PluginConformanceError)
-    expect((error as PluginConformanceError).failures.join('\n')).toMatch(/round trip differs/)
-  })
 })
 
 describe('a third-party plugin declared in a config file', () => {
@@ -119,10 +76,13 @@ export default { plugins: [storageMemory(), memSource(), xor(0x5a)] }
     const encryptPath = JSON.stringify(join(ROOT, 'plugins/encrypt/index.ts'))
     await writeFile(join(dir, 'no-secret.config.mjs'), `import encrypt from ${encryptPath}\nexport default { plugins: [encrypt({})] }\n`)
     await writeFile(join(dir, 'typo.config.mjs'), `export default { plugins: [{ name: 'weird', transfrom: {} }] }\n`)
+    const compressPath = JSON.stringify(join(ROOT, 'plugins/compress/index.ts'))
+    await writeFile(join(dir, 'option.config.mjs'), `import compress from ${compressPath}\nexport default { plugins: [compress({ minSavings: 0.1 })] }\n`)
     await writeFile(join(dir, 'stage.config.mjs'), `export default { plugins: [{ name: 'odd', transform: { stage: 'zip', coding: 'z', encode() {}, decode() {} } }] }\n`)
     for (const [file, pattern] of [
       ['no-secret.config.mjs', /no-secret\.config\.mjs: encrypt: option `secret` is required/],
       ['typo.config.mjs', /typo\.config\.mjs: plugin weird: transfrom is not a plugin slot/],
+      ['option.config.mjs', /option\.config\.mjs: compress: unknown option `minSavings` \(did you mean `minSaving`\?\)/],
       ['stage.config.mjs', /stage\.config\.mjs: plugin odd: transform\.stage must be compress, custom or encrypt/],
     ] as const) {
       const error = await loadDragonflyConfig({ configFile: join(dir, file) }).catch((e) => e)

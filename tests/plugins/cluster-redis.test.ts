@@ -1,0 +1,76 @@
+import { createServer, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import clusterRedis, { connectRedisStore } from '../../plugins/cluster-redis/index.ts'
+import { testClusterStore } from '../../testing/index.ts'
+import { tempDir } from '../helpers/cli.ts'
+import { optionError } from '../helpers/option-error.ts'
+import { freePort } from '../helpers/registry.ts'
+import { type RedisServer, startRedis } from '../helpers/redis.ts'
+
+const TASK = 'b'.repeat(64)
+let redis: RedisServer
+beforeAll(async () => {
+  redis = await startRedis(await tempDir())
+})
+afterAll(() => redis?.stop())
+
+describe('cluster-redis on a real redis-server', () => {
+  it('passes testClusterStore through the plugin, with the default key prefix and another', async () => {
+    await testClusterStore(clusterRedis(), { url: redis.url })
+    await testClusterStore(clusterRedis({ keyPrefix: 'test:', commandTimeoutMs: 2_000 }), { url: redis.url })
+  })
+
+  it('keeps clusters with different key prefixes apart; the default prefix is dragonfly:', async () => {
+    const [plain, named, other] = await Promise.all([
+      clusterRedis().cluster.connect(redis.url),
+      connectRedisStore(redis.url, { keyPrefix: 'dragonfly:' }),
+      clusterRedis({ keyPrefix: 'other:' }).cluster.connect(redis.url),
+    ])
+    try {
+      expect(await plain.acquireLease(TASK, 'a', 10_000)).toBe(true)
+      expect(await named.leaseOwner(TASK)).toBe('a')
+      expect(await other.leaseOwner(TASK)).toBeNull()
+      expect(await other.acquireLease(TASK, 'b', 10_000)).toBe(true)
+      // The prefix core passes to connect() wins over the plugin's.
+      const passed = await clusterRedis({ keyPrefix: 'other:' }).cluster.connect(redis.url, { keyPrefix: 'dragonfly:' })
+      expect(await passed.leaseOwner(TASK)).toBe('a')
+      await passed.close()
+    } finally {
+      await Promise.all([plain.releaseLease(TASK, 'a'), other.releaseLease(TASK, 'b')])
+      await Promise.all([plain.close(), named.close(), other.close()])
+    }
+  })
+
+  it('an unreachable Redis is a clear E_CLUSTER error', async () => {
+    const port = await freePort()
+    await expect(clusterRedis({ commandTimeoutMs: 1_000 }).cluster.connect(`redis://127.0.0.1:${port}`)).rejects.toMatchObject({
+      code: 'E_CLUSTER',
+      message: expect.stringContaining(`cannot connect to the cluster store redis://127.0.0.1:${port}`),
+    })
+  })
+
+  it('a server that accepts but never answers fails the connection with E_CLUSTER after commandTimeoutMs', async () => {
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `redis://127.0.0.1:${(silent.address() as { port: number }).port}`
+    try {
+      const started = Date.now()
+      await expect(clusterRedis({ commandTimeoutMs: 300 }).cluster.connect(url)).rejects.toMatchObject({
+        code: 'E_CLUSTER',
+        message: `cannot connect to the cluster store ${url}: no answer in 300 ms`,
+      })
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  })
+
+  it('refuses misspelt and mistyped options when the config loads, before any connection', () => {
+    expect(optionError(() => clusterRedis({ prefix: 'x:' } as never))).toBe('cluster-redis: unknown option `prefix`; known: keyPrefix, commandTimeoutMs')
+    expect(optionError(() => clusterRedis({ keyprefix: 'x:' } as never))).toMatch(/unknown option `keyprefix` \(did you mean `keyPrefix`\?\)/)
+    expect(optionError(() => clusterRedis({ commandTimeoutMs: '5s' } as never))).toBe('cluster-redis: option `commandTimeoutMs` must be a number, got a string')
+    expect(optionError(() => clusterRedis({ commandTimeoutMs: 0 }))).toBe('cluster-redis: option `commandTimeoutMs` must be at least 1 ms, got 0')
+  })
+})
