@@ -47,7 +47,7 @@ export function createDemoOrigin(size: number): DemoOrigin {
     stats.requests++
     const range = /^bytes=(\d+)-(\d*)$/.exec(c.req.header('range') ?? '')
     const start = range ? Number(range[1]) : 0
-    const end = range && range[2] ? Math.min(Number(range[2]) + 1, size) : size
+    const end = range?.[2] ? Math.min(Number(range[2]) + 1, size) : size
     if (range && start >= size) return c.body(null, 416, { 'content-range': `bytes */${size}` })
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(end - start), etag, 'accept-ranges': 'bytes' }
     if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`

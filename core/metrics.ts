@@ -106,7 +106,9 @@ export class Histogram {
   samples(): { suffix: string; labels: Labels; value: number }[] {
     const out: { suffix: string; labels: Labels; value: number }[] = []
     for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => out.push({ suffix: '_bucket', labels: { ...s.labels, le: formatValue(le) }, value: s.counts[i]! }))
+      this.buckets.forEach((le, i) => {
+        out.push({ suffix: '_bucket', labels: { ...s.labels, le: formatValue(le) }, value: s.counts[i]! })
+      })
       out.push({ suffix: '_bucket', labels: { ...s.labels, le: '+Inf' }, value: s.count })
       out.push({ suffix: '_sum', labels: s.labels, value: s.sum })
       out.push({ suffix: '_count', labels: s.labels, value: s.count })

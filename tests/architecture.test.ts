@@ -10,14 +10,14 @@ const RUNTIME_GLOBALS = ['Bun', 'Deno', 'process', 'Buffer', 'require', '__dirna
 
 const CORE = resolve(import.meta.dirname, '../core')
 
-export interface Violation {
+interface Violation {
   file: string
   line: number
   what: string
 }
 
 /** What `file` (a path inside core/) does that core may not: imports outside the allow-list, runtime globals. */
-export function findCoreViolations(file: string, source: string): Violation[] {
+function findCoreViolations(file: string, source: string): Violation[] {
   const violations: Violation[] = []
   const code = strip(source, false)
   const specifiers = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3|\b(?:import|require)\s*\(\s*(['"`])([^'"`]+)\5/g
@@ -58,7 +58,7 @@ const SHARED = ['core/contract/', 'core/protocol/', 'core/transfer/', 'core/sour
 const CONTRACT = ['core/contract/', 'core/errors.ts']
 
 /** Import directions: a file under `from` may not import a file under any of `not`. */
-export const DIRECTIONS: readonly { from: readonly string[]; not: readonly string[]; why: string }[] = [
+const DIRECTIONS: readonly { from: readonly string[]; not: readonly string[]; why: string }[] = [
   { from: ['core/peer/'], not: ['core/supernode/', 'core/cluster/', 'core/daemon/'], why: 'the peer knows the supernode only through core/protocol/' },
   { from: ['core/supernode/'], not: ['core/peer/', 'core/daemon/'], why: 'the supernode never runs peer or daemon code' },
   { from: ['core/cluster/'], not: ['core/peer/', 'core/daemon/'], why: 'the cluster joins supernodes, not peers' },
@@ -69,7 +69,7 @@ export const DIRECTIONS: readonly { from: readonly string[]; not: readonly strin
 const under = (file: string, prefixes: readonly string[]) => prefixes.some((p) => file === p || file.startsWith(p))
 
 /** Imports that break a direction, and re-exports outside index files (a hub must not lend its helpers' names). */
-export function findDirectionViolations(edges: readonly ImportEdge[]): string[] {
+function findDirectionViolations(edges: readonly ImportEdge[]): string[] {
   const out: string[] = []
   for (const e of edges) {
     if (e.to === undefined) continue
@@ -141,7 +141,7 @@ describe('architecture: import directions and circles', () => {
 })
 
 /** What `file` (a path inside testing/) imports beyond the plugin contract, core/errors.ts and its own files. */
-export function findTestingViolations(file: string, source: string): Violation[] {
+function findTestingViolations(file: string, source: string): Violation[] {
   const violations: Violation[] = []
   const code = strip(source, false)
   const specifiers = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3|\b(?:import|require)\s*\(\s*(['"`])([^'"`]+)\5/g
@@ -221,6 +221,7 @@ describe('architecture: core/ is runtime-agnostic', () => {
       '// Runs on Bun and Deno too; never import node:fs here.',
       '/* process.env is read by the CLI, not by core */',
       "const hint = 'use Bun.serve or node:http in runtime/'",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text the checker reads
       'const msg = `Deno.serve in ${where}`',
       'const stats = { process: 1, global: 2 }',
       'stats.process += 1',
@@ -235,7 +236,7 @@ const WIRE_ROOTS = ['core', 'cli', 'runtime', 'plugins', 'testing', 'config', 'b
 const PROTOCOL = 'core/protocol/'
 
 /** Lines of `source` (comments removed) that spell an `/api/v1` path themselves. */
-export function findApiPaths(file: string, source: string): Violation[] {
+function findApiPaths(file: string, source: string): Violation[] {
   const code = strip(source, false)
   return [...code.matchAll(/\/api\/v1\b/g)].map((m) => ({ file, line: lineOf(code, m.index), what: 'route path written out: import it from core/protocol/routes.ts' }))
 }
@@ -254,6 +255,7 @@ describe('architecture: one wire contract', () => {
   })
 
   it.each([
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text the checker reads
     ["await fetch(`${base}/api/v1/tasks`)"],
     ["app.get('/api/v1/status', handler)"],
     ['const API = "/api/v1"'],

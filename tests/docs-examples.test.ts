@@ -24,7 +24,7 @@ interface Block {
 }
 
 /** The ```ts blocks of a Markdown file; ```ts name.ts gives the file name another block can import it by. */
-export function tsBlocks(markdown: string): Block[] {
+function tsBlocks(markdown: string): Block[] {
   const blocks: Block[] = []
   const re = /^```ts(?:[ \t]+(\S+))?[ \t]*\n([\s\S]*?)^```[ \t]*$/gm
   for (const m of markdown.matchAll(re)) {

@@ -50,7 +50,7 @@ export async function startBenchOrigin(file: string, rate = 0): Promise<BenchOri
     if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { etag }).end()
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const start = m ? Number(m[1]) : 0
-    const end = m && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1
+    const end = m?.[2] ? Math.min(Number(m[2]), size - 1) : size - 1
     res.writeHead(m ? 206 : 200, {
       'content-length': end - start + 1,
       etag,

@@ -89,7 +89,7 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
       bytesFromPeers += bytes
       byLocality[sharedDepth(source.spec.location, t.receiver.spec.location)]! += bytes
     },
-    completed(peer) {
+    completed(_peer) {
       makespan = Math.max(makespan, queue.now)
       unfinished--
     },

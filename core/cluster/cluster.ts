@@ -142,12 +142,13 @@ function readRecord(raw: string, taskId: string) {
   try {
     return parseShared(SharedTask, raw, `task record of ${taskId}`)
   } catch (error) {
-    let failure
-    try {
-      failure = parseShared(SharedFailure, raw, `task record of ${taskId}`)
-    } catch {
-      throw error
-    }
+    const failure = (() => {
+      try {
+        return parseShared(SharedFailure, raw, `task record of ${taskId}`)
+      } catch {
+        throw error
+      }
+    })()
     throw sharedError(failure)
   }
 }

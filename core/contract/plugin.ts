@@ -53,8 +53,10 @@ export interface PieceTransform {
 
 export interface PluginHooks {
   /** Adds headers to requests toward a source (credentials by URL pattern, ...). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that adds nothing may simply not return
   sourceHeaders?(url: string, headers: Record<string, string>): Record<string, string> | void
   /** Adds headers to requests toward a supernode or another peer. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that adds nothing may simply not return
   outgoingHeaders?(url: string): Record<string, string> | void
   /** Checks an incoming request to a supernode or piece server; throw a DragonflyError to refuse. */
   checkRequest?(request: Request): void | Promise<void>

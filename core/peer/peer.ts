@@ -202,7 +202,7 @@ export class Peer implements DownloadHost {
       }
     }
     let usedSource = false
-    if (!task || !task.have.complete) {
+    if (!task?.have.complete) {
       if (this.options.backSource === false) {
         await this.persist(taskId, request.url)
         throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })

@@ -50,10 +50,10 @@ function isLinkLocal(host: string): boolean {
 function toMatcher(pattern: string): (host: string) => boolean {
   const p = pattern.trim().toLowerCase()
   if (!p.includes('*')) return (host) => host === p
-  const re = new RegExp(`^${p.split('*').map(escape).join('[^.]*')}$`)
+  const re = new RegExp(`^${p.split('*').map(escapeRegExp).join('[^.]*')}$`)
   return (host) => re.test(host)
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

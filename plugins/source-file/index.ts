@@ -48,7 +48,7 @@ async function fetchFile(request: SourceRequest, options: ResolvedOptions): Prom
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null
     throw createError('E_SOURCE_UNREACHABLE', `${PLUGIN_NAME}: cannot stat ${path}: ${error.message}`, { cause: error })
   })
-  if (!info || !info.isFile()) return new Response('not found', { status: 404 })
+  if (!info?.isFile()) return new Response('not found', { status: 404 })
   const size = info.size
   const etag = `"${size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`
   const lastModified = info.mtime.toUTCString()

@@ -45,7 +45,7 @@ export async function startOrigin(file: string, options: OriginOptions = {}): Pr
     }
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const start = m ? Number(m[1]) : 0
-    const end = m && m[2] ? Number(m[2]) : info.size - 1
+    const end = m?.[2] ? Number(m[2]) : info.size - 1
     if (start >= info.size || end < start) {
       res.writeHead(416, { 'content-range': `bytes */${info.size}` }).end()
       return

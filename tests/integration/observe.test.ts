@@ -121,6 +121,7 @@ describe('what users see: metrics, status, preheat, progress', () => {
     for (const flag of ['--json', '--quiet']) {
       const quiet = await dragonflyTty(['get', origin.url(), '-o', join(dir, `tty${flag}.out`), '--supernode', supernode.url, '--home', join(dir, `tty${flag}`), flag])
       expect(quiet.code, quiet.output).toBe(0)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence that hides a terminal's cursor
       expect(quiet.output).not.toMatch(/ETA|\x1b\[\?25l/)
       if (flag === '--json') expect(parseJsonLine<GetJson>(quiet.output.replace(/\r/g, '')).bytes).toBe(SIZE)
       else expect(quiet.output.trim()).toBe('')

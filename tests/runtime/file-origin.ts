@@ -63,7 +63,7 @@ export async function startFileOrigin(path: string, options: FileOriginOptions =
     if (req.url !== '/file.bin') return void res.writeHead(404).end()
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const start = m ? Number(m[1]) : 0
-    const end = m && m[2] ? Math.min(Number(m[2]) + 1, size) : size
+    const end = m?.[2] ? Math.min(Number(m[2]) + 1, size) : size
     if (start >= size && m) return void res.writeHead(416, { 'content-range': `bytes */${size}` }).end()
     res.writeHead(m ? 206 : 200, {
       'content-type': 'application/octet-stream',

@@ -9,8 +9,8 @@ describe('the Node hash thread', () => {
   it('hashes shared memory in place, run by run, several pieces interleaved, and plain memory by copy', async () => {
     const a = allocateShared(3 * 65536 + 100)
     const b = allocateShared(65536)
-    fill(a, 7).forEach((v, i) => (a[i] = v))
-    fill(b, 11).forEach((v, i) => (b[i] = v))
+    a.set(fill(a, 7))
+    b.set(fill(b, 11))
     const plain = fill(new Uint8Array(5000), 3)
     const ha = createPieceHasher()
     const hb = createPieceHasher()

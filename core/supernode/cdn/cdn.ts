@@ -172,7 +172,7 @@ export class Cdn {
       ...(credential ? { private: true } : {}),
       updatedAt: Date.now(),
     }
-    next.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    for (const [n, d] of next.digests.entries()) task.swarm.seedPiece(n, d)
     task.request = request
     entry.task = task
     this.options.coordinator?.opened(task, next)
@@ -246,7 +246,7 @@ export class Cdn {
     const meta: CdnMeta = same ? local : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
     const task = this.createTask(taskId, url, layout, shared.private ? '*' : '')
     task.request = request
-    meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    for (const [n, d] of meta.digests.entries()) task.swarm.seedPiece(n, d)
     if (meta.complete && meta.digests.length === layout.pieceCount) Object.assign(task, { complete: true, digest: meta.digest })
     entry.task = task
     this.options.coordinator?.opened(task, meta)
@@ -255,7 +255,7 @@ export class Cdn {
 
   private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry, credential: string): CdnTask {
     const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize), credential)
-    meta.digests.forEach((d, n) => task.swarm.seedPiece(n, d))
+    for (const [n, d] of meta.digests.entries()) task.swarm.seedPiece(n, d)
     task.complete = true
     task.digest = meta.digest
     entry.task = task

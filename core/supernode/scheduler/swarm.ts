@@ -226,7 +226,7 @@ export class Swarm {
     const { piece } = result
     if (!Number.isInteger(piece) || piece < 0 || piece >= this.layout.pieceCount) return 0
     const entry = requester.inflight.get(piece)
-    if (!entry || !entry.sources.includes(result.from)) return 0
+    if (!entry?.sources.includes(result.from)) return 0
     entry.sources.splice(entry.sources.indexOf(result.from), 1)
     if (entry.sources.length === 0) requester.inflight.delete(piece)
     const source = this.release(piece, result.from)
