@@ -27,13 +27,28 @@ const sn = await startSupernode(join(dir, 'sn'))
 const snPeak = peakRssOf(sn.child.pid!)
 let failed = false
 try {
-  const get = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'out'), '--supernode', sn.url, '--home', join(dir, 'peer'), '--daemon', 'off', '--json'])
+  const get = await run(process.execPath, [
+    BIN,
+    'get',
+    url,
+    '-o',
+    join(dir, 'out'),
+    '--supernode',
+    sn.url,
+    '--home',
+    join(dir, 'peer'),
+    '--daemon',
+    'off',
+    '--json',
+  ])
   if (get.code !== 0) throw new Error(`get failed: ${get.stderr}`)
   const result = JSON.parse(get.stdout.trim().split('\n').pop()!) as { bytes: number; pieces: number }
   if (result.bytes !== size) throw new Error(`get delivered ${result.bytes} of ${size} bytes`)
   const mib = (n: number): string => `${(n / MiB).toFixed(0)} MiB`
   console.log(`file ${mib(size)} in ${result.pieces} pieces, fetched by the supernode while the peer downloads; ${(get.ms / 1000).toFixed(1)} s`)
-  console.log(`peer peak RSS       ${mib(get.peakRss)}  (${(get.peakRss / TARGET).toFixed(2)}x the 150 MiB target; file / RSS = ${(size / get.peakRss).toFixed(1)})`)
+  console.log(
+    `peer peak RSS       ${mib(get.peakRss)}  (${(get.peakRss / TARGET).toFixed(2)}x the 150 MiB target; file / RSS = ${(size / get.peakRss).toFixed(1)})`,
+  )
   console.log(`supernode peak RSS  ${mib(snPeak())}`)
 } catch (error) {
   console.error(String(error))

@@ -49,7 +49,18 @@ try {
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
     await rm(join(dir, 'curl.out'), { force: true })
-    const p = await measured(peerCpu, process.execPath, [BIN, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', join(dir, `home-${i}`), '--json'])
+    const p = await measured(peerCpu, process.execPath, [
+      BIN,
+      'get',
+      url,
+      '-o',
+      join(dir, 'peer.out'),
+      '--supernode',
+      sn.url,
+      '--home',
+      join(dir, `home-${i}`),
+      '--json',
+    ])
     if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
     peer.push(p.ms)
     rss.push(p.peakRss)
@@ -62,7 +73,10 @@ try {
   console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
   console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | get ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
   console.log(`throughput ratio get/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
-  if (curlCpu.length) console.log(`machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | get + supernode median ${median(peerCpu).toFixed(2)} s`)
+  if (curlCpu.length)
+    console.log(
+      `machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | get + supernode median ${median(peerCpu).toFixed(2)} s`,
+    )
   console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
 } catch (error) {
   console.error(String(error))

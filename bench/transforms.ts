@@ -33,7 +33,13 @@ for (const [name, t, coding] of cases) {
     const encodes = await measure(() => t.encode(data, ctx))
     const decodes = encoded ? await measure(() => t.decode(encoded, ctx)) : 0
     const mbps = (count: number) => Math.round((count * data.byteLength) / 1e6)
-    rows.push({ transform: name, input: kind, 'encode MB/s': mbps(encodes), 'decode MB/s': encoded ? mbps(decodes) : '-', wire: encoded ? `${(encoded.byteLength / data.byteLength).toFixed(3)}x` : '1.000x (declined)' })
+    rows.push({
+      transform: name,
+      input: kind,
+      'encode MB/s': mbps(encodes),
+      'decode MB/s': encoded ? mbps(decodes) : '-',
+      wire: encoded ? `${(encoded.byteLength / data.byteLength).toFixed(3)}x` : '1.000x (declined)',
+    })
   }
 }
 console.log(`piece ${pieceSize / 1024} KiB, ${globalThis.process?.version ?? ''}`)

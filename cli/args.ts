@@ -49,7 +49,8 @@ export function parseSupernodes(values: string[]): string[] {
 export function parseIntArg(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined || value === '') return undefined
   const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw createError('E_BAD_ARGUMENT', `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw createError('E_BAD_ARGUMENT', `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
   return n
 }
 

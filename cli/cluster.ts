@@ -1,6 +1,6 @@
 import type { ClusterStore } from '../core/contract/cluster-store.ts'
-import { createError } from '../core/errors.ts'
 import type { PluginSet } from '../core/contract/plugin.ts'
+import { createError } from '../core/errors.ts'
 
 /** Connects the `--cluster` URL with the plugin that handles its protocol; redis:// works without configuring one. */
 export async function connectCluster(plugins: PluginSet, url: string): Promise<ClusterStore> {
@@ -15,7 +15,8 @@ export async function connectCluster(plugins: PluginSet, url: string): Promise<C
     const { default: clusterRedis } = await import('../plugins/cluster-redis/index.ts')
     backend = clusterRedis().cluster
   }
-  if (!backend) throw createError('E_CONFIG', `no plugin handles cluster stores of protocol ${protocol} (plugins: ${[...plugins.clusters.keys()].join(', ') || 'none'})`)
+  if (!backend)
+    throw createError('E_CONFIG', `no plugin handles cluster stores of protocol ${protocol} (plugins: ${[...plugins.clusters.keys()].join(', ') || 'none'})`)
   return backend.connect(url)
 }
 

@@ -1,8 +1,8 @@
 import { networkInterfaces } from 'node:os'
-import { createPeer, type Peer, type PeerOptions } from '../core/peer/peer.ts'
+import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
 import { createPluginSet, type PluginSet } from '../core/contract/plugin.ts'
 import type { StorageDriver } from '../core/contract/storage.ts'
-import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
+import { createPeer, type Peer, type PeerOptions } from '../core/peer/peer.ts'
 import { loadRuntime, type Runtime } from '../runtime/index.ts'
 
 export interface RoleContext {

@@ -29,7 +29,10 @@ export async function findDaemon(explicit: string | undefined, home: string, fet
     if (!(await isDaemon(fetcher, url, 5_000))) throw createError('E_NO_SUPERNODE', `no dragonfly daemon answers at ${url}`)
     return url
   }
-  const file = await readFile(join(home, DAEMON_FILE), 'utf8').then((t) => JSON.parse(t) as { url?: unknown; pid?: unknown }, () => null)
+  const file = await readFile(join(home, DAEMON_FILE), 'utf8').then(
+    (t) => JSON.parse(t) as { url?: unknown; pid?: unknown },
+    () => null,
+  )
   if (file && typeof file.url === 'string' && typeof file.pid === 'number' && alive(file.pid) && (await isDaemon(fetcher, file.url, 2_000))) return file.url
   return (await isDaemon(fetcher, DEFAULT_DAEMON, 500)) ? DEFAULT_DAEMON : null
 }
@@ -58,13 +61,21 @@ function alive(pid: number): boolean {
  * The daemon ends the body only after the whole content matched its digest,
  * so `output` appears (by rename) only then; it is hashed again on the way.
  */
-export async function downloadViaDaemon(daemon: string, request: DaemonDownloadBody, output: string, signal: AbortSignal): Promise<DownloadResult & { daemon: string }> {
+export async function downloadViaDaemon(
+  daemon: string,
+  request: DaemonDownloadBody,
+  output: string,
+  signal: AbortSignal,
+): Promise<DownloadResult & { daemon: string }> {
   const started = Date.now()
-  const res = await fetch(serverUrl(daemon, DAEMON_ROUTES.download), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal }).catch(
-    (error: unknown) => {
-      throw createError('E_NO_SUPERNODE', `daemon ${daemon} did not answer: ${(error as Error)?.message ?? error}`, { cause: error })
-    },
-  )
+  const res = await fetch(serverUrl(daemon, DAEMON_ROUTES.download), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+    signal,
+  }).catch((error: unknown) => {
+    throw createError('E_NO_SUPERNODE', `daemon ${daemon} did not answer: ${(error as Error)?.message ?? error}`, { cause: error })
+  })
   if (!res.ok || !res.body) throw await errorFromResponse(res, { from: `daemon ${daemon}`, fallback: 'E_DOWNLOAD_FAILED' })
   const taskId = res.headers.get(TASK_ID_HEADER) ?? ''
   const tmp = `${output}.dragonfly-${crypto.randomUUID()}.tmp`
@@ -82,10 +93,14 @@ export async function downloadViaDaemon(daemon: string, request: DaemonDownloadB
   } catch (error) {
     await rm(tmp, { force: true })
     if (error instanceof DragonflyError) throw error
-    throw createError(signal.aborted ? 'E_ABORTED' : 'E_DOWNLOAD_FAILED', `download through daemon ${daemon} failed: ${(error as Error)?.message ?? error}`, { cause: error })
+    throw createError(signal.aborted ? 'E_ABORTED' : 'E_DOWNLOAD_FAILED', `download through daemon ${daemon} failed: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    })
   }
   const digest = `sha256:${hash.digest('hex')}`
-  const status = await fetch(serverUrl(daemon, routePath(DAEMON_ROUTES.task, { taskId }))).then((r) => r.json() as Promise<{ result?: DownloadResult }>).catch(() => null)
+  const status = await fetch(serverUrl(daemon, routePath(DAEMON_ROUTES.task, { taskId })))
+    .then((r) => r.json() as Promise<{ result?: DownloadResult }>)
+    .catch(() => null)
   const result = status?.result
   if (result && result.digest !== digest) throw createError('E_DIGEST_MISMATCH', `copy from the daemon is ${digest}, the daemon verified ${result.digest}`)
   return {

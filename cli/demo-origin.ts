@@ -49,7 +49,12 @@ export function createDemoOrigin(size: number): DemoOrigin {
     const start = range ? Number(range[1]) : 0
     const end = range?.[2] ? Math.min(Number(range[2]) + 1, size) : size
     if (range && start >= size) return c.body(null, 416, { 'content-range': `bytes */${size}` })
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(end - start), etag, 'accept-ranges': 'bytes' }
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(end - start),
+      etag,
+      'accept-ranges': 'bytes',
+    }
     if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`
     return c.body(contentStream(start, end, stats), range ? 206 : 200, headers)
   })

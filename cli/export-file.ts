@@ -1,6 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises'
-import { createError } from '../core/errors.ts'
 import type { StorageDriver } from '../core/contract/storage.ts'
+import { createError } from '../core/errors.ts'
 
 const CHUNK = 4 * 1024 * 1024
 

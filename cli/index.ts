@@ -1,6 +1,6 @@
 import { defineCommand, runMain } from 'citty'
-import { consola } from './logger.ts'
 import pkg from '../package.json' with { type: 'json' }
+import { consola } from './logger.ts'
 import { configureLogging, resolveLogFormat } from './logging.ts'
 
 // consola lowers its level when it detects CI or a test runner; a CLI's output must not depend on that.

@@ -1,6 +1,6 @@
+import { formatWithOptions } from 'node:util'
 import type { ConsolaReporter, LogObject } from 'consola'
 import { consola } from './logger.ts'
-import { formatWithOptions } from 'node:util'
 
 export type LogFormat = 'pretty' | 'json'
 
@@ -38,7 +38,12 @@ export function isJsonLogging(): boolean {
 /** A log line with fields: an object for the JSON reporter, `key=value` pairs for people. */
 export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: string, fields: Record<string, unknown>): void {
   if (isJsonLogging()) consola[level](msg, fields)
-  else consola[level](`${msg} ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`)
+  else
+    consola[level](
+      `${msg} ${Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ')}`,
+    )
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
-import { consola } from './logger.ts'
 import { toDragonflyError } from '../core/errors.ts'
 import { errorBody } from '../core/protocol/error-body.ts'
+import { consola } from './logger.ts'
 
 /** Prints an error once, with its code, and sets the exit code; never a stack trace. */
 export function reportError(error: unknown, json = false): void {

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http'
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 
 // One keep-alive pool per process: a peer's pulls go to the same one or two supernodes.
@@ -20,12 +20,21 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024
 export const nodeApiFetch: typeof fetch = (input, init) => {
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined
   const body = init?.body
-  if (url === undefined || !(url.startsWith('http:') || url.startsWith('https:')) || !(body == null || typeof body === 'string' || body instanceof Uint8Array)) {
+  if (
+    url === undefined ||
+    !(url.startsWith('http:') || url.startsWith('https:')) ||
+    !(body == null || typeof body === 'string' || body instanceof Uint8Array)
+  ) {
     return fetch(input, init)
   }
   return new Promise<Response>((resolve, reject) => {
     const secure = url.startsWith('https:')
-    const options = { method: init?.method ?? 'GET', headers: headerRecord(init?.headers), agent: secure ? agents.https : agents.http, signal: init?.signal ?? undefined }
+    const options = {
+      method: init?.method ?? 'GET',
+      headers: headerRecord(init?.headers),
+      agent: secure ? agents.https : agents.http,
+      signal: init?.signal ?? undefined,
+    }
     // As fetch does, an aborted request rejects with the signal's reason (ofetch tells a timeout by it).
     const fail = (error: unknown): void => reject(options.signal?.aborted ? options.signal.reason : error)
     const request = (secure ? httpsRequest : httpRequest)(url, options, (res) => readAnswer(res, options.method).then(resolve, fail))

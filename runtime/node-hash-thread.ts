@@ -56,7 +56,11 @@ class HashThread {
           return worker.postMessage({ id, bytes: copy }, [copy.buffer])
         }
         // The memory travels with the first run of the piece (shared, not copied); later runs name offsets.
-        worker.postMessage(buffer === memory ? { id, offset: bytes.byteOffset, length: bytes.byteLength } : { id, memory: buffer, offset: bytes.byteOffset, length: bytes.byteLength })
+        worker.postMessage(
+          buffer === memory
+            ? { id, offset: bytes.byteOffset, length: bytes.byteLength }
+            : { id, memory: buffer, offset: bytes.byteOffset, length: bytes.byteLength },
+        )
         memory = buffer
       },
       digest: () => {

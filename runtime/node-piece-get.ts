@@ -13,16 +13,20 @@ const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https
 export const nodePieceGet: PieceHttpGet = (url, init) =>
   new Promise((resolve, reject) => {
     const secure = url.startsWith('https:')
-    const request = (secure ? httpsGet : httpGet)(url, { headers: init.headers, agent: secure ? agents.https : agents.http, signal: init.signal }, (res: IncomingMessage) => {
-      resolve({
-        status: res.statusCode ?? 0,
-        header: (name) => {
-          const value = res.headers[name.toLowerCase()]
-          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
-        },
-        chunks: res,
-        cancel: () => res.destroy(),
-      })
-    })
+    const request = (secure ? httpsGet : httpGet)(
+      url,
+      { headers: init.headers, agent: secure ? agents.https : agents.http, signal: init.signal },
+      (res: IncomingMessage) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          header: (name) => {
+            const value = res.headers[name.toLowerCase()]
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
+          },
+          chunks: res,
+          cancel: () => res.destroy(),
+        })
+      },
+    )
     request.once('error', reject)
   })

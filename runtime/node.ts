@@ -1,6 +1,6 @@
-import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server'
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server'
 import type { PieceHttpGet } from '../core/contract/piece-get.ts'
 import type { ServeFn } from '../core/contract/serve.ts'
 import { nodeApiFetch } from './node-api-fetch.ts'
@@ -40,4 +40,12 @@ const nodeServe: ServeFn = (fetch, options) =>
 // Plain-HTTP pieces read straight into the receiver's buffer; HTTPS goes through node:https.
 const pieceGet: PieceHttpGet = (url, init) => (url.startsWith('http:') ? socketPieceGet(url, init) : nodePieceGet(url, init))
 
-export const nodeRuntime: Runtime = { name: 'node', serve: nodeServe, createHash: createSha256, pieceGet, apiFetch: nodeApiFetch, createPieceHasher, allocate: allocateShared }
+export const nodeRuntime: Runtime = {
+  name: 'node',
+  serve: nodeServe,
+  createHash: createSha256,
+  pieceGet,
+  apiFetch: nodeApiFetch,
+  createPieceHasher,
+  allocate: allocateShared,
+}

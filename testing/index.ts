@@ -5,8 +5,8 @@
  * test runner: `it('passes', () => testTransform(myPlugin()))`.
  */
 export { PluginConformanceError } from './checks.ts'
-export { testTransform, type TestTransformOptions } from './transform.ts'
-export { testStorage, type TestStorageOptions } from './storage.ts'
-export { testSource, type TestSourceOptions } from './source.ts'
-export { testClusterStore, type TestClusterStoreOptions } from './cluster-store.ts'
-export { testHooks, type TestHooksOptions } from './hooks.ts'
+export { type TestClusterStoreOptions, testClusterStore } from './cluster-store.ts'
+export { type TestHooksOptions, testHooks } from './hooks.ts'
+export { type TestSourceOptions, testSource } from './source.ts'
+export { type TestStorageOptions, testStorage } from './storage.ts'
+export { type TestTransformOptions, testTransform } from './transform.ts'

@@ -45,15 +45,22 @@ function findCoreViolations(file: string, source: string): Violation[] {
 }
 
 function coreFiles(): string[] {
-  return (readdirSync(CORE, { recursive: true }) as string[])
-    .filter((name) => name.endsWith('.ts'))
-    .map((name) => join(CORE, name))
+  return (readdirSync(CORE, { recursive: true }) as string[]).filter((name) => name.endsWith('.ts')).map((name) => join(CORE, name))
 }
 
 const ROOT = resolve(import.meta.dirname, '..')
 const ROLES = ['core/supernode/', 'core/peer/', 'core/daemon/', 'core/cluster/']
 /** Shared by every role: these folders, and the files directly in core/ (errors, metrics, option values) but the public index. */
-const SHARED = ['core/contract/', 'core/protocol/', 'core/transfer/', 'core/source/', 'core/cache/', ...readdirSync(CORE).filter((name) => name.endsWith('.ts') && name !== 'index.ts').map((name) => `core/${name}`)]
+const SHARED = [
+  'core/contract/',
+  'core/protocol/',
+  'core/transfer/',
+  'core/source/',
+  'core/cache/',
+  ...readdirSync(CORE)
+    .filter((name) => name.endsWith('.ts') && name !== 'index.ts')
+    .map((name) => `core/${name}`),
+]
 /** The plugin contract: what plugins/, runtime/ and testing/ may see of core. */
 const CONTRACT = ['core/contract/', 'core/errors.ts']
 
@@ -63,7 +70,11 @@ const DIRECTIONS: readonly { from: readonly string[]; not: readonly string[]; wh
   { from: ['core/supernode/'], not: ['core/peer/', 'core/daemon/'], why: 'the supernode never runs peer or daemon code' },
   { from: ['core/cluster/'], not: ['core/peer/', 'core/daemon/'], why: 'the cluster joins supernodes, not peers' },
   { from: SHARED, not: ROLES, why: 'shared parts serve every role and depend on none' },
-  { from: ['plugins/', 'runtime/', 'testing/'], not: ['core/', 'cli/', 'config/'], why: 'plugins, runtimes and the kit see core only through the plugin contract' },
+  {
+    from: ['plugins/', 'runtime/', 'testing/'],
+    not: ['core/', 'cli/', 'config/'],
+    why: 'plugins, runtimes and the kit see core only through the plugin contract',
+  },
 ]
 
 const under = (file: string, prefixes: readonly string[]) => prefixes.some((p) => file === p || file.startsWith(p))
@@ -136,7 +147,14 @@ describe('architecture: import directions and circles', () => {
       ['f', [{ to: 'd' }]],
     ])
     expect(findCycles(g)).toEqual([['a', 'b', 'c'], ['e']])
-    expect(findCycles(new Map([['x', [{ to: 'y' }]], ['y', []]]))).toEqual([])
+    expect(
+      findCycles(
+        new Map([
+          ['x', [{ to: 'y' }]],
+          ['y', []],
+        ]),
+      ),
+    ).toEqual([])
   })
 })
 
@@ -148,8 +166,10 @@ function findTestingViolations(file: string, source: string): Violation[] {
   for (const m of code.matchAll(specifiers)) {
     const spec = (m[2] ?? m[4] ?? m[6])!
     const target = posix.join(posix.dirname(file), spec)
-    const allowed = spec.startsWith('.') && spec.endsWith('.ts') && (target.startsWith('core/contract/') || target === 'core/errors.ts' || target.startsWith('testing/'))
-    if (!allowed) violations.push({ file, line: lineOf(code, m.index), what: `import of '${spec}' (testing/ may import core/contract/, core/errors.ts and testing/ only)` })
+    const allowed =
+      spec.startsWith('.') && spec.endsWith('.ts') && (target.startsWith('core/contract/') || target === 'core/errors.ts' || target.startsWith('testing/'))
+    if (!allowed)
+      violations.push({ file, line: lineOf(code, m.index), what: `import of '${spec}' (testing/ may import core/contract/, core/errors.ts and testing/ only)` })
   }
   return violations
 }
@@ -169,7 +189,11 @@ describe('architecture: dragonfly/testing sees only the plugin contract', () => 
     ["import { expect } from 'vitest'", 'vitest'],
     ["import storageFs from '../plugins/storage-fs/index.ts'", 'plugins'],
   ])('the checker rejects %j', (source, expected) => {
-    expect(findTestingViolations('testing/fabricated.ts', source).map((v) => v.what).join('\n')).toContain(expected)
+    expect(
+      findTestingViolations('testing/fabricated.ts', source)
+        .map((v) => v.what)
+        .join('\n'),
+    ).toContain(expected)
   })
 })
 
@@ -238,7 +262,11 @@ const PROTOCOL = 'core/protocol/'
 /** Lines of `source` (comments removed) that spell an `/api/v1` path themselves. */
 function findApiPaths(file: string, source: string): Violation[] {
   const code = strip(source, false)
-  return [...code.matchAll(/\/api\/v1\b/g)].map((m) => ({ file, line: lineOf(code, m.index), what: 'route path written out: import it from core/protocol/routes.ts' }))
+  return [...code.matchAll(/\/api\/v1\b/g)].map((m) => ({
+    file,
+    line: lineOf(code, m.index),
+    what: 'route path written out: import it from core/protocol/routes.ts',
+  }))
 }
 
 describe('architecture: one wire contract', () => {
@@ -256,7 +284,7 @@ describe('architecture: one wire contract', () => {
 
   it.each([
     // biome-ignore lint/suspicious/noTemplateCurlyInString: source text the checker reads
-    ["await fetch(`${base}/api/v1/tasks`)"],
+    ['await fetch(`${base}/api/v1/tasks`)'],
     ["app.get('/api/v1/status', handler)"],
     ['const API = "/api/v1"'],
     ["get('/api/v1/tasks/' + id + '/pieces')"],
@@ -268,7 +296,7 @@ describe('architecture: one wire contract', () => {
     const source = [
       '// the peer API, under /api/v1',
       '/** `GET /api/v1/supernodes` */',
-      "app.get(SUPERNODE_ROUTES.status, handler)",
+      'app.get(SUPERNODE_ROUTES.status, handler)',
       "const probe = '/healthz'",
       "const api = '/api/v10'",
     ].join('\n')

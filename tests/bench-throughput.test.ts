@@ -5,7 +5,10 @@ import { expect, it } from 'vitest'
 // CI keeps `npm run bench:throughput` working with a small file; the 1 GiB figure is measured by hand.
 it('bench:throughput runs end to end and prints the ratio to curl, the machine CPU per run and the peer peak RSS', async () => {
   const root = resolve(import.meta.dirname, '..')
-  const child = spawn(process.execPath, ['--import', 'jiti/register', 'bench/throughput.ts', '--size', '32', '--rounds', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'jiti/register', 'bench/throughput.ts', '--size', '32', '--rounds', '1'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))

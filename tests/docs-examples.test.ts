@@ -41,7 +41,10 @@ async function typeCheck(blocks: Block[]): Promise<string[]> {
     for (const block of blocks) await writeFile(join(dir, block.file), block.code)
     const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
     const options: ts.CompilerOptions = { ...config!.options, noEmit: true, paths: PATHS }
-    const program = ts.createProgram(blocks.map((b) => join(dir, b.file)), options)
+    const program = ts.createProgram(
+      blocks.map((b) => join(dir, b.file)),
+      options,
+    )
     return ts.getPreEmitDiagnostics(program).map((d) => {
       const where = d.file ? `${d.file.fileName.replace(`${dir}/`, '')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : 'project'
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`

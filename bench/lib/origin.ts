@@ -64,7 +64,9 @@ export async function startBenchOrigin(file: string, rate = 0): Promise<BenchOri
         link.take(chunk.length).then(() => done(null, chunk), done)
       },
     })
-    createReadStream(file, { start, end, highWaterMark: 64 * 1024 }).pipe(meter).pipe(res)
+    createReadStream(file, { start, end, highWaterMark: 64 * 1024 })
+      .pipe(meter)
+      .pipe(res)
     res.on('close', () => meter.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

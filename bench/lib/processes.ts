@@ -47,7 +47,10 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
 
 /** Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL. */
 export function startSupernode(home: string, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], {
+    cwd: CWD,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   return new Promise((done, fail) => {
     let out = ''
     const seen = (d: Buffer): void => {

@@ -30,8 +30,15 @@ for (let k = 0; k < calls; k++) {
   const id = `p${Math.floor(random() * N)}`
   const batch = swarm.pull(id, [], 8, 1)
   assigned += batch.length
-  swarm.pull(id, batch.map((a) => ({ piece: a.piece, from: a.from, ok: true, bytes: 0 })), 0, 2)
+  swarm.pull(
+    id,
+    batch.map((a) => ({ piece: a.piece, from: a.from, ok: true, bytes: 0 })),
+    0,
+    2,
+  )
 }
 const used = process.cpuUsage(started)
 const us = (used.user + used.system) / calls
-console.log(`${N} peers, ${layout.pieceCount} pieces: ${us.toFixed(1)} µs CPU per pull(want 8) + the pull reporting its ${(assigned / calls).toFixed(1)} pieces = ${Math.round((assigned / calls / us) * 1e6).toLocaleString('en-US')} pieces per CPU-s`)
+console.log(
+  `${N} peers, ${layout.pieceCount} pieces: ${us.toFixed(1)} µs CPU per pull(want 8) + the pull reporting its ${(assigned / calls).toFixed(1)} pieces = ${Math.round((assigned / calls / us) * 1e6).toLocaleString('en-US')} pieces per CPU-s`,
+)

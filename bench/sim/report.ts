@@ -1,5 +1,5 @@
-import type { SimResult } from './simulate.ts'
 import { gbps } from './scenario.ts'
+import type { SimResult } from './simulate.ts'
 
 export interface SimReport {
   peers: number
@@ -91,7 +91,10 @@ export function formatReport(r: SimReport, describe: string): string {
     ['completion p50', `${s(r.completion.p50)}  (${x(r.ratio.p50)} bound)`],
     ['completion p99', `${s(r.completion.p99)}  (${x(r.ratio.p99)} bound)`],
     ['completion max', `${s(r.completion.max)}  (${x(r.ratio.max)} bound)`],
-    ['lower bound', `${s(r.bound.seconds)} = max(F/u_s ${s(r.bound.seedUpload)}, F/d_min ${s(r.bound.slowestDownload)}, N·F/(u_s+Σu_i) ${s(r.bound.swarmUpload)}${r.bound.source === null ? '' : `, F/source ${s(r.bound.source)}`})`],
+    [
+      'lower bound',
+      `${s(r.bound.seconds)} = max(F/u_s ${s(r.bound.seedUpload)}, F/d_min ${s(r.bound.slowestDownload)}, N·F/(u_s+Σu_i) ${s(r.bound.swarmUpload)}${r.bound.source === null ? '' : `, F/source ${s(r.bound.source)}`})`,
+    ],
     ['seed egress', `${x(r.seedEgress)} file`],
     ['bytes from peers', pct(r.peerShare)],
     ['peer bytes local', `rack ${pct(r.locality.rack)}, zone ${pct(r.locality.zone)}, region ${pct(r.locality.region)}`],

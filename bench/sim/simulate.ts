@@ -1,12 +1,12 @@
+import type { PieceResult } from '../../core/protocol/api-schema.ts'
 import { createPieceLayout, type PieceLayout } from '../../core/protocol/piece-layout.ts'
 import type { Assignment } from '../../core/supernode/scheduler/scheduler.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
-import type { PieceResult } from '../../core/protocol/api-schema.ts'
 import { EventQueue } from './event-queue.ts'
 import { createHost, type Host, Network } from './network.ts'
 import { type PeerWorld, type PieceTransfer, SimPeer } from './peer.ts'
-import { drawPeers, gbps, type SimOptions } from './scenario.ts'
 import { PullMeter } from './pull-meter.ts'
+import { drawPeers, gbps, type SimOptions } from './scenario.ts'
 
 const MiB = 1024 * 1024
 const DIGEST = `sha256:${'0'.repeat(64)}`

@@ -17,17 +17,29 @@ function format(r: SupernodeBenchResult): string {
   const snCores = r.supernode.cpuSeconds / r.wallSeconds
   const rows: [string, string][] = [
     ['scenario', `${r.options.peers} virtual peers, ${r.options.sizeMiB} MiB = ${r.pieceCount} pieces, want ${r.options.want}; no piece bytes move`],
-    ['peers completed', `${r.outcomes.filter((o) => o.pieces === o.pieceCount).length} / ${r.options.peers}${r.failures.length ? `, ${r.failures.length} failed` : ''}`],
+    [
+      'peers completed',
+      `${r.outcomes.filter((o) => o.pieces === o.pieceCount).length} / ${r.options.peers}${r.failures.length ? `, ${r.failures.length} failed` : ''}`,
+    ],
     ['requests', `${n(r.requestCount)} in ${n(r.wallSeconds, 2)} s = ${n(r.requestCount / r.wallSeconds)} req/s`],
     ['  register', lat('register')],
     ['  pull with work', lat('work')],
     ['  pull, nothing', `${lat('empty')}; includes long-poll waits`],
     ['  last report', lat('report')],
     ['  leave', lat('leave')],
-    ['assignments', `${n(r.assignments)} (${n((r.fromPeers / Math.max(1, r.assignments)) * 100, 1)} % from peers) = ${n(r.assignments / r.wallSeconds)} pieces/s`],
-    ['supernode CPU', `${n(r.supernode.cpuSeconds, 2)} s = ${n(snCores, 2)} cores; RSS ${n(r.supernode.rssBytes / MiB)} MiB, peak ${n(r.supernode.peakRssBytes / MiB)} MiB`],
+    [
+      'assignments',
+      `${n(r.assignments)} (${n((r.fromPeers / Math.max(1, r.assignments)) * 100, 1)} % from peers) = ${n(r.assignments / r.wallSeconds)} pieces/s`,
+    ],
+    [
+      'supernode CPU',
+      `${n(r.supernode.cpuSeconds, 2)} s = ${n(snCores, 2)} cores; RSS ${n(r.supernode.rssBytes / MiB)} MiB, peak ${n(r.supernode.peakRssBytes / MiB)} MiB`,
+    ],
     ['pieces / supernode CPU-s', `${n(r.assignments / r.supernode.cpuSeconds)} (whole HTTP path: parse, schedule, answer)`],
-    ['swarm.pull', `${n(r.schedule.pulls)} calls, mean ${n((r.schedule.seconds / r.schedule.pulls) * 1e6, 1)} µs = ${n((r.schedule.seconds / r.supernode.cpuSeconds) * 100, 1)} % of supernode CPU; ${n(r.assignments / r.schedule.seconds)} pieces per scheduler CPU-s`],
+    [
+      'swarm.pull',
+      `${n(r.schedule.pulls)} calls, mean ${n((r.schedule.seconds / r.schedule.pulls) * 1e6, 1)} µs = ${n((r.schedule.seconds / r.supernode.cpuSeconds) * 100, 1)} % of supernode CPU; ${n(r.assignments / r.schedule.seconds)} pieces per scheduler CPU-s`,
+    ],
     ['client CPU', `${n(r.clientCpuSeconds, 2)} s in this process (the virtual peers share the machine)`],
     ['source egress', `${n(r.sourceEgress, 2)}x file`],
   ]
@@ -43,7 +55,11 @@ try {
     return x
   }
   const d = DEFAULT_SUPERNODE_BENCH
-  const result = await runSupernodeBench({ peers: Math.floor(num(values.peers, 'peers', d.peers)), sizeMiB: num(values.size, 'size', d.sizeMiB), want: Math.floor(num(values.want, 'want', d.want)) })
+  const result = await runSupernodeBench({
+    peers: Math.floor(num(values.peers, 'peers', d.peers)),
+    sizeMiB: num(values.size, 'size', d.sizeMiB),
+    want: Math.floor(num(values.want, 'want', d.want)),
+  })
   console.log(values.json ? JSON.stringify({ ...result, outcomes: undefined }, null, 2) : format(result))
   for (const f of result.failures.slice(0, 5)) console.error(`peer failed: ${f}`)
   process.exitCode = result.failures.length > 0 ? 1 : 0

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { METRICS_PATH, routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import { startSupernode } from '../lib/processes.ts'
 import { startBenchOrigin, writeBenchFile } from '../lib/origin.ts'
 import { procUsage, quantile } from '../lib/proc-stats.ts'
+import { startSupernode } from '../lib/processes.ts'
 import { runVirtualPeer, type Timing, type VirtualPeerOutcome } from './virtual-peer.ts'
 
 export interface SupernodeBenchOptions {
@@ -57,7 +57,9 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
     const before = procUsage(pid)!
     const client = process.cpuUsage()
     const started = performance.now()
-    const settled = await Promise.allSettled(Array.from({ length: options.peers }, (_, index) => runVirtualPeer({ supernode: sn.url, url: origin.url, index, want: options.want, timings })))
+    const settled = await Promise.allSettled(
+      Array.from({ length: options.peers }, (_, index) => runVirtualPeer({ supernode: sn.url, url: origin.url, index, want: options.want, timings })),
+    )
     const wallSeconds = (performance.now() - started) / 1000
     const clientUsage = process.cpuUsage(client)
     const after = procUsage(pid)!
@@ -93,11 +95,18 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
 
 /** Has the supernode fetch and cut the file, and waits until it is complete. */
 async function preheat(supernode: string, url: string): Promise<void> {
-  const post = await fetch(`${supernode}${SUPERNODE_ROUTES.preheat}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) })
+  const post = await fetch(`${supernode}${SUPERNODE_ROUTES.preheat}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  })
   if (!post.ok) throw new Error(`preheat: HTTP ${post.status} ${await post.text()}`)
   const { taskId } = (await post.json()) as { taskId: string }
   for (let i = 0; i < 20; i++) {
-    const state = (await (await fetch(`${supernode}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}?wait=30000`)).json()) as { state: string; error?: unknown }
+    const state = (await (await fetch(`${supernode}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}?wait=30000`)).json()) as {
+      state: string
+      error?: unknown
+    }
     if (state.state === 'complete') return
     if (state.state === 'failed') throw new Error(`preheat failed: ${JSON.stringify(state.error)}`)
   }

@@ -47,14 +47,22 @@ export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeer
 
   const i = o.index
   const location = `r${i % 2}|z${i % 3}|k${i % 8}`
-  const reg = await post<RegisterResponse>(SUPERNODE_ROUTES.register, { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location } }, 'register')
+  const reg = await post<RegisterResponse>(
+    SUPERNODE_ROUTES.register,
+    { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location } },
+    'register',
+  )
   const have = new Uint8Array(reg.pieceCount)
   let pieces = 0
   let assignments = 0
   let fromPeers = 0
   let results: PieceResult[] = []
   while (pieces < reg.pieceCount) {
-    const answer = await post<PullResponse>(routePath(SUPERNODE_ROUTES.pull, { taskId: reg.taskId }), { peerId: reg.peerId, results, want: o.want, wait: true }, null)
+    const answer = await post<PullResponse>(
+      routePath(SUPERNODE_ROUTES.pull, { taskId: reg.taskId }),
+      { peerId: reg.peerId, results, want: o.want, wait: true },
+      null,
+    )
     if (answer.error) throw new Error(`pull: ${answer.error.code} ${answer.error.message}`)
     results = answer.assignments.map((a) => {
       assignments++

@@ -18,9 +18,15 @@ function format(r: SwarmBenchResult): string {
   const rows: [string, string][] = [
     ['scenario', `N=${r.options.peers}, ${r.options.sizeMiB} MiB, every link ${r.options.rate}/s up and down (source, supernode, peers)`],
     ['lower bound', `${s(bound.seconds)} = max(F/u_s ${s(bound.seedUpload)}, F/d ${s(bound.download)}, N·F/(u_s+Σu_i) ${s(bound.swarmUpload)})`],
-    ['P2P last peer', `${s(p2p.lastSeconds)} (${x(p2p.lastSeconds / bound.seconds)} bound; target <= 1.3x)  median ${s(p2p.medianSeconds)}; longest download inside the peer ${s(p2p.lastDownloadSeconds)} (${x(p2p.lastDownloadSeconds / bound.seconds)})`],
+    [
+      'P2P last peer',
+      `${s(p2p.lastSeconds)} (${x(p2p.lastSeconds / bound.seconds)} bound; target <= 1.3x)  median ${s(p2p.medianSeconds)}; longest download inside the peer ${s(p2p.lastDownloadSeconds)} (${x(p2p.lastDownloadSeconds / bound.seconds)})`,
+    ],
     ['P2P source egress', `${x(p2p.sourceEgress)} file (target <= 1.02x)`],
-    ['P2P bytes from peers', `${((p2p.bytesFromPeers / Math.max(1, delivered)) * 100).toFixed(1)} % (supernode ${((p2p.bytesFromSupernode / Math.max(1, delivered)) * 100).toFixed(1)} %, source ${((p2p.bytesFromSource / Math.max(1, delivered)) * 100).toFixed(1)} %)`],
+    [
+      'P2P bytes from peers',
+      `${((p2p.bytesFromPeers / Math.max(1, delivered)) * 100).toFixed(1)} % (supernode ${((p2p.bytesFromSupernode / Math.max(1, delivered)) * 100).toFixed(1)} %, source ${((p2p.bytesFromSource / Math.max(1, delivered)) * 100).toFixed(1)} %)`,
+    ],
     ['direct last client', `${s(direct.lastSeconds)} (${x(direct.lastSeconds / bound.seconds)} bound); source egress ${x(direct.sourceEgress)} file`],
     ['P2P speed-up', `${x(direct.lastSeconds / p2p.lastSeconds)} (direct / P2P, last finisher)`],
   ]
@@ -46,11 +52,14 @@ function chart(results: SwarmBenchResult[]): string {
 }
 
 try {
-  const { values } = parseArgs({ options: { peers: { type: 'string' }, size: { type: 'string' }, rate: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } } })
+  const { values } = parseArgs({
+    options: { peers: { type: 'string' }, size: { type: 'string' }, rate: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
+  })
   const d = DEFAULT_SWARM_BENCH
   const counts = (values.peers ?? String(d.peers)).split(',').map((v) => Number(v))
   const sizeMiB = Number(values.size ?? d.sizeMiB)
-  if (counts.some((n) => !Number.isInteger(n) || n < 1) || !(sizeMiB > 0)) throw new Error('--peers takes positive integers (8 or 8,16,32), --size a positive number of MiB')
+  if (counts.some((n) => !Number.isInteger(n) || n < 1) || !(sizeMiB > 0))
+    throw new Error('--peers takes positive integers (8 or 8,16,32), --size a positive number of MiB')
   const results: SwarmBenchResult[] = []
   for (const peers of counts) {
     const result = await runSwarmBench({ peers, sizeMiB, rate: values.rate ?? d.rate })

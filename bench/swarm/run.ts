@@ -64,7 +64,27 @@ export async function runSwarmBench(options: SwarmBenchOptions): Promise<SwarmBe
     const sn = await startSupernode(join(dir, 'sn'), limit)
     let p2p: PhaseResult
     try {
-      p2p = await phase(options.peers, F, (i) => ['get', p2pOrigin.url, '-o', join(dir, `p2p-${i}.out`), '--home', join(dir, `p2p-${i}`), '--supernode', sn.url, '--digest', digest, '--daemon', 'off', '--json', ...limit], () => p2pOrigin.bytes)
+      p2p = await phase(
+        options.peers,
+        F,
+        (i) => [
+          'get',
+          p2pOrigin.url,
+          '-o',
+          join(dir, `p2p-${i}.out`),
+          '--home',
+          join(dir, `p2p-${i}`),
+          '--supernode',
+          sn.url,
+          '--digest',
+          digest,
+          '--daemon',
+          'off',
+          '--json',
+          ...limit,
+        ],
+        () => p2pOrigin.bytes,
+      )
     } finally {
       sn.child.kill('SIGTERM')
       await p2pOrigin.close()
@@ -74,7 +94,25 @@ export async function runSwarmBench(options: SwarmBenchOptions): Promise<SwarmBe
     const directOrigin = await startBenchOrigin(file, rateBytes)
     let direct: PhaseResult
     try {
-      direct = await phase(options.peers, F, (i) => ['get', directOrigin.url, '-o', join(dir, `direct-${i}.out`), '--home', join(dir, `direct-${i}`), '--digest', digest, '--daemon', 'off', '--json', ...limit], () => directOrigin.bytes)
+      direct = await phase(
+        options.peers,
+        F,
+        (i) => [
+          'get',
+          directOrigin.url,
+          '-o',
+          join(dir, `direct-${i}.out`),
+          '--home',
+          join(dir, `direct-${i}`),
+          '--digest',
+          digest,
+          '--daemon',
+          'off',
+          '--json',
+          ...limit,
+        ],
+        () => directOrigin.bytes,
+      )
     } finally {
       await directOrigin.close()
     }

@@ -1,13 +1,13 @@
-import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { defineCommand } from 'citty'
 import { createDaemonApp } from '../../core/daemon/app.ts'
 import { createDaemonMetrics } from '../../core/daemon/metrics.ts'
 import { createError } from '../../core/errors.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
+import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -29,7 +29,11 @@ export default defineCommand({
       const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
       const ctx = await createRoleContext(args.config, {
         ...defined({ home: args.home }),
-        peer: defined({ location: args.location, rateLimit: rateArg('rate-limit', args['rate-limit']), totalLimit: rateArg('total-limit', args['total-limit']) }),
+        peer: defined({
+          location: args.location,
+          rateLimit: rateArg('rate-limit', args['rate-limit']),
+          totalLimit: rateArg('total-limit', args['total-limit']),
+        }),
         daemon: defined({
           port: parseIntArg('port', args.port, 0, 65535),
           host: args.host,
@@ -60,7 +64,10 @@ export default defineCommand({
       const file = join(ctx.config.home, DAEMON_FILE)
       await mkdir(ctx.config.home, { recursive: true })
       await writeFile(file, JSON.stringify({ url, pid: process.pid, upload }))
-      const gc = setInterval(() => void daemon.flights.collect({ quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark }).catch(() => null), 10_000)
+      const gc = setInterval(
+        () => void daemon.flights.collect({ quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark }).catch(() => null),
+        10_000,
+      )
       consola.info(`daemon listening on ${url} (upload ${upload}, supernodes ${supernodes.join(', ') || 'none'}, home ${ctx.config.home}, ${ctx.runtime.name})`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)

@@ -1,8 +1,7 @@
-import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { defineCommand } from 'citty'
 import type { DownloadResult } from '../../core/peer/download-types.ts'
 import { createPeer } from '../../core/peer/peer.ts'
 import { createSupernode } from '../../core/supernode/supernode.ts'
@@ -10,6 +9,7 @@ import { parseIntArg } from '../args.ts'
 import { createRoleContext, defined, openStorage, peerRuntime } from '../context.ts'
 import { createDemoOrigin } from '../demo-origin.ts'
 import { formatBytes } from '../format.ts'
+import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -90,7 +90,9 @@ export default defineCommand({
         process.stdout.write(`${JSON.stringify(report)}\n`)
       } else {
         for (const p of report.perPeer) {
-          consola.log(`  peer ${String(p.peer).padStart(2)}  ${(p.ms / 1000).toFixed(2).padStart(6)} s   from peers ${formatBytes(p.bytesFromPeers).padStart(10)}   from supernode ${formatBytes(p.bytesFromSupernode).padStart(10)}`)
+          consola.log(
+            `  peer ${String(p.peer).padStart(2)}  ${(p.ms / 1000).toFixed(2).padStart(6)} s   from peers ${formatBytes(p.bytesFromPeers).padStart(10)}   from supernode ${formatBytes(p.bytesFromSupernode).padStart(10)}`,
+          )
         }
         consola.success(
           `${peers} peers got ${formatBytes(fileSize)} in ${(wall / 1000).toFixed(2)} s; source sent ${formatBytes(sourceBytes)} (${report.sourceEgressRatio.toFixed(2)}x the file); ` +

@@ -1,7 +1,6 @@
-import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { defineCommand } from 'citty'
 import { createError } from '../../core/errors.ts'
 import type { Peer } from '../../core/peer/peer.ts'
 import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
@@ -9,6 +8,7 @@ import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
 import { formatBytes } from '../format.ts'
+import { consola } from '../logger.ts'
 import { createProgressDisplay } from '../progress.ts'
 import { reportError } from '../report-error.ts'
 
@@ -28,8 +28,16 @@ export default defineCommand({
     concurrency: { type: 'string', description: 'Pieces fetched in parallel' },
     'rate-limit': { type: 'string', description: "Bytes/s this download may receive, and serve to peers ('20MB', '512KB'; 0 = no limit)" },
     'total-limit': { type: 'string', description: 'Bytes/s for everything this host transfers, across downloads (same units)' },
-    'back-source': { type: 'boolean', default: true, description: 'Go to the source when no supernode answers', negativeDescription: 'Fail instead of going to the source' },
-    daemon: { type: 'string', description: "Hand the download to this daemon (default: the one in --home's daemon.json, else 127.0.0.1:65001 if it answers; 'off' to never)" },
+    'back-source': {
+      type: 'boolean',
+      default: true,
+      description: 'Go to the source when no supernode answers',
+      negativeDescription: 'Fail instead of going to the source',
+    },
+    daemon: {
+      type: 'string',
+      description: "Hand the download to this daemon (default: the one in --home's daemon.json, else 127.0.0.1:65001 if it answers; 'off' to never)",
+    },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
     quiet: { type: 'boolean', alias: 'q', description: 'No progress bar and no success line; errors only' },
   },
@@ -56,20 +64,32 @@ export default defineCommand({
         }),
       })
       const daemonArg = args.daemon as string | boolean | undefined
-      const daemon = daemonArg === false || daemonArg === 'off' ? null : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
+      const daemon =
+        daemonArg === false || daemonArg === 'off'
+          ? null
+          : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
       if (daemon) {
         const { rateLimit } = ctx.config.peer
         const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
         const result = await downloadViaDaemon(daemon, request, output, abort.signal)
         if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
-        else if (!args.quiet) consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
+        else if (!args.quiet)
+          consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
         return
       }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
       peer = createConfiguredPeer(ctx, supernodes)
       const storage = peer.options.storage
       if (supernodes.length > 0) await peer.start()
-      const result = await peer.download({ url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, signal: abort.signal, onProgress: bar?.update })
+      const result = await peer.download({
+        url: args.url,
+        headers,
+        digest: args.digest,
+        filter: args.filter,
+        tag: args.tag,
+        signal: abort.signal,
+        onProgress: bar?.update,
+      })
       bar?.stop()
       await peer.leave(result.taskId)
       await exportFile(storage, result.storageKey, output)
@@ -82,7 +102,10 @@ export default defineCommand({
       }
     } catch (error) {
       bar?.stop()
-      reportError(abort.signal.aborted ? createError('E_ABORTED', 'interrupted; verified pieces are kept for the next run', { cause: error }) : error, args.json)
+      reportError(
+        abort.signal.aborted ? createError('E_ABORTED', 'interrupted; verified pieces are kept for the next run', { cause: error }) : error,
+        args.json,
+      )
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)

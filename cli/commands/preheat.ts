@@ -1,5 +1,4 @@
 import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
 import { createError } from '../../core/errors.ts'
 import { decodeError } from '../../core/protocol/error-body.ts'
@@ -8,6 +7,7 @@ import type { PreheatState } from '../../core/protocol/supernode-answers.ts'
 import { parseImageRef, resolveImage } from '../../core/supernode/registry-client.ts'
 import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
+import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
 import { supernodeApi } from '../supernode-api.ts'
 
@@ -24,7 +24,11 @@ export default defineCommand({
     image: { type: 'string', description: 'Image <registry>/<name>:<tag> (or @sha256:…): preheat every layer' },
     platform: { type: 'string', description: 'Platform of a multi-platform image, os/arch[/variant] (default linux/amd64)' },
     supernode: { type: 'string', alias: 's', description: 'Supernode URL (repeat to warm several; default: the config)' },
-    header: { type: 'string', alias: 'H', description: "Header for the source, 'Name: value' (repeatable); with --image, Authorization goes to the token service" },
+    header: {
+      type: 'string',
+      alias: 'H',
+      description: "Header for the source, 'Name: value' (repeatable); with --image, Authorization goes to the token service",
+    },
     digest: { type: 'string', description: 'Expected content digest of the URL, sha256:<hex>' },
     filter: { type: 'string', description: "Query parameters left out of the task id, 'a&b'" },
     tag: { type: 'string', description: 'Tag that separates otherwise identical URLs' },
@@ -53,7 +57,10 @@ export default defineCommand({
       )
       const failed = results.find((r) => r.state !== 'complete')
       if (args.json) process.stdout.write(`${JSON.stringify({ ok: !failed, items: results })}\n`)
-      else for (const r of results) if (r.state === 'complete') consola.success(`${r.url}: ${formatBytes(r.contentLength)} cached on ${r.supernode} (${formatBytes(r.bytesFromSource)} from source)`)
+      else
+        for (const r of results)
+          if (r.state === 'complete')
+            consola.success(`${r.url}: ${formatBytes(r.contentLength)} cached on ${r.supernode} (${formatBytes(r.bytesFromSource)} from source)`)
       if (failed) {
         throw failed.error
           ? decodeError(failed.error, { from: `supernode ${failed.supernode}`, fallback: 'E_DOWNLOAD_FAILED' })
@@ -65,11 +72,17 @@ export default defineCommand({
   },
 })
 
-async function preheatOne(base: string, body: PreheatItem & { filter?: string; tag?: string }, deadline: number): Promise<PreheatState & { supernode: string }> {
+async function preheatOne(
+  base: string,
+  body: PreheatItem & { filter?: string; tag?: string },
+  deadline: number,
+): Promise<PreheatState & { supernode: string }> {
   let state = await supernodeApi<PreheatState>(base, SUPERNODE_ROUTES.preheat, { method: 'POST', body, timeoutMs: 120_000 })
   while (state.state === 'running' && Date.now() < deadline) {
     const wait = Math.min(15_000, Math.max(0, deadline - Date.now()))
-    state = await supernodeApi<PreheatState>(base, `${routePath(SUPERNODE_ROUTES.preheatState, { taskId: state.taskId })}?wait=${wait}`, { timeoutMs: wait + 30_000 })
+    state = await supernodeApi<PreheatState>(base, `${routePath(SUPERNODE_ROUTES.preheatState, { taskId: state.taskId })}?wait=${wait}`, {
+      timeoutMs: wait + 30_000,
+    })
   }
   return { ...state, supernode: base }
 }

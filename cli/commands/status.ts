@@ -1,11 +1,11 @@
 import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { loadDragonflyConfig } from '../../config/index.ts'
 import { createError } from '../../core/errors.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import type { SupernodeStatus, TaskDetail, TaskSummary } from '../../core/protocol/supernode-answers.ts'
 import { parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
+import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
 import { supernodeApi } from '../supernode-api.ts'
 import { formatTable } from '../table.ts'
@@ -21,7 +21,10 @@ export default defineCommand({
     try {
       const base = parseSupernodes(repeated(rawArgs, 's', 'supernode'))[0] ?? (await loadDragonflyConfig({ configFile: args.config })).peer.supernodes[0]
       if (!base) throw createError('E_BAD_ARGUMENT', 'no supernode: pass --supernode URL or set peer.supernodes in the config')
-      const [status, list] = await Promise.all([supernodeApi<SupernodeStatus>(base, SUPERNODE_ROUTES.status), supernodeApi<{ tasks: TaskSummary[] }>(base, SUPERNODE_ROUTES.tasks)])
+      const [status, list] = await Promise.all([
+        supernodeApi<SupernodeStatus>(base, SUPERNODE_ROUTES.status),
+        supernodeApi<{ tasks: TaskSummary[] }>(base, SUPERNODE_ROUTES.tasks),
+      ])
       const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, routePath(SUPERNODE_ROUTES.task, { taskId: t.taskId }))))
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ supernode: base, ...status, taskCounts: status.tasks, tasks })}\n`)

@@ -1,12 +1,12 @@
 import { defineCommand } from 'citty'
-import { consola } from '../logger.ts'
 import { createSupernode } from '../../core/supernode/supernode.ts'
 import { parseIntArg, rateArg } from '../args.ts'
+import { advertiseUrl, connectCluster } from '../cluster.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
+import { consola } from '../logger.ts'
 import { logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
-import { advertiseUrl, connectCluster } from '../cluster.ts'
 
 export default defineCommand({
   meta: { name: 'supernode', description: 'Run a supernode: tracker, scheduler and passive CDN of the swarm' },
@@ -38,7 +38,13 @@ export default defineCommand({
       const store = cfg.cluster ? await connectCluster(ctx.plugins, cfg.cluster) : undefined
       const supernode = createSupernode({
         ...(store
-          ? { cluster: { store, leaseMs: cfg.clusterLeaseMs, onProblem: (message: string, taskId?: string) => logEvent('warn', `cluster: ${message}`, taskId ? { taskId } : {}) } }
+          ? {
+              cluster: {
+                store,
+                leaseMs: cfg.clusterLeaseMs,
+                onProblem: (message: string, taskId?: string) => logEvent('warn', `cluster: ${message}`, taskId ? { taskId } : {}),
+              },
+            }
           : {}),
         plugins: ctx.plugins,
         storage: openStorage(ctx, 'cdn'),
@@ -49,22 +55,35 @@ export default defineCommand({
         totalLimit: cfg.totalLimit,
         cache: { quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {
-          taskStarted: (t, from) => logEvent('info', 'task started', { taskId: t.taskId, url: t.url, bytes: t.contentLength, ...(from > 0 ? { resumedFrom: from } : {}) }),
+          taskStarted: (t, from) =>
+            logEvent('info', 'task started', { taskId: t.taskId, url: t.url, bytes: t.contentLength, ...(from > 0 ? { resumedFrom: from } : {}) }),
           taskCompleted: (t, cached) =>
-            logEvent('success', cached ? 'task loaded from cache' : 'task complete', { taskId: t.taskId, url: t.url, bytes: t.contentLength, size: formatBytes(t.contentLength ?? 0), digest: t.digest }),
-          taskFailed: (t, error) => logEvent('error', 'task failed', { ...(t.taskId ? { taskId: t.taskId } : {}), url: t.url, code: error.code, error: error.message }),
+            logEvent('success', cached ? 'task loaded from cache' : 'task complete', {
+              taskId: t.taskId,
+              url: t.url,
+              bytes: t.contentLength,
+              size: formatBytes(t.contentLength ?? 0),
+              digest: t.digest,
+            }),
+          taskFailed: (t, error) =>
+            logEvent('error', 'task failed', { ...(t.taskId ? { taskId: t.taskId } : {}), url: t.url, code: error.code, error: error.message }),
           peerIsolated: (t, peer) => logEvent('warn', 'peer isolated', { taskId: t.taskId, peerId: peer.id, address: peer.address, location: peer.location }),
           backToSource: (r) => logEvent('info', 'peer went back to source', { url: r.url, bytes: r.bytes }),
-          cacheCollected: (r) => logEvent('info', 'cache over quota: tasks evicted', { evicted: r.removed.length, before: r.before, after: r.after, taskIds: r.removed }),
+          cacheCollected: (r) =>
+            logEvent('info', 'cache over quota: tasks evicted', { evicted: r.removed.length, before: r.before, after: r.after, taskIds: r.removed }),
         },
       })
       const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
       if (store) {
         const url = advertiseUrl(cfg.advertiseUrl, cfg.host, server.port)
         await supernode.join({ url, ...(cfg.location ? { location: cfg.location } : {}) })
-        consola.info(`supernode joined the cluster at ${cfg.cluster.replace(/\/\/[^@/]*@/, '//***@')} as ${url}${cfg.location ? ` (location ${cfg.location})` : ''}`)
+        consola.info(
+          `supernode joined the cluster at ${cfg.cluster.replace(/\/\/[^@/]*@/, '//***@')} as ${url}${cfg.location ? ` (location ${cfg.location})` : ''}`,
+        )
       }
-      consola.info(`supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`)
+      consola.info(
+        `supernode listening on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port} (home ${ctx.config.home}, ${ctx.runtime.name})`,
+      )
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)

@@ -1,5 +1,5 @@
-import { createError } from '../errors.ts'
 import type { StorageDriver } from '../contract/storage.ts'
+import { createError } from '../errors.ts'
 
 /**
  * Refuses a download that cannot fit, before a byte is fetched: `need` bytes
@@ -10,7 +10,9 @@ export async function ensureSpace(storage: StorageDriver, need: number, what: st
   if (need <= 0 || !storage.available) return
   const free = await storage.available().catch(() => null)
   if (free !== null && free < need) {
-    throw createError('E_NO_SPACE', `not enough disk space for ${what}: needs ${mib(need)} MiB, ${mib(free)} MiB free in ${storage.name}`, { details: { need, free } })
+    throw createError('E_NO_SPACE', `not enough disk space for ${what}: needs ${mib(need)} MiB, ${mib(free)} MiB free in ${storage.name}`, {
+      details: { need, free },
+    })
   }
 }
 

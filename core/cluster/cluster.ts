@@ -1,11 +1,11 @@
 import type { Hono } from 'hono'
+import { type ClusterStore, parseShared, SharedFailure, SharedTask, sharedError } from '../contract/cluster-store.ts'
+import { createError, type DragonflyError } from '../errors.ts'
 import type { Cdn } from '../supernode/cdn/cdn.ts'
 import type { CdnMeta, CdnTask, TaskCoordinator } from '../supernode/cdn/cdn-task.ts'
 import { ClusterDirectory, type ClusterSelf, createDirectoryRoutes, pickSupernodes } from './directory.ts'
 import { TaskMirror } from './mirror.ts'
 import type { ReplicatorContext } from './replicator.ts'
-import { type ClusterStore, parseShared, SharedFailure, SharedTask, sharedError } from '../contract/cluster-store.ts'
-import { createError, type DragonflyError } from '../errors.ts'
 
 export interface ClusterOptions extends ReplicatorContext {
   store: ClusterStore
@@ -72,7 +72,8 @@ export function createCluster(options: ClusterOptions): Cluster {
       void ready.then(() => {
         const mirror = new TaskMirror(task, meta, owner, { ...options, store, self, cdn: cdn!, leaseMs, others: () => directory.others(), report })
         mirrors.set(task.taskId, mirror)
-        if (owner || task.complete) mirror.publishRecord().catch((error) => report(`cannot publish task ${task.taskId}: ${(error as Error).message}`, task.taskId))
+        if (owner || task.complete)
+          mirror.publishRecord().catch((error) => report(`cannot publish task ${task.taskId}: ${(error as Error).message}`, task.taskId))
       })
     },
     failed(taskId: string, error: DragonflyError) {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { Announcement, type ClusterStore, parseShared } from '../contract/cluster-store.ts'
-import { localityScore } from '../supernode/scheduler/scheduler.ts'
 import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import { localityScore } from '../supernode/scheduler/scheduler.ts'
 
 /** This supernode as the cluster sees it. */
 export interface ClusterSelf {

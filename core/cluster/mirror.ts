@@ -1,11 +1,11 @@
+import { type ClusterStore, parseShared, SharedMember, SharedTask } from '../contract/cluster-store.ts'
+import { toDragonflyError } from '../errors.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import type { Cdn } from '../supernode/cdn/cdn.ts'
 import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
-import type { ClusterSelf } from './directory.ts'
-import { parseShared, SharedMember, SharedTask, type ClusterStore } from '../contract/cluster-store.ts'
-import { ClusterReplicator, type ReplicatorContext } from './replicator.ts'
-import { toDragonflyError } from '../errors.ts'
 import type { RemoteMember } from '../supernode/scheduler/swarm-types.ts'
+import type { ClusterSelf } from './directory.ts'
+import { ClusterReplicator, type ReplicatorContext } from './replicator.ts'
 
 export interface MirrorContext extends ReplicatorContext {
   store: ClusterStore
@@ -136,7 +136,8 @@ export class TaskMirror {
     this.renewedAt = now
     const { store, self, leaseMs } = this.ctx
     if (await store.renewLease(this.task.taskId, self.id, leaseMs)) return
-    if (!(await store.acquireLease(this.task.taskId, self.id, leaseMs))) this.ctx.report(`lost the source lease of ${this.task.url} to another supernode`, this.task.taskId)
+    if (!(await store.acquireLease(this.task.taskId, self.id, leaseMs)))
+      this.ctx.report(`lost the source lease of ${this.task.url} to another supernode`, this.task.taskId)
   }
 
   private async push(now: number): Promise<void> {

@@ -1,10 +1,10 @@
-import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
 import type { CreateHash } from '../contract/hash.ts'
-import { pieceRange } from '../protocol/piece-layout.ts'
-import { fetchPiece } from '../transfer/piece-fetch.ts'
 import type { PieceTransform } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
+import { pieceRange } from '../protocol/piece-layout.ts'
+import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
 import type { PeerState } from '../supernode/scheduler/swarm-types.ts'
+import { fetchPiece } from '../transfer/piece-fetch.ts'
 
 export interface ReplicatorContext {
   storage: StorageDriver

@@ -31,7 +31,12 @@ function describeIssue(root: OptionsSchema, issue: v.BaseIssue<unknown>): string
   const last = path.at(-1)
   if (last?.origin === 'key' && issue.type === 'strict_object') {
     if (issue.expected !== 'never') return `option ${name} is required`
-    const known = Object.keys(schemaAt(root, path.slice(0, -1).map((p) => p.key))?.entries ?? {})
+    const known = Object.keys(
+      schemaAt(
+        root,
+        path.slice(0, -1).map((p) => p.key),
+      )?.entries ?? {},
+    )
     const guess = closest(String(last.key), known)
     return `unknown option ${name}${guess ? ` (did you mean \`${guess}\`?)` : ''}; known: ${known.join(', ')}`
   }
@@ -48,7 +53,14 @@ function receivedText(issue: v.BaseIssue<unknown>): string {
 /** Valibot's `expects` text in words: `number` → `a number`, `("a" | "b")` → `one of "a", "b"`. */
 function expectation(expected: string | null): string {
   if (!expected) return 'valid'
-  const words: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'true or false', Array: 'a list', Object: 'an object', RegExp: 'a RegExp' }
+  const words: Record<string, string> = {
+    number: 'a number',
+    string: 'a string',
+    boolean: 'true or false',
+    Array: 'a list',
+    Object: 'an object',
+    RegExp: 'a RegExp',
+  }
   if (words[expected]) return words[expected]
   const options = expected.replace(/^\((.*)\)$/, '$1').split(' | ')
   return options.length > 1 ? `one of ${options.map((o) => words[o] ?? o).join(', ')}` : expected

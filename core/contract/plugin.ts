@@ -1,5 +1,5 @@
-import type { ClusterBackend } from './cluster-store.ts'
 import { createError } from '../errors.ts'
+import type { ClusterBackend } from './cluster-store.ts'
 import type { StorageFactory } from './storage.ts'
 
 /** What a source adapter is asked for. Headers are the user's, as given. */
@@ -129,18 +129,21 @@ export function checkPlugin(plugin: DragonflyPlugin): void {
   for (const key of Object.keys(plugin)) if (!known.has(key)) bad(key, `is not a plugin slot (slots: source, storage, transform, hooks, cluster)`)
   const { source, storage, transform, hooks, cluster } = plugin
   if (cluster !== undefined) {
-    if (!Array.isArray(cluster?.protocols) || !cluster.protocols.every((p) => typeof p === 'string' && p.endsWith(':'))) bad('cluster.protocols', "must be a list like ['redis:']")
+    if (!Array.isArray(cluster?.protocols) || !cluster.protocols.every((p) => typeof p === 'string' && p.endsWith(':')))
+      bad('cluster.protocols', "must be a list like ['redis:']")
     if (typeof cluster.connect !== 'function') bad('cluster.connect', 'must be a function')
   }
   if (source !== undefined) {
-    if (!Array.isArray(source?.protocols) || !source.protocols.every((p) => typeof p === 'string' && p.endsWith(':'))) bad('source.protocols', "must be a list like ['http:']")
+    if (!Array.isArray(source?.protocols) || !source.protocols.every((p) => typeof p === 'string' && p.endsWith(':')))
+      bad('source.protocols', "must be a list like ['http:']")
     if (typeof source.fetch !== 'function') bad('source.fetch', 'must be a function')
   }
   if (storage !== undefined && typeof storage !== 'function') bad('storage', 'must be a function (context) => StorageDriver')
   if (transform !== undefined) {
     if (!STAGES.has(transform?.stage)) bad('transform.stage', `must be compress, custom or encrypt, got ${describe(transform?.stage)}`)
     for (const c of [transform.coding, ...(transform.codings ?? [])]) {
-      if (typeof c !== 'string' || !TOKEN_RE.test(c) || c === 'identity') bad('transform.coding', `must be a lower-case token other than identity, got ${describe(c)}`)
+      if (typeof c !== 'string' || !TOKEN_RE.test(c) || c === 'identity')
+        bad('transform.coding', `must be a lower-case token other than identity, got ${describe(c)}`)
     }
     if (typeof transform.encode !== 'function' || typeof transform.decode !== 'function') bad('transform', 'needs encode and decode functions')
   }

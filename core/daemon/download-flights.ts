@@ -1,6 +1,6 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../cache/cache-gc.ts'
-import type { Peer } from '../peer/peer.ts'
 import type { DownloadRequest, DownloadResult } from '../peer/download-types.ts'
+import type { Peer } from '../peer/peer.ts'
 
 export interface Flight {
   taskId: string
@@ -40,7 +40,13 @@ export class DownloadFlights {
       return existing
     }
     // One reader going away must not stop a download others share: only closing the daemon aborts it.
-    const flight: Flight = { taskId, url: request.url, startedAt: Date.now(), lastUsed: Date.now(), done: this.peer.download({ ...request, signal: this.aborter.signal }) }
+    const flight: Flight = {
+      taskId,
+      url: request.url,
+      startedAt: Date.now(),
+      lastUsed: Date.now(),
+      done: this.peer.download({ ...request, signal: this.aborter.signal }),
+    }
     flight.done.then(
       (result) => {
         flight.result = result

@@ -1,10 +1,10 @@
+import { toDragonflyError } from '../errors.ts'
+import type { Peer } from '../peer/peer.ts'
+import { errorBody, toErrorResponse } from '../protocol/error-body.ts'
+import { TASK_ID_HEADER } from '../protocol/task-id.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import type { DownloadFlights } from './download-flights.ts'
-import { toDragonflyError } from '../errors.ts'
-import { errorBody, toErrorResponse } from '../protocol/error-body.ts'
 import { endToEndHeaders, forwardRequest } from './http-forward.ts'
-import { TASK_ID_HEADER } from '../protocol/task-id.ts'
-import type { Peer } from '../peer/peer.ts'
 
 export interface ForwardProxyOptions {
   peer: Peer

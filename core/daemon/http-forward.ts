@@ -1,7 +1,18 @@
 import { createError } from '../errors.ts'
 
 /** Headers that describe one connection, not the message; never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]
 
 /** A copy of `headers` without hop-by-hop fields (also those the Connection header names). */
 export function endToEndHeaders(headers: Headers): Headers {

@@ -1,8 +1,8 @@
-import type { DownloadFlights } from './download-flights.ts'
-import type { DownloadResult } from '../peer/download-types.ts'
 import { createMetricsRegistry, type MetricsRegistry } from '../metrics.ts'
+import type { DownloadResult } from '../peer/download-types.ts'
 import type { Peer } from '../peer/peer.ts'
 import { bytesHeld } from '../protocol/piece-layout.ts'
+import type { DownloadFlights } from './download-flights.ts'
 
 export interface DaemonMetrics {
   registry: MetricsRegistry
@@ -24,7 +24,11 @@ export function createDaemonMetrics(): DaemonMetrics {
     initial: [{ from: 'supernode' }, { from: 'peer' }, { from: 'source' }],
   })
   const uploaded = registry.counter({ name: 'dragonfly_upload_bytes_total', help: 'Piece bytes this daemon served to other peers.' })
-  const downloads = registry.counter({ name: 'dragonfly_downloads_total', help: 'Downloads that ended, by result.', initial: [{ result: 'ok' }, { result: 'failed' }] })
+  const downloads = registry.counter({
+    name: 'dragonfly_downloads_total',
+    help: 'Downloads that ended, by result.',
+    initial: [{ result: 'ok' }, { result: 'failed' }],
+  })
   const backToSource = registry.counter({ name: 'dragonfly_back_to_source_total', help: 'Downloads this daemon fetched from the source itself.' })
   registry.gauge({
     name: 'dragonfly_tasks',

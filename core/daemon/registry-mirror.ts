@@ -1,8 +1,8 @@
+import { type DragonflyError, toDragonflyError } from '../errors.ts'
+import type { Peer } from '../peer/peer.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import type { DownloadFlights } from './download-flights.ts'
-import { type DragonflyError, toDragonflyError } from '../errors.ts'
 import { endToEndHeaders, forwardRequest } from './http-forward.ts'
-import type { Peer } from '../peer/peer.ts'
 import { createBlobProber, resolveUpstream, type UpstreamOptions } from './registry-upstream.ts'
 
 export interface RegistryMirrorOptions extends UpstreamOptions {
@@ -16,7 +16,10 @@ const BLOB_RE = /^(.+)\/blobs\/([^/]+)$/
 
 /** A registry-style error body: `{"errors":[{"code","message","detail"}]}`. */
 export function registryError(status: number, code: string, message: string, detail?: unknown): Response {
-  return Response.json({ errors: [{ code, message, ...(detail === undefined ? {} : { detail }) }] }, { status, headers: { 'docker-distribution-api-version': 'registry/2.0' } })
+  return Response.json(
+    { errors: [{ code, message, ...(detail === undefined ? {} : { detail }) }] },
+    { status, headers: { 'docker-distribution-api-version': 'registry/2.0' } },
+  )
 }
 
 /**

@@ -54,7 +54,11 @@ export function registryBase(host: string, options: UpstreamOptions): string {
   if (!/^[a-z0-9.[\]:-]+$/.test(h)) throw createError('E_BAD_REQUEST', `not a registry host: ${JSON.stringify(host)}`)
   if (h === 'docker.io' || h === 'index.docker.io') return 'https://registry-1.docker.io'
   const name = h.replace(/:\d+$/, '')
-  const insecure = name === 'localhost' || /^127\./.test(name) || name === '[::1]' || (options.insecureRegistries ?? []).some((r) => r.toLowerCase() === h || r.toLowerCase() === name)
+  const insecure =
+    name === 'localhost' ||
+    /^127\./.test(name) ||
+    name === '[::1]' ||
+    (options.insecureRegistries ?? []).some((r) => r.toLowerCase() === h || r.toLowerCase() === name)
   return `${insecure ? 'http' : 'https'}://${h}`
 }
 
@@ -85,7 +89,10 @@ export function createBlobProber(ttlMs = 30_000, max = 1024) {
       },
     )
     // Only grants are remembered: a refusal is re-asked so a fresh token works at once.
-    answer.then((a) => a.status >= 400 && cache.delete(key), () => {})
+    answer.then(
+      (a) => a.status >= 400 && cache.delete(key),
+      () => {},
+    )
     if (cache.size >= max) cache.delete(cache.keys().next().value as string)
     cache.set(key, { at: now, answer })
     return answer

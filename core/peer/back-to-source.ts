@@ -1,12 +1,12 @@
-import { createError } from '../errors.ts'
-import type { DownloadHost } from './download-host.ts'
-import type { LocalTask } from './peer-tasks.ts'
-import type { DownloadRequest, DownloadStats } from './download-types.ts'
-import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
-import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { ensureSpace } from '../cache/disk-space.ts'
-import { bytesMissing } from './peer-tasks.ts'
+import { createError } from '../errors.ts'
+import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
+import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
+import type { DownloadHost } from './download-host.ts'
+import type { DownloadRequest, DownloadStats } from './download-types.ts'
+import type { LocalTask } from './peer-tasks.ts'
+import { bytesMissing } from './peer-tasks.ts'
 
 export interface BackToSourceContext {
   host: DownloadHost

@@ -21,7 +21,12 @@ export type ProgressListener = (progress: DownloadProgress) => void
 type SourceTotals = Pick<DownloadProgress, 'bytesFromPeers' | 'bytesFromSupernode' | 'bytesFromSource'>
 
 /** The snapshot for a task held as `held` (null until its layout is known). */
-export function progressOf(taskId: string, held: { layout: PieceLayout; have: Bitset } | undefined, stats: SourceTotals, startedAt: number): DownloadProgress | null {
+export function progressOf(
+  taskId: string,
+  held: { layout: PieceLayout; have: Bitset } | undefined,
+  stats: SourceTotals,
+  startedAt: number,
+): DownloadProgress | null {
   if (!held) return null
   return {
     taskId,

@@ -1,8 +1,8 @@
-import { Bitset } from '../protocol/bitset.ts'
 import type { CreateHash } from '../contract/hash.ts'
-import { OrderedDigest } from '../transfer/ordered-digest.ts'
-import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import type { StorageDriver } from '../contract/storage.ts'
+import { Bitset } from '../protocol/bitset.ts'
+import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import { OrderedDigest } from '../transfer/ordered-digest.ts'
 
 /** A task as this peer holds it: what it can serve to others. */
 export interface LocalTask {

@@ -1,27 +1,26 @@
-import { Bitset } from '../protocol/bitset.ts'
-import type { CreateHash, CreatePieceHasher } from '../contract/hash.ts'
-import { parseDigest } from '../protocol/digest.ts'
-import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
-import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
-import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
 import { ensureSpace } from '../cache/disk-space.ts'
-import { createPieceRoutes } from '../transfer/piece-server.ts'
+import type { CreateHash, CreatePieceHasher } from '../contract/hash.ts'
 import type { PieceHttpGet } from '../contract/piece-get.ts'
 import type { PluginSet } from '../contract/plugin.ts'
-import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import type { ServeFn, ServerHandle } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
-import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
-import { SupernodeList } from './supernode-list.ts'
-import { TaskProgress } from './task-progress.ts'
+import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
+import { Bitset } from '../protocol/bitset.ts'
+import { parseDigest } from '../protocol/digest.ts'
+import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
+import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
+import { createPieceRoutes } from '../transfer/piece-server.ts'
+import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import { backToSource } from './back-to-source.ts'
+import type { DownloadHost } from './download-host.ts'
 import { progressOf, throttleProgress } from './download-progress.ts'
 import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
-import { runSwarmDownload } from './swarm-download.ts'
-import type { DownloadHost } from './download-host.ts'
 import { type PeerOptionValues, withPeerDefaults } from './peer-options.ts'
-import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
-
+import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
+import { SupernodeList } from './supernode-list.ts'
+import { runSwarmDownload } from './swarm-download.ts'
+import { TaskProgress } from './task-progress.ts'
 
 /**
  * What a peer runs on (plugins, storage, runtime capabilities), and its
@@ -173,11 +172,14 @@ export class Peer implements DownloadHost {
       try {
         const previous = task ?? (await this.resume(taskId))
         const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
-        const registration = await this.client.register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo }).catch((error: unknown) => {
-          // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
-          if (isDragonflyError(error) && error.code === 'E_NO_SPACE') throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
-          throw error
-        })
+        const registration = await this.client
+          .register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo })
+          .catch((error: unknown) => {
+            // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
+            if (isDragonflyError(error) && error.code === 'E_NO_SPACE')
+              throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
+            throw error
+          })
         if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
@@ -205,7 +207,11 @@ export class Peer implements DownloadHost {
     if (!task?.have.complete) {
       if (this.options.backSource === false) {
         await this.persist(taskId, request.url)
-        throw createError('E_NO_SUPERNODE', `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`, { cause: lastError })
+        throw createError(
+          'E_NO_SUPERNODE',
+          `no supernode could serve ${request.url}${failed.size ? ` (tried ${[...failed].join(', ')}; last: ${lastError?.message})` : ''} and back-to-source is off`,
+          { cause: lastError },
+        )
       }
       task = await backToSource({ host: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true

@@ -1,8 +1,8 @@
 import { createFetch, FetchError, ofetch } from 'ofetch'
-import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from '../protocol/api-schema.ts'
 import { createError, DragonflyError } from '../errors.ts'
+import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from '../protocol/api-schema.ts'
 import { decodeErrorBody } from '../protocol/error-body.ts'
-import { routePath, serverUrl, SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import { routePath, SUPERNODE_ROUTES, serverUrl } from '../protocol/routes.ts'
 
 /** True when the supernode cannot serve at all (no answer, not a Dragonfly answer, shutting down, cut off from its cluster): try the next one. */
 export function isSupernodeDown(error: unknown): boolean {

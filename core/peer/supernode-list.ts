@@ -2,10 +2,7 @@ import * as v from 'valibot'
 import type { SupernodeClient } from './supernode-client.ts'
 
 const Answer = v.object({
-  supernodes: v.pipe(
-    v.array(v.looseObject({ url: v.pipe(v.string(), v.maxLength(512), v.regex(/^https?:\/\/[^/\s]+$/)) })),
-    v.maxLength(64),
-  ),
+  supernodes: v.pipe(v.array(v.looseObject({ url: v.pipe(v.string(), v.maxLength(512), v.regex(/^https?:\/\/[^/\s]+$/)) })), v.maxLength(64)),
 })
 
 /**

@@ -35,7 +35,12 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const { host, base, registration, request } = ctx
   const { peerId, taskId } = registration
   const timeoutMs = host.options.pieceTimeoutMs
-  const concurrency = limitedConcurrency(Math.min(host.options.concurrency, bytesInFlightCap(registration.pieceSize)), host.downloadRate(taskId), registration.pieceSize, timeoutMs)
+  const concurrency = limitedConcurrency(
+    Math.min(host.options.concurrency, bytesInFlightCap(registration.pieceSize)),
+    host.downloadRate(taskId),
+    registration.pieceSize,
+    timeoutMs,
+  )
   const receiver = new PieceReceiver({ ...ctx, url: request.url, pieceSize: registration.pieceSize, concurrency })
   const results: PieceResult[] = []
   const running = new Set<Promise<void>>()

@@ -9,7 +9,10 @@ import type { ErrorJson } from './error-body.ts'
  */
 
 const Headers = v.pipe(
-  v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)), v.pipe(v.string(), v.maxLength(8192), v.regex(/^[^\r\n\0]*$/, 'header values are one line'))),
+  v.record(
+    v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/)),
+    v.pipe(v.string(), v.maxLength(8192), v.regex(/^[^\r\n\0]*$/, 'header values are one line')),
+  ),
   v.check((h) => Object.keys(h).length <= 64, 'at most 64 headers'),
 )
 const PieceNumber = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))

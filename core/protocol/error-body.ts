@@ -24,7 +24,12 @@ export interface ErrorBody {
 
 const ReceivedError = v.object({
   code: v.pipe(v.string(), v.maxLength(64)),
-  message: v.optional(v.pipe(v.string(), v.transform((m) => (m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE)}…` : m)))),
+  message: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((m) => (m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE)}…` : m)),
+    ),
+  ),
   // Extra facts: malformed ones are dropped, the code still counts.
   details: v.fallback(v.optional(v.record(v.string(), v.unknown())), undefined),
 })
@@ -68,7 +73,9 @@ export async function errorFromResponse(response: Response, source: ErrorSource)
 /** An error object inside a successful answer (a pull's or a preheat's `error`) as a coded error. */
 export function decodeError(json: unknown, source: ErrorSource): DragonflyError {
   const parsed = v.safeParse(ReceivedError, json)
-  return parsed.success ? toCoded(parsed.output, source, `${source.from} reported an error`) : createError(source.fallback, `${source.from} reported a malformed error`)
+  return parsed.success
+    ? toCoded(parsed.output, source, `${source.from} reported an error`)
+    : createError(source.fallback, `${source.from} reported a malformed error`)
 }
 
 function toCoded(error: ReceivedError, source: ErrorSource, context: string): DragonflyError {

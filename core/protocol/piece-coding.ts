@@ -1,5 +1,5 @@
-import { createError } from '../errors.ts'
 import type { PieceContext, PieceTransform } from '../contract/plugin.ts'
+import { createError } from '../errors.ts'
 
 /** Sent by a receiver: the codings it can decode, comma-separated. */
 export const ACCEPT_CODING_HEADER = 'x-dragonfly-accept-coding'
@@ -23,7 +23,12 @@ export function acceptCodingHeader(transforms: readonly PieceTransform[]): strin
 }
 
 export function parseAcceptCoding(value: string | null | undefined): Set<string> {
-  return new Set((value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  )
 }
 
 export interface EncodedPiece {
@@ -70,7 +75,8 @@ export function createPieceEncoder(transforms: readonly PieceTransform[], option
       for (const transform of transforms) {
         const coding = codingsOf(transform).find((c) => accept.has(c))
         if (!coding) {
-          if (transform.required) throw createError('E_NOT_ACCEPTABLE', `this piece server requires the ${transform.coding} coding; add the plugin that provides it`)
+          if (transform.required)
+            throw createError('E_NOT_ACCEPTABLE', `this piece server requires the ${transform.coding} coding; add the plugin that provides it`)
           continue
         }
         const step = { taskId: context.taskId, piece: context.piece, coding }

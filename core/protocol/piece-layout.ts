@@ -34,7 +34,8 @@ export function createPieceLayout(contentLength: number, pieceSize = computePiec
     throw createError('E_BAD_REQUEST', `invalid content length ${contentLength} or piece size ${pieceSize}`)
   }
   const pieceCount = contentLength === 0 ? 0 : Math.ceil(contentLength / pieceSize)
-  if (pieceCount > MAX_PIECE_COUNT) throw createError('E_SOURCE_TOO_LONG', `${contentLength} bytes in pieces of ${pieceSize} is more than ${MAX_PIECE_COUNT} pieces`)
+  if (pieceCount > MAX_PIECE_COUNT)
+    throw createError('E_SOURCE_TOO_LONG', `${contentLength} bytes in pieces of ${pieceSize} is more than ${MAX_PIECE_COUNT} pieces`)
   return { contentLength, pieceSize, pieceCount }
 }
 

@@ -52,7 +52,11 @@ export const DAEMON_ROUTES = {
   task: `${API}/tasks/:taskId`,
 } as const
 
-type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamNames<Rest> : P extends `${string}:${infer Name}` ? Name : never
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<Rest>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never
 
 /** A route pattern with each `:name` segment filled, URI-encoded. */
 export function routePath<P extends string>(pattern: P, params: Record<ParamNames<P>, string | number>): string {

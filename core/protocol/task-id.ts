@@ -20,7 +20,10 @@ export const TASK_ID_HEADER = 'x-dragonfly-task-id'
 export function parseFilter(filter: string | string[] | undefined): string[] {
   if (!filter) return []
   const parts = Array.isArray(filter) ? filter : [filter]
-  return parts.flatMap((p) => p.split(/[&,]/)).map((p) => p.trim()).filter(Boolean)
+  return parts
+    .flatMap((p) => p.split(/[&,]/))
+    .map((p) => p.trim())
+    .filter(Boolean)
 }
 
 /** The URL as it identifies content: filtered query params removed, fragment dropped. */

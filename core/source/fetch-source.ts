@@ -1,5 +1,5 @@
-import { createError, isDragonflyError } from '../errors.ts'
 import type { PluginSet, SourceRequest } from '../contract/plugin.ts'
+import { createError, isDragonflyError } from '../errors.ts'
 
 /** Redirects followed before a source is given up on (browsers and curl use 20 and 50). */
 const MAX_REDIRECTS = 10
@@ -29,7 +29,8 @@ export async function fetchSource(plugins: PluginSet, request: SourceRequest, gu
     }
     guard?.(next.href)
     const headers = { ...current.headers }
-    if (next.origin !== new URL(current.url).origin) for (const name of Object.keys(headers)) if (ORIGIN_BOUND_HEADERS.includes(name.toLowerCase())) delete headers[name]
+    if (next.origin !== new URL(current.url).origin)
+      for (const name of Object.keys(headers)) if (ORIGIN_BOUND_HEADERS.includes(name.toLowerCase())) delete headers[name]
     current = { ...current, url: next.href, headers, ...(response.status === 303 ? { method: 'GET' as const } : {}) }
   }
 }

@@ -1,5 +1,5 @@
-import { createError } from '../errors.ts'
 import type { PluginSet } from '../contract/plugin.ts'
+import { createError } from '../errors.ts'
 import { fetchSource } from './fetch-source.ts'
 
 /** Request headers that carry a user's credentials toward a source. */
@@ -66,7 +66,11 @@ export class SourceAccess {
       this.verdicts.set(key, { ok, until: Date.now() + this.ttlMs })
       if (this.verdicts.size > 10_000) for (const [k, v] of this.verdicts) if (v.until <= now) this.verdicts.delete(k)
     }
-    if (!ok) throw createError('E_FORBIDDEN', `the source refused this registrant's credentials for ${request.url}; private content is only shared with peers that may fetch it themselves`)
+    if (!ok)
+      throw createError(
+        'E_FORBIDDEN',
+        `the source refused this registrant's credentials for ${request.url}; private content is only shared with peers that may fetch it themselves`,
+      )
   }
 
   private async ask(url: string, headers: Record<string, string>): Promise<boolean> {
@@ -77,7 +81,8 @@ export class SourceAccess {
     }
     await response.body?.cancel().catch(() => {})
     if (response.status === 401 || response.status === 403 || response.status === 404) return false
-    if (response.status >= 400) throw createError('E_SOURCE_STATUS', `source answered ${response.status} while checking credentials for ${url}`, { details: { status: response.status } })
+    if (response.status >= 400)
+      throw createError('E_SOURCE_STATUS', `source answered ${response.status} while checking credentials for ${url}`, { details: { status: response.status } })
     return true
   }
 }

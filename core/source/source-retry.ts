@@ -1,5 +1,5 @@
-import { isDragonflyError, type DragonflyError } from '../errors.ts'
 import type { PluginSet, SourceRequest } from '../contract/plugin.ts'
+import { type DragonflyError, isDragonflyError } from '../errors.ts'
 import { fetchSource, sourceStatusError } from './fetch-source.ts'
 
 export interface RetryPolicy {
@@ -16,7 +16,12 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 3, backoffMs: 250 }
  * connections are retried with exponential backoff; any other answer
  * (200, 206, 304, 4xx) is returned for the caller to judge.
  */
-export async function fetchSourceWithRetry(plugins: PluginSet, request: SourceRequest, policy: RetryPolicy = DEFAULT_RETRY, guard?: (url: string) => void): Promise<Response> {
+export async function fetchSourceWithRetry(
+  plugins: PluginSet,
+  request: SourceRequest,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  guard?: (url: string) => void,
+): Promise<Response> {
   let last: DragonflyError | Error | undefined
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     if (attempt > 0) await sleep(policy.backoffMs * 2 ** (attempt - 1), request.signal)

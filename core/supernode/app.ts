@@ -1,20 +1,30 @@
 import { Hono } from 'hono'
-import { type AssignmentDto, BackToSourceReport, LeaveBody, parseBody, PullBody, type PullResponse, RegisterBody, type RegisterResponse, SUPERNODE_ID } from '../protocol/api-schema.ts'
-import type { Cdn } from './cdn/cdn.ts'
-import type { CdnTask } from './cdn/cdn-task.ts'
+import type { PluginSet } from '../contract/plugin.ts'
+import type { StorageDriver } from '../contract/storage.ts'
 import { createError } from '../errors.ts'
+import type { Histogram } from '../metrics.ts'
+import {
+  type AssignmentDto,
+  BackToSourceReport,
+  LeaveBody,
+  PullBody,
+  type PullResponse,
+  parseBody,
+  RegisterBody,
+  type RegisterResponse,
+  SUPERNODE_ID,
+} from '../protocol/api-schema.ts'
 import { toErrorResponse } from '../protocol/error-body.ts'
 import { readJson } from '../protocol/http-json.ts'
-import type { Histogram } from '../metrics.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
-import { createPieceRoutes } from '../transfer/piece-server.ts'
-import type { PluginSet } from '../contract/plugin.ts'
-import { checkRequests } from '../transfer/request-check.ts'
-import type { StorageDriver } from '../contract/storage.ts'
-import type { SupernodeEvents } from './events.ts'
-import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { HEALTH_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { TaskDetail, TaskSummary } from '../protocol/supernode-answers.ts'
+import { TASK_ID_RE } from '../protocol/task-id.ts'
+import { createPieceRoutes } from '../transfer/piece-server.ts'
+import { checkRequests } from '../transfer/request-check.ts'
+import type { Cdn } from './cdn/cdn.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
+import type { SupernodeEvents } from './events.ts'
 
 export interface SupernodeAppOptions {
   cdn: Cdn

@@ -1,6 +1,6 @@
-import type { Cdn } from './cdn/cdn.ts'
 import { DURATION_BUCKETS, type Histogram, type MetricsRegistry } from '../metrics.ts'
 import { bytesHeld } from '../protocol/piece-layout.ts'
+import type { Cdn } from './cdn/cdn.ts'
 import type { SupernodeEvents } from './events.ts'
 
 export interface SupernodeMetrics {
@@ -17,15 +17,25 @@ export interface SupernodeMetrics {
  */
 export function createSupernodeMetrics(registry: MetricsRegistry, cdn: () => Cdn): SupernodeMetrics {
   const sourceBytes = registry.counter({ name: 'dragonfly_source_bytes_total', help: 'Bytes the supernode read from sources.' })
-  const pieceBytes = registry.counter({ name: 'dragonfly_piece_bytes_total', help: 'Piece bytes peers reported as received and verified, by who served them.', initial: [{ from: 'supernode' }, { from: 'peer' }] })
-  const backToSource = registry.counter({ name: 'dragonfly_back_to_source_total', help: 'Downloads that peers reported they fetched from the source themselves.' })
-  const backToSourceBytes = registry.counter({ name: 'dragonfly_back_to_source_bytes_total', help: 'Bytes peers reported they fetched from the source themselves.' })
+  const pieceBytes = registry.counter({
+    name: 'dragonfly_piece_bytes_total',
+    help: 'Piece bytes peers reported as received and verified, by who served them.',
+    initial: [{ from: 'supernode' }, { from: 'peer' }],
+  })
+  const backToSource = registry.counter({
+    name: 'dragonfly_back_to_source_total',
+    help: 'Downloads that peers reported they fetched from the source themselves.',
+  })
+  const backToSourceBytes = registry.counter({
+    name: 'dragonfly_back_to_source_bytes_total',
+    help: 'Bytes peers reported they fetched from the source themselves.',
+  })
   const tasksFinished = registry.counter({ name: 'dragonfly_tasks_finished_total', help: 'Source fetches that ended, by result.', initial: [] })
   const evictions = registry.counter({ name: 'dragonfly_cache_evictions_total', help: 'Tasks evicted from the cache to stay under its quota.' })
   const isolations = registry.counter({ name: 'dragonfly_peer_isolations_total', help: 'Peers isolated for serving bad pieces.' })
   const scheduleDuration = registry.histogram({
     name: 'dragonfly_schedule_duration_seconds',
-    help: 'Time to apply a pull request\'s results and schedule its next batch.',
+    help: "Time to apply a pull request's results and schedule its next batch.",
     buckets: DURATION_BUCKETS,
   })
 

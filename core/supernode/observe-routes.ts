@@ -1,14 +1,14 @@
 import { Hono } from 'hono'
-import type { Cdn } from './cdn/cdn.ts'
-import type { CdnTask } from './cdn/cdn-task.ts'
-import { DASHBOARD_HTML } from './dashboard-page.ts'
+import type { StorageDriver } from '../contract/storage.ts'
 import { createError } from '../errors.ts'
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../metrics.ts'
 import { bytesHeld } from '../protocol/piece-layout.ts'
-import type { StorageDriver } from '../contract/storage.ts'
-import type { SupernodeMetrics } from './metrics.ts'
 import { METRICS_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { SupernodeStatus } from '../protocol/supernode-answers.ts'
+import type { Cdn } from './cdn/cdn.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
+import { DASHBOARD_HTML } from './dashboard-page.ts'
+import type { SupernodeMetrics } from './metrics.ts'
 
 export interface ObserveRoutesOptions {
   cdn: Cdn

@@ -1,14 +1,14 @@
 import { Hono } from 'hono'
-import { parseBody, PreheatBody, RegistryEnvelope } from '../protocol/api-schema.ts'
+import { createError, type DragonflyError, toDragonflyError } from '../errors.ts'
+import { PreheatBody, parseBody, RegistryEnvelope } from '../protocol/api-schema.ts'
+import { readJson } from '../protocol/http-json.ts'
+import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import type { PreheatState } from '../protocol/supernode-answers.ts'
+import { TASK_ID_RE } from '../protocol/task-id.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import type { Cdn } from './cdn/cdn.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
-import { createError, type DragonflyError, toDragonflyError } from '../errors.ts'
-import type { PreheatState } from '../protocol/supernode-answers.ts'
-import { readJson } from '../protocol/http-json.ts'
 import { MANIFEST_ACCEPT, manifestLayers } from './registry-client.ts'
-import type { SourceGuard } from '../source/source-guard.ts'
-import { TASK_ID_RE } from '../protocol/task-id.ts'
-import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 
 export interface PreheatRoutesOptions {
   cdn: Cdn
@@ -68,7 +68,9 @@ export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
       const { layers, authorization } = await manifestLayers(url, { fetch: guardedFetch })
       await Promise.all(
         layers.map((layer) =>
-          cdn.ensure({ url: layer.url, digest: layer.digest, headers: authorization ? { authorization } : {} }).catch((error) => options.onError?.(layer.url, toDragonflyError(error))),
+          cdn
+            .ensure({ url: layer.url, digest: layer.digest, headers: authorization ? { authorization } : {} })
+            .catch((error) => options.onError?.(layer.url, toDragonflyError(error))),
         ),
       )
     } catch (error) {

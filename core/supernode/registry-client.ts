@@ -48,7 +48,8 @@ export function parseImageRef(input: string): ImageRef {
   const path = rest.slice(slash + 1)
   const at = path.indexOf('@')
   const colon = path.lastIndexOf(':')
-  const [name, reference] = at >= 0 ? [path.slice(0, at), path.slice(at + 1)] : colon > path.lastIndexOf('/') ? [path.slice(0, colon), path.slice(colon + 1)] : [path, 'latest']
+  const [name, reference] =
+    at >= 0 ? [path.slice(0, at), path.slice(at + 1)] : colon > path.lastIndexOf('/') ? [path.slice(0, colon), path.slice(colon + 1)] : [path, 'latest']
   if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name) || !/^[\w][\w.-]{0,127}$|^sha256:[0-9a-f]{64}$/.test(reference)) {
     throw createError('E_BAD_ARGUMENT', `image must be <registry>/<name>:<tag>, got ${JSON.stringify(input)}`)
   }
@@ -91,7 +92,10 @@ export async function manifestLayers(url: string, options: ResolveImageOptions =
   const base = url.replace(/\/manifests\/[^/]+$/, '')
   const layers = (manifest.body.layers ?? []) as { digest: string; size: number; mediaType: string }[]
   const auth = client.authorization()
-  return { layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, url: `${base}/blobs/${l.digest}` })), ...(auth ? { authorization: auth } : {}) }
+  return {
+    layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, url: `${base}/blobs/${l.digest}` })),
+    ...(auth ? { authorization: auth } : {}),
+  }
 }
 
 async function fetchManifest(client: RegistryFetch, url: string) {
@@ -102,7 +106,9 @@ async function fetchManifest(client: RegistryFetch, url: string) {
   if (!res.ok) throw createError('E_SOURCE_STATUS', `registry answered ${res.status} for ${url}`, { details: { status: res.status } })
   const body = (await res.json().catch(() => null)) as Record<string, unknown> | null
   if (!body || typeof body !== 'object') throw createError('E_SOURCE_STATUS', `registry sent no JSON manifest at ${url}`)
-  const type = String(body.mediaType ?? res.headers.get('content-type') ?? '').split(';')[0]!.trim()
+  const type = String(body.mediaType ?? res.headers.get('content-type') ?? '')
+    .split(';')[0]!
+    .trim()
   return {
     body,
     index: INDEX_TYPES.includes(type) || (!MANIFEST_TYPES.includes(type) && Array.isArray(body.manifests)),
@@ -142,7 +148,8 @@ export function parseBearerChallenge(header: string): Record<string, string> | n
   const m = /^\s*Bearer\s+(.*)$/i.exec(header)
   if (!m) return null
   const params: Record<string, string> = {}
-  for (const p of m[1]!.matchAll(/([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[p[1]!.toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1')
+  for (const p of m[1]!.matchAll(/([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
+    params[p[1]!.toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1')
   return params.realm ? params : null
 }
 

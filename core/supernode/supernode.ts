@@ -1,21 +1,21 @@
 import type { Hono } from 'hono'
 import type { CacheGcOptions } from '../cache/cache-gc.ts'
-import { Cdn } from './cdn/cdn.ts'
 import { type Cluster, createCluster } from '../cluster/cluster.ts'
 import type { ClusterSelf } from '../cluster/directory.ts'
 import type { ClusterStore } from '../contract/cluster-store.ts'
 import type { CreateHash } from '../contract/hash.ts'
-import { createMetricsRegistry, type MetricsRegistry } from '../metrics.ts'
-import { createObserveRoutes } from './observe-routes.ts'
 import type { PluginSet } from '../contract/plugin.ts'
-import { createPreheatRoutes } from './preheat.ts'
-import { createLimits } from '../transfer/rate-limit.ts'
-import type { RetryPolicy } from '../source/source-retry.ts'
-import { createSourceGuard, type SourceGuardOptions } from '../source/source-guard.ts'
 import type { StorageDriver } from '../contract/storage.ts'
+import { createMetricsRegistry, type MetricsRegistry } from '../metrics.ts'
+import { createSourceGuard, type SourceGuardOptions } from '../source/source-guard.ts'
+import type { RetryPolicy } from '../source/source-retry.ts'
+import { createLimits } from '../transfer/rate-limit.ts'
 import { createSupernodeApp } from './app.ts'
+import { Cdn } from './cdn/cdn.ts'
 import { combineEvents, type SupernodeEvents } from './events.ts'
 import { createSupernodeMetrics } from './metrics.ts'
+import { createObserveRoutes } from './observe-routes.ts'
+import { createPreheatRoutes } from './preheat.ts'
 import type { SwarmOptions } from './scheduler/swarm-types.ts'
 
 export interface SupernodeOptions {
@@ -66,9 +66,25 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   const events = combineEvents(metrics.events, options.events)
   const guard = createSourceGuard(options.sources)
   const cluster: Cluster | undefined = options.cluster
-    ? createCluster({ ...options.cluster, storage: options.storage, createHash: options.createHash, transforms: options.plugins.transforms, headers: (url) => outgoingHeaders(options.plugins, url) })
+    ? createCluster({
+        ...options.cluster,
+        storage: options.storage,
+        createHash: options.createHash,
+        transforms: options.plugins.transforms,
+        headers: (url) => outgoingHeaders(options.plugins, url),
+      })
     : undefined
-  const cdn: Cdn = new Cdn({ plugins: options.plugins, storage: options.storage, createHash: options.createHash, swarm: options.swarm, retry: options.retry, guard, events, coordinator: cluster?.coordinator, limits: createLimits(options.totalLimit) })
+  const cdn: Cdn = new Cdn({
+    plugins: options.plugins,
+    storage: options.storage,
+    createHash: options.createHash,
+    swarm: options.swarm,
+    retry: options.retry,
+    guard,
+    events,
+    coordinator: cluster?.coordinator,
+    limits: createLimits(options.totalLimit),
+  })
   let accepting = true
   const shutdown = new AbortController()
   const inflight = { pulls: 0 }

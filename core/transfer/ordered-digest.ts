@@ -1,5 +1,5 @@
-import type { Bitset } from '../protocol/bitset.ts'
 import type { CreateHash, IncrementalHash } from '../contract/hash.ts'
+import type { Bitset } from '../protocol/bitset.ts'
 
 /**
  * The whole-content sha256 of pieces that arrive in any order: it hashes the

@@ -34,7 +34,10 @@ export async function cutIntoPieces(body: ReadableStream<Uint8Array> | null, opt
           if (piece >= layout.pieceCount) return { done: true as const, value: undefined }
           if ((error as Error)?.name === 'AbortError') throw error
           const why = ((error as Error)?.cause as Error)?.message ?? (error as Error)?.message ?? String(error)
-          throw createError('E_SOURCE_TRUNCATED', `connection to ${url} broke after ${piece} whole pieces: ${why}`, { cause: error, details: { pieces: piece } })
+          throw createError('E_SOURCE_TRUNCATED', `connection to ${url} broke after ${piece} whole pieces: ${why}`, {
+            cause: error,
+            details: { pieces: piece },
+          })
         })
         if (done) break
         options.onBytes?.(value.byteLength)

@@ -1,11 +1,11 @@
-import { hashHex } from '../protocol/digest.ts'
 import type { CreateHash, CreatePieceHasher } from '../contract/hash.ts'
-import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from '../protocol/piece-coding.ts'
 import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../contract/piece-get.ts'
 import type { PieceTransform } from '../contract/plugin.ts'
-import { PACING_STEP, type RateLimiter } from './rate-limit.ts'
-import { pieceUrl } from '../protocol/routes.ts'
 import type { PieceResult } from '../protocol/api-schema.ts'
+import { hashHex } from '../protocol/digest.ts'
+import { ACCEPT_CODING_HEADER, acceptCodingHeader, CODING_HEADER, decodePiece } from '../protocol/piece-coding.ts'
+import { pieceUrl } from '../protocol/routes.ts'
+import { PACING_STEP, type RateLimiter } from './rate-limit.ts'
 
 export interface PieceFetch {
   /** Piece server base URL (a peer's or the supernode's). */
@@ -53,8 +53,7 @@ export const STREAM_RUN = 2 * 1024 * 1024
 
 export type PieceOutcome =
   /** `handed`: every byte went through `onBytes`. */
-  | { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean }
-  | { ok: false; error: NonNullable<PieceResult['error']>; message: string }
+  { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean } | { ok: false; error: NonNullable<PieceResult['error']>; message: string }
 
 /**
  * Fetches one piece and verifies it against the digest the supernode gave.
@@ -149,7 +148,11 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
     if (filled !== job.size) return { ok: false, error: 'digest', message: `piece ${job.piece} has ${filled} of ${job.size} bytes` }
     digested = true
     // The bytes are still in `bytes`: if the hash thread failed, they are hashed here.
-    const digest = away ? await away.digest().catch(() => hashHex(job.createHash, bytes.subarray(0, filled))) : hash ? hash.digest() : hashHex(job.createHash, bytes)
+    const digest = away
+      ? await away.digest().catch(() => hashHex(job.createHash, bytes.subarray(0, filled)))
+      : hash
+        ? hash.digest()
+        : hashHex(job.createHash, bytes)
     if (digest !== job.digest) return { ok: false, error: 'digest', message: `piece ${job.piece} digest ${digest} does not match ${job.digest}` }
     return { ok: true, bytes: bytes.subarray(0, filled), wireBytes, handed: onBytes !== undefined }
   } finally {
@@ -201,14 +204,17 @@ class PieceTimeout {
   }
 
   private arm(): ReturnType<typeof setTimeout> {
-    return setTimeout(() => {
-      const left = this.deadline - performance.now()
-      if (left > 1) this.timer = this.arm()
-      else {
-        this.timedOut = true
-        this.controller.abort(new DOMException('piece timed out', 'TimeoutError'))
-      }
-    }, Math.max(1, this.deadline - performance.now()))
+    return setTimeout(
+      () => {
+        const left = this.deadline - performance.now()
+        if (left > 1) this.timer = this.arm()
+        else {
+          this.timedOut = true
+          this.controller.abort(new DOMException('piece timed out', 'TimeoutError'))
+        }
+      },
+      Math.max(1, this.deadline - performance.now()),
+    )
   }
 }
 

@@ -15,7 +15,8 @@ export class RateLimiter {
   private cursor = 0
 
   constructor(bytesPerSecond: number, parent?: RateLimiter, burstMs = 200) {
-    if (!(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond)) throw new RangeError(`rate must be a positive number of bytes per second, got ${bytesPerSecond}`)
+    if (!(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond))
+      throw new RangeError(`rate must be a positive number of bytes per second, got ${bytesPerSecond}`)
     this.rate = bytesPerSecond
     this.parent = parent
     this.burstMs = burstMs

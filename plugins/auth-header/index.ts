@@ -1,7 +1,7 @@
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin, type PluginHooks } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'auth-header'
 

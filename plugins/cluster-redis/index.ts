@@ -1,8 +1,8 @@
 import * as v from 'valibot'
 import type { ClusterStore } from '../../core/contract/cluster-store.ts'
-import { createError, isDragonflyError } from '../../core/errors.ts'
 import { definePlugin } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { createError, isDragonflyError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'cluster-redis'
 
@@ -67,10 +67,7 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
   // connectTimeout covers only the TCP connection: a server that accepts and never answers the handshake would hang here.
   let handshake: ReturnType<typeof setTimeout> | undefined
   try {
-    await Promise.race([
-      client.connect(),
-      new Promise((_, reject) => (handshake = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout))),
-    ])
+    await Promise.race([client.connect(), new Promise((_, reject) => (handshake = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout)))])
     connected = true
   } catch (cause) {
     await client.destroy?.()

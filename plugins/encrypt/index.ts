@@ -1,7 +1,7 @@
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin, type PieceContext } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'encrypt'
 export const CODING = 'aes256gcm'
@@ -74,7 +74,11 @@ export default definePlugin((options: EncryptOptions) => {
       required: true,
       async encode(data, context) {
         const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
-        const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad(context) }, await keyFor(context.taskId), data as Uint8Array<ArrayBuffer>)
+        const sealed = await crypto.subtle.encrypt(
+          { name: 'AES-GCM', iv, additionalData: aad(context) },
+          await keyFor(context.taskId),
+          data as Uint8Array<ArrayBuffer>,
+        )
         const out = new Uint8Array(IV_BYTES + sealed.byteLength)
         out.set(iv)
         out.set(new Uint8Array(sealed), IV_BYTES)
@@ -84,7 +88,11 @@ export default definePlugin((options: EncryptOptions) => {
         if (data.byteLength < IV_BYTES + TAG_BYTES) throw createError('E_DIGEST_MISMATCH', `${PLUGIN_NAME}: piece ${context.piece} is too short to be sealed`)
         const iv = data.slice(0, IV_BYTES)
         try {
-          const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad(context) }, await keyFor(context.taskId), data.subarray(IV_BYTES) as Uint8Array<ArrayBuffer>)
+          const plain = await crypto.subtle.decrypt(
+            { name: 'AES-GCM', iv, additionalData: aad(context) },
+            await keyFor(context.taskId),
+            data.subarray(IV_BYTES) as Uint8Array<ArrayBuffer>,
+          )
           return new Uint8Array(plain)
         } catch (cause) {
           throw createError('E_DIGEST_MISMATCH', `${PLUGIN_NAME}: piece ${context.piece} failed authentication (tampered, or another secret)`, { cause })

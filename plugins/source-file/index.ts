@@ -1,9 +1,9 @@
 import { open, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'source-file'
 

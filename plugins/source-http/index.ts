@@ -1,7 +1,7 @@
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'source-http'
 
@@ -55,7 +55,7 @@ async function fetchHttp(request: SourceRequest, options: ResolvedOptions): Prom
   try {
     return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'manual' })
   } catch (error) {
-    const why = timeout.signal.aborted ? 'no response headers in time' : ((error as Error).cause as Error)?.message ?? (error as Error).message
+    const why = timeout.signal.aborted ? 'no response headers in time' : (((error as Error).cause as Error)?.message ?? (error as Error).message)
     throw createError('E_SOURCE_UNREACHABLE', `cannot fetch ${request.url}: ${why}`, { cause: error })
   } finally {
     clearTimeout(timer)

@@ -64,12 +64,13 @@ export class DataFile {
   }
 
   private openDirect(): Promise<FileHandle | null> {
-    this.direct ??= O_DIRECT === undefined
-      ? Promise.resolve(null)
-      : open(this.path, constants.O_RDWR | O_DIRECT).catch((error: NodeJS.ErrnoException) => {
-          if (error.code === 'EINVAL') this.directWrites.enabled = false
-          return null
-        })
+    this.direct ??=
+      O_DIRECT === undefined
+        ? Promise.resolve(null)
+        : open(this.path, constants.O_RDWR | O_DIRECT).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === 'EINVAL') this.directWrites.enabled = false
+            return null
+          })
     return this.direct
   }
 }

@@ -1,10 +1,10 @@
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
+import { createError } from '../../core/errors.ts'
 import { DataFile, type DirectWrites } from './data-file.ts'
 import { OpenFiles } from './open-files.ts'
 
@@ -71,12 +71,16 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
   const withFile = async <T>(key: string, create: boolean, fn: (file: DataFile) => Promise<T>): Promise<T> => {
     checkKey(key)
     let opened = false
-    return files.use(key, create, (file) => ((opened = true), fn(file))).catch((error) => {
-      throw opened ? error : io(`cannot open ${key}`, error)
-    })
+    return files
+      .use(key, create, (file) => ((opened = true), fn(file)))
+      .catch((error) => {
+        throw opened ? error : io(`cannot open ${key}`, error)
+      })
   }
   const io = (what: string, error: unknown) =>
-    createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${PLUGIN_NAME}: ${what}: ${(error as Error)?.message ?? error}`, { cause: error })
+    createError((error as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'E_NO_SPACE' : 'E_IO', `${PLUGIN_NAME}: ${what}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    })
 
   const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
     withFile(key, false, async ({ handle }) => {

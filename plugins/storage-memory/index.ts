@@ -1,8 +1,8 @@
 import * as v from 'valibot'
-import { createError } from '../../core/errors.ts'
 import { definePlugin } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
+import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'storage-memory'
 
@@ -59,7 +59,8 @@ export function createMemoryStorage(options: StorageMemoryOptions = {}): Storage
     },
     async readInto(key, offset, target) {
       const blob = blobs.get(checkKey(key))
-      if (!blob || offset + target.byteLength > blob.length) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
+      if (!blob || offset + target.byteLength > blob.length)
+        throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
       target.set(blob.buf.subarray(offset, offset + target.byteLength))
     },
     async remove(key) {

@@ -102,7 +102,11 @@ export function killAll(): void {
 }
 
 export function parseJsonLine<T = Record<string, unknown>>(stdout: string): T {
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop()
   if (!line) throw new Error(`no JSON in output: ${stdout}`)
   return JSON.parse(line) as T
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 
 /** Ways a source can lie or misbehave, spoken as raw bytes on the socket (an HTTP library would not let us lie). */
 export type HostileBehaviour =

@@ -65,7 +65,11 @@ export function sourceFiles(root: string, dirs: readonly string[]): string[] {
   return dirs.flatMap((dir) =>
     (readdirSync(join(root, dir), { recursive: true }) as string[])
       .filter((name) => name.endsWith('.ts') && !name.includes('node_modules'))
-      .map((name) => relative(root, join(root, dir, name)).split('\\').join('/')),
+      .map((name) =>
+        relative(root, join(root, dir, name))
+          .split('\\')
+          .join('/'),
+      ),
   )
 }
 

@@ -63,7 +63,9 @@ export async function startOrigin(file: string, options: OriginOptions = {}): Pr
         setTimeout(() => done(null, chunk), (chunk.length / options.rate) * 1000)
       },
     })
-    createReadStream(file, { start, end, highWaterMark: 64 * 1024 }).pipe(counter).pipe(res)
+    createReadStream(file, { start, end, highWaterMark: 64 * 1024 })
+      .pipe(counter)
+      .pipe(res)
     res.on('close', () => counter.destroy())
   })
   server.keepAliveTimeout = 1000

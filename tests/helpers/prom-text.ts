@@ -31,53 +31,56 @@ export function parsePromText(text: string): Map<string, PromFamily> {
     }
     return undefined
   }
-  text.slice(0, -1).split('\n').forEach((line, i) => {
-    const where = `line ${i + 1}: ${JSON.stringify(line)}`
-    if (line === '') return
-    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line)
-    if (meta) {
-      const [, kind, name, rest] = meta as unknown as [string, string, string, string]
-      if (!new RegExp(`^${NAME}$`).test(name)) throw new Error(`bad metric name, ${where}`)
-      let family = families.get(name)
-      if (!family) {
-        if (closed.has(name)) throw new Error(`family ${name} appears twice, ${where}`)
-        family = { name, type: 'untyped', samples: [] }
-        families.set(name, family)
+  text
+    .slice(0, -1)
+    .split('\n')
+    .forEach((line, i) => {
+      const where = `line ${i + 1}: ${JSON.stringify(line)}`
+      if (line === '') return
+      const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line)
+      if (meta) {
+        const [, kind, name, rest] = meta as unknown as [string, string, string, string]
+        if (!new RegExp(`^${NAME}$`).test(name)) throw new Error(`bad metric name, ${where}`)
+        let family = families.get(name)
+        if (!family) {
+          if (closed.has(name)) throw new Error(`family ${name} appears twice, ${where}`)
+          family = { name, type: 'untyped', samples: [] }
+          families.set(name, family)
+        }
+        if (current && current !== family) closed.add(current.name)
+        current = family
+        if (kind === 'TYPE') {
+          if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`bad type, ${where}`)
+          if (family.samples.length > 0) throw new Error(`TYPE after samples, ${where}`)
+          family.type = rest as PromFamily['type']
+        } else {
+          family.help = rest.replace(/\\n/g, '\n').replace(/\\\\/g, '\\')
+        }
+        return
       }
-      if (current && current !== family) closed.add(current.name)
-      current = family
-      if (kind === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`bad type, ${where}`)
-        if (family.samples.length > 0) throw new Error(`TYPE after samples, ${where}`)
-        family.type = rest as PromFamily['type']
-      } else {
-        family.help = rest.replace(/\\n/g, '\n').replace(/\\\\/g, '\\')
+      if (line.startsWith('#')) return
+      const m = SAMPLE_RE.exec(line)
+      if (!m) throw new Error(`not a sample, ${where}`)
+      const [, name, rawLabels, rawValue] = m as unknown as [string, string, string | undefined, string]
+      const labels: Record<string, string> = {}
+      if (rawLabels !== undefined && rawLabels.trim() !== '') {
+        LABEL_RE.lastIndex = 0
+        while (LABEL_RE.lastIndex < rawLabels.length) {
+          const l = LABEL_RE.exec(rawLabels)
+          if (!l) throw new Error(`bad labels, ${where}`)
+          if (l[1]! in labels) throw new Error(`duplicate label ${l[1]}, ${where}`)
+          labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
+          if (l[3] === '') break
+        }
       }
-      return
-    }
-    if (line.startsWith('#')) return
-    const m = SAMPLE_RE.exec(line)
-    if (!m) throw new Error(`not a sample, ${where}`)
-    const [, name, rawLabels, rawValue] = m as unknown as [string, string, string | undefined, string]
-    const labels: Record<string, string> = {}
-    if (rawLabels !== undefined && rawLabels.trim() !== '') {
-      LABEL_RE.lastIndex = 0
-      while (LABEL_RE.lastIndex < rawLabels.length) {
-        const l = LABEL_RE.exec(rawLabels)
-        if (!l) throw new Error(`bad labels, ${where}`)
-        if (l[1]! in labels) throw new Error(`duplicate label ${l[1]}, ${where}`)
-        labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
-        if (l[3] === '') break
-      }
-    }
-    const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : rawValue === 'NaN' ? NaN : Number(rawValue)
-    if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`bad value, ${where}`)
-    const family = familyOf(name)
-    if (!family) throw new Error(`sample without a TYPE, ${where}`)
-    if (family !== current) throw new Error(`samples of ${family.name} are not together, ${where}`)
-    if (family.type === 'counter' && (!name.endsWith('_total') || value < 0)) throw new Error(`bad counter sample, ${where}`)
-    family.samples.push({ name, labels, value })
-  })
+      const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : rawValue === 'NaN' ? NaN : Number(rawValue)
+      if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`bad value, ${where}`)
+      const family = familyOf(name)
+      if (!family) throw new Error(`sample without a TYPE, ${where}`)
+      if (family !== current) throw new Error(`samples of ${family.name} are not together, ${where}`)
+      if (family.type === 'counter' && (!name.endsWith('_total') || value < 0)) throw new Error(`bad counter sample, ${where}`)
+      family.samples.push({ name, labels, value })
+    })
   for (const f of families.values()) if (f.type === 'histogram') checkHistogram(f)
   return families
 }
@@ -95,7 +98,8 @@ function checkHistogram(f: PromFamily): void {
     if (!count || !samples.some((s) => s.name === `${f.name}_sum`)) throw new Error(`${f.name}: _sum or _count missing`)
     if (buckets.at(-1)?.labels.le !== '+Inf' || buckets.at(-1)!.value !== count.value) throw new Error(`${f.name}: +Inf bucket must equal _count`)
     buckets.forEach((b, i) => {
-      if (i > 0 && (b.value < buckets[i - 1]!.value || Number(b.labels.le) <= Number(buckets[i - 1]!.labels.le))) throw new Error(`${f.name}: buckets must be cumulative`)
+      if (i > 0 && (b.value < buckets[i - 1]!.value || Number(b.labels.le) <= Number(buckets[i - 1]!.labels.le)))
+        throw new Error(`${f.name}: buckets must be cumulative`)
     })
   }
 }
@@ -103,7 +107,9 @@ function checkHistogram(f: PromFamily): void {
 /** The value of one sample; throws when it is absent. */
 export function sampleValue(families: Map<string, PromFamily>, name: string, labels: Record<string, string> = {}): number {
   for (const f of families.values()) {
-    const s = f.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length)
+    const s = f.samples.find(
+      (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length,
+    )
     if (s) return s.value
   }
   throw new Error(`no sample ${name}${JSON.stringify(labels)}`)

@@ -32,11 +32,32 @@ export async function startRegistry(dir: string, options: { webhook?: string } =
   const port = await freePort()
   const config = join(dir, 'registry.yml')
   const notifications = options.webhook
-    ? ['notifications:', '  endpoints:', '    - name: dragonfly', `      url: ${options.webhook}`, '      timeout: 5s', '      threshold: 5', '      backoff: 1s']
+    ? [
+        'notifications:',
+        '  endpoints:',
+        '    - name: dragonfly',
+        `      url: ${options.webhook}`,
+        '      timeout: 5s',
+        '      threshold: 5',
+        '      backoff: 1s',
+      ]
     : []
   await writeFile(
     config,
-    ['version: 0.1', 'log:', '  level: info', '  accesslog:', '    disabled: false', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ...notifications, ''].join('\n'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: info',
+      '  accesslog:',
+      '    disabled: false',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      ...notifications,
+      '',
+    ].join('\n'),
   )
   const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
@@ -45,7 +66,10 @@ export async function startRegistry(dir: string, options: { webhook?: string } =
   const host = `127.0.0.1:${port}`
   const until = Date.now() + 20_000
   for (;;) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false)
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) break
     if (Date.now() > until || child.exitCode !== null) throw new Error(`registry did not start: ${output}`)
     await new Promise((r) => setTimeout(r, 100))
@@ -103,7 +127,17 @@ export async function buildOciLayout(dir: string, layerSizes: number[], tag = 'v
   )
   const manifestDigest = await put(manifest)
   blobs.delete(manifestDigest)
-  const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: manifestDigest,
+        size: manifest.length,
+        annotations: { 'org.opencontainers.image.ref.name': tag },
+      },
+    ],
+  }
   await writeFile(join(dir, 'index.json'), JSON.stringify(index))
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
   return { dir, tag, manifest, manifestDigest, blobs, layers: layers.map((l) => l.digest) }
@@ -146,7 +180,12 @@ export async function buildMultiPlatformLayout(dir: string, tag: string, platfor
         mediaType: 'application/vnd.oci.image.index.v1+json',
         manifests: images.map((image) => {
           const [os, architecture] = image.platform.split('/')
-          return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: image.manifestSize, platform: { os, architecture } }
+          return {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: image.manifestDigest,
+            size: image.manifestSize,
+            platform: { os, architecture },
+          }
         }),
       }),
     ),

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { createPeer, type Peer, type PeerOptions } from '../../core/peer/peer.ts'
 import { createPluginSet } from '../../core/contract/plugin.ts'
+import { createPeer, type Peer, type PeerOptions } from '../../core/peer/peer.ts'
 import { createSupernode, type Supernode, type SupernodeOptions } from '../../core/supernode/supernode.ts'
 import sourceHttp from '../../plugins/source-http/index.ts'
 import storageFs from '../../plugins/storage-fs/index.ts'

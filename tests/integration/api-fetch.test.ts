@@ -4,8 +4,8 @@ import { createFetch } from 'ofetch'
 import { expect, it } from 'vitest'
 import { DragonflyError } from '../../core/errors.ts'
 import { createSupernodeClient } from '../../core/peer/supernode-client.ts'
-import { nodeApiFetch } from '../../runtime/node-api-fetch.ts'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import { nodeApiFetch } from '../../runtime/node-api-fetch.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
 
 // The Node runtime's transport for supernode API calls, on real sockets, through the client peers use.
@@ -31,7 +31,13 @@ const client = createSupernodeClient({ fetch: nodeApiFetch, headers: () => ({ 'x
 it('posts JSON with the caller headers and reads the JSON answer, over one kept-alive connection', async () => {
   const seen: { method?: string; url?: string; type?: string; auth?: string; body: unknown }[] = []
   const server = createHttpServer(async (req, res) => {
-    seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], auth: req.headers['x-auth'] as string, body: JSON.parse(await readBody(req)) })
+    seen.push({
+      method: req.method,
+      url: req.url,
+      type: req.headers['content-type'],
+      auth: req.headers['x-auth'] as string,
+      body: JSON.parse(await readBody(req)),
+    })
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({ assignments: [{ piece: seen.length }], done: false }))
   })
@@ -42,7 +48,13 @@ it('posts JSON with the caller headers and reads the JSON answer, over one kept-
   const second = await client.pull(base, 'a'.repeat(64), { peerId: 'p1', want: 1, wait: false })
   expect(first).toEqual({ assignments: [{ piece: 1 }], done: false })
   expect(second).toEqual({ assignments: [{ piece: 2 }], done: false })
-  expect(seen[0]).toEqual({ method: 'POST', url: `/api/v1/tasks/${'a'.repeat(64)}/pull`, type: 'application/json', auth: 'token-1', body: { peerId: 'p1', want: 2, wait: false } })
+  expect(seen[0]).toEqual({
+    method: 'POST',
+    url: `/api/v1/tasks/${'a'.repeat(64)}/pull`,
+    type: 'application/json',
+    auth: 'token-1',
+    body: { peerId: 'p1', want: 2, wait: false },
+  })
   expect(connections).toBe(1)
 })
 

@@ -3,17 +3,45 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import { dragonfly, killAll, parseJsonLine, randomFile, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, type SupernodeProcess, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type HostileBehaviour, startHostileOrigin } from '../helpers/hostile-origin.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 
 // The bad-input corpus lives in tests/corpus/*.json: add a case there, not here.
-const corpus = async <T>(name: string): Promise<T[]> => (JSON.parse(await readFile(join(import.meta.dirname, '../corpus', name), 'utf8')) as { cases: T[] }).cases
+const corpus = async <T>(name: string): Promise<T[]> =>
+  (JSON.parse(await readFile(join(import.meta.dirname, '../corpus', name), 'utf8')) as { cases: T[] }).cases
 
-interface ApiCase { name: string; method: string; path: string; contentType?: string; body?: unknown; chunked?: boolean; status: number; code?: string }
-interface CliCase { name: string; args: string[]; exit: number; code: string; noFile?: string }
-interface ConfigCase { name: string; file: string; content: string; code: string; says?: string[] }
-interface SourceCase { name: string; behaviour: HostileBehaviour; digest?: string; direct?: string; supernode?: string }
+interface ApiCase {
+  name: string
+  method: string
+  path: string
+  contentType?: string
+  body?: unknown
+  chunked?: boolean
+  status: number
+  code?: string
+}
+interface CliCase {
+  name: string
+  args: string[]
+  exit: number
+  code: string
+  noFile?: string
+}
+interface ConfigCase {
+  name: string
+  file: string
+  content: string
+  code: string
+  says?: string[]
+}
+interface SourceCase {
+  name: string
+  behaviour: HostileBehaviour
+  digest?: string
+  direct?: string
+  supernode?: string
+}
 
 const [apiCases, cliCases, configCases, sourceCases] = await Promise.all([
   corpus<ApiCase>('api-requests.json'),
@@ -97,7 +125,10 @@ describe('config files: every case in tests/corpus/config-files.json is refused 
   it.each(configCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const dir = await tempDir()
     await writeFile(join(dir, c.file), c.content)
-    const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--config', join(dir, c.file), '--home', join(dir, 'home'), '--daemon', 'off', '--json'], { cwd: dir })
+    const run = dragonfly(
+      ['get', origin.url(), '-o', join(dir, 'out'), '--config', join(dir, c.file), '--home', join(dir, 'home'), '--daemon', 'off', '--json'],
+      { cwd: dir },
+    )
     expect(await run.done).toBe(9)
     const { error } = parseJsonLine<{ error: { code: string; message: string } }>(run.stdout)
     expect(error.code).toBe(c.code)
@@ -109,23 +140,29 @@ describe('config files: every case in tests/corpus/config-files.json is refused 
 })
 
 describe('hostile sources: every case in tests/corpus/hostile-sources.json ends with its code', () => {
-  const runs = sourceCases.flatMap((c) => (['direct', 'supernode'] as const).filter((via) => c[via]).map((via) => [`${c.name} (${via})`, c, via, c[via]!] as const))
-  it.each(runs)('%s', async (_name, c, via, expected) => {
-    const dir = await tempDir()
-    const hostile = await startHostileOrigin(c.behaviour)
-    closers.push(() => hostile.close())
-    const out = join(dir, 'out')
-    const args = ['get', hostile.url, '-o', out, '--home', join(dir, 'home'), '--daemon', 'off', '--json', ...(c.digest ? ['--digest', c.digest] : [])]
-    const run = dragonfly(via === 'supernode' ? [...args, '--supernode', sn.url, '--no-back-source'] : args, { cwd: dir })
-    const exit = await run.done
-    if (expected.startsWith('ok:')) {
-      expect({ exit, stdout: run.stdout }).toMatchObject({ exit: 0 })
-      expect((await stat(out)).size).toBe(Number(expected.slice(3)))
-    } else {
-      expect(exit).not.toBe(0)
-      expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe(expected)
-      expect(existsSync(out)).toBe(false)
-    }
-    expect((await fetch(`${sn.url}/healthz`)).status).toBe(200)
-  }, 60_000)
+  const runs = sourceCases.flatMap((c) =>
+    (['direct', 'supernode'] as const).filter((via) => c[via]).map((via) => [`${c.name} (${via})`, c, via, c[via]!] as const),
+  )
+  it.each(runs)(
+    '%s',
+    async (_name, c, via, expected) => {
+      const dir = await tempDir()
+      const hostile = await startHostileOrigin(c.behaviour)
+      closers.push(() => hostile.close())
+      const out = join(dir, 'out')
+      const args = ['get', hostile.url, '-o', out, '--home', join(dir, 'home'), '--daemon', 'off', '--json', ...(c.digest ? ['--digest', c.digest] : [])]
+      const run = dragonfly(via === 'supernode' ? [...args, '--supernode', sn.url, '--no-back-source'] : args, { cwd: dir })
+      const exit = await run.done
+      if (expected.startsWith('ok:')) {
+        expect({ exit, stdout: run.stdout }).toMatchObject({ exit: 0 })
+        expect((await stat(out)).size).toBe(Number(expected.slice(3)))
+      } else {
+        expect(exit).not.toBe(0)
+        expect(parseJsonLine<{ error: { code: string } }>(run.stdout).error.code).toBe(expected)
+        expect(existsSync(out)).toBe(false)
+      }
+      expect((await fetch(`${sn.url}/healthz`)).status).toBe(200)
+    },
+    60_000,
+  )
 })

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { parseSize } from '../../core/size.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import { parseSize } from '../../core/size.ts'
 import { randomFile, tempDir } from '../helpers/cli.ts'
 import { startFaultOrigin } from '../helpers/fault-origin.ts'
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts'

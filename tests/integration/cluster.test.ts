@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import { dragonfly, killAll, parseJsonLine, randomFile, type Run, sha256File, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { dragonfly, killAll, parseJsonLine, type Run, randomFile, type SupernodeProcess, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 import { type RedisServer, startRedis } from '../helpers/redis.ts'
 
@@ -19,7 +19,9 @@ interface GetJson {
 
 /** `n` supernodes of one cluster, once each lists all of them; supernode i is in region `r<i>`, so peers of `r<i>|…` are sent to it. */
 async function startCluster(dir: string, redis: RedisServer, n: number): Promise<SupernodeProcess[]> {
-  const supernodes = await Promise.all(Array.from({ length: n }, (_, i) => startSupernode(join(dir, `sn${i}`), ['--cluster', redis.url, '--location', `r${i}`])))
+  const supernodes = await Promise.all(
+    Array.from({ length: n }, (_, i) => startSupernode(join(dir, `sn${i}`), ['--cluster', redis.url, '--location', `r${i}`])),
+  )
   for (const s of supernodes) {
     for (;;) {
       const { supernodes: listed } = (await (await fetch(`${s.url}${SUPERNODE_ROUTES.supernodes}`)).json()) as { supernodes: unknown[] }
@@ -100,7 +102,12 @@ describe('supernode cluster on Redis', () => {
       const first = get(dir, origin.url(), 'p0', [owner!.url], 'r0|z1')
       await waitFor(() => origin.bytes > 0)
       // Peers of the owner were given only its URL: they must learn the others to survive.
-      const runs = [first, get(dir, origin.url(), 'p1', [owner!.url], 'r0|z2'), get(dir, origin.url(), 'p2', [b!.url], 'r1|z1'), get(dir, origin.url(), 'p3', [c!.url], 'r2|z1')]
+      const runs = [
+        first,
+        get(dir, origin.url(), 'p1', [owner!.url], 'r0|z2'),
+        get(dir, origin.url(), 'p2', [b!.url], 'r1|z1'),
+        get(dir, origin.url(), 'p3', [c!.url], 'r2|z1'),
+      ]
       // Every peer is in the swarm (the owner mirrors the others' registrations) before the owner dies.
       await waitUntil(async () => (await swarmSize(owner!.url)) >= runs.length)
       await waitFor(() => origin.bytes > SIZE / 3)
@@ -109,7 +116,9 @@ describe('supernode cluster on Redis', () => {
       const killedAt = Date.now()
       const sentAtKill = origin.bytes
       const codes = await Promise.all(runs.map((r) => r.done))
-      console.info(`owner killed with ${(sentAtKill / SIZE).toFixed(2)}x of the file sent; every peer done ${((Date.now() - killedAt) / 1000).toFixed(1)} s later`)
+      console.info(
+        `owner killed with ${(sentAtKill / SIZE).toFixed(2)}x of the file sent; every peer done ${((Date.now() - killedAt) / 1000).toFixed(1)} s later`,
+      )
       expect(codes, runs.map((r) => r.stdout + r.stderr).join('\n')).toEqual([0, 0, 0, 0])
       const want = await sha256File(file)
       for (let i = 0; i < runs.length; i++) expect(await sha256File(join(dir, `p${i}.out`))).toBe(want)

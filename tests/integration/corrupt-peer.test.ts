@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
-import { nodeRuntime } from '../../runtime/node.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -40,11 +40,16 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     expect(await victim.done, victim.stderr).toBe(0)
     expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
     expect(served).toBeGreaterThan(0)
-    const detail = (await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId })}`)).json()) as { peers: { address: string; isolated: boolean }[] }
+    const detail = (await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId })}`)).json()) as {
+      peers: { address: string; isolated: boolean }[]
+    }
     expect(detail.peers.find((p) => p.address.endsWith(`:${evilServer.port}`))?.isolated).toBe(true)
     // Isolated after the first bad piece: the victim asked the liar for one batch at most.
     expect(served).toBeLessThanOrEqual(8)
-    const isolated = supernode.run.stderr.split('\n').filter((l) => l.includes('"peer isolated"')).map((l) => JSON.parse(l))
+    const isolated = supernode.run.stderr
+      .split('\n')
+      .filter((l) => l.includes('"peer isolated"'))
+      .map((l) => JSON.parse(l))
     expect(isolated).toEqual([expect.objectContaining({ level: 'warn', taskId, address: `http://127.0.0.1:${evilServer.port}` })])
   } finally {
     await evilServer.close()
@@ -61,7 +66,10 @@ it('a piece that fails verification from every source stops the download with E_
   const origin = await startOrigin(file)
   // The supernode encodes with a transform whose decoder, on the peer, cannot read it (a plugin bug, say).
   const flip = (bytes: Uint8Array): Uint8Array => bytes.map((b) => b ^ 0xff)
-  const sealing = { name: 'flip', transform: { stage: 'custom' as const, coding: 'flip', encode: async (b: Uint8Array) => flip(b), decode: async (b: Uint8Array) => flip(b) } }
+  const sealing = {
+    name: 'flip',
+    transform: { stage: 'custom' as const, coding: 'flip', encode: async (b: Uint8Array) => flip(b), decode: async (b: Uint8Array) => flip(b) },
+  }
   const broken = { name: 'flip', transform: { ...sealing.transform, decode: async (b: Uint8Array) => b } }
   const sn = await serveSupernode(join(dir, 'sn'), { plugins: createPluginSet([...plugins.plugins, sealing]), swarm: { blacklistMs: 20 } })
   const peer = await startPeer(join(dir, 'p'), [sn.url], { plugins: createPluginSet([...plugins.plugins, broken]), backSource: false })

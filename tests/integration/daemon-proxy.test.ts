@@ -1,9 +1,9 @@
-import { request as httpRequest } from 'node:http'
 import { readFile, writeFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
-import { dragonfly, killAll, parseJsonLine, randomFile, startDaemon, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, type SupernodeProcess, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 
 const SIZE = 8 * 1024 * 1024

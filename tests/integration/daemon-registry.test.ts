@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
-import { killAll, startDaemon, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { killAll, type SupernodeProcess, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { blobGets, buildOciLayout, type OciImage, type Registry, registriesConf, skopeo, startRegistry } from '../helpers/registry.ts'
 import { CHALLENGE, digestOf, type RegistryStub, startRegistryStub } from '../helpers/registry-stub.ts'
 

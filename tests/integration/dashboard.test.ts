@@ -1,13 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { Hono } from 'hono'
 import { chromium } from 'playwright-core'
 import { afterAll, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
-import { nodeRuntime } from '../../runtime/node.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
 import { dragonfly, killAll, randomFile, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -25,7 +25,16 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
   const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'df-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 800 },
   })
   try {
@@ -36,19 +45,42 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
 
     // The supernode starts caching (preheat); once it has a few pieces a liar joins claiming all of
     // them, before the peers do, so the peers are sent to it first and catch it.
-    const preheat = await fetch(`${supernode.url}${SUPERNODE_ROUTES.preheat}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: origin.url() }) })
+    const preheat = await fetch(`${supernode.url}${SUPERNODE_ROUTES.preheat}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: origin.url() }),
+    })
     const { taskId, pieceCount } = (await preheat.json()) as { taskId: string; pieceCount: number }
     await expect
-      .poll(async () => ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}`)).json()) as { piecesCached: number }).piecesCached, { timeout: 30_000, interval: 100 })
+      .poll(
+        async () =>
+          ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}`)).json()) as { piecesCached: number }).piecesCached,
+        { timeout: 30_000, interval: 100 },
+      )
       .toBeGreaterThanOrEqual(4)
     const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${liar.port}`, have: Bitset.full(pieceCount).toBase64(), slots: 64, location: 'nowhere|liar' } }),
+      body: JSON.stringify({
+        url: origin.url(),
+        peer: { address: `http://127.0.0.1:${liar.port}`, have: Bitset.full(pieceCount).toBase64(), slots: 64, location: 'nowhere|liar' },
+      }),
     })
     expect(reg.status).toBe(200)
     const runs = Array.from({ length: 3 }, (_, i) =>
-      dragonfly(['get', origin.url(), '-o', join(dir, `out-${i}`), '--supernode', supernode.url, '--home', join(dir, `p-${i}`), '--json', '--location', `eu-west|az${i + 1}|rack${i}`]),
+      dragonfly([
+        'get',
+        origin.url(),
+        '-o',
+        join(dir, `out-${i}`),
+        '--supernode',
+        supernode.url,
+        '--home',
+        join(dir, `p-${i}`),
+        '--json',
+        '--location',
+        `eu-west|az${i + 1}|rack${i}`,
+      ]),
     )
 
     const held = () => page.$$eval('[data-swarm] .row.peer', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.pieces)).reduce((a, b) => a + b, 0))

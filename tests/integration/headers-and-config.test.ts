@@ -17,16 +17,44 @@ describe('-H headers reach the source', () => {
     try {
       const denied = dragonfly(['get', origin.url(), '-o', join(dir, 'denied'), '--supernode', supernode.url, '--home', join(dir, 'd'), '--json'])
       expect(await denied.done).toBe(6)
-      expect(parseJsonLine<{ error: { code: string; details?: { status: number } } }>(denied.stdout).error).toMatchObject({ code: 'E_SOURCE_STATUS', details: { status: 401 } })
+      expect(parseJsonLine<{ error: { code: string; details?: { status: number } } }>(denied.stdout).error).toMatchObject({
+        code: 'E_SOURCE_STATUS',
+        details: { status: 401 },
+      })
       expect(existsSync(join(dir, 'denied'))).toBe(false)
 
-      const viaSupernode = dragonfly(['get', `${origin.url()}?sig=1`, '-o', join(dir, 'a'), '--supernode', supernode.url, '-H', 'Authorization: Bearer s3cret', '--home', join(dir, 'a-home'), '--json'])
+      const viaSupernode = dragonfly([
+        'get',
+        `${origin.url()}?sig=1`,
+        '-o',
+        join(dir, 'a'),
+        '--supernode',
+        supernode.url,
+        '-H',
+        'Authorization: Bearer s3cret',
+        '--home',
+        join(dir, 'a-home'),
+        '--json',
+      ])
       expect(await viaSupernode.done, viaSupernode.stderr).toBe(0)
       expect(await sha256File(join(dir, 'a'))).toBe(await sha256File(file))
 
-      const direct = dragonfly(['get', `${origin.url()}?sig=2`, '-o', join(dir, 'b'), '-H', 'Authorization: Bearer s3cret', '--home', join(dir, 'b-home'), '--json'])
+      const direct = dragonfly([
+        'get',
+        `${origin.url()}?sig=2`,
+        '-o',
+        join(dir, 'b'),
+        '-H',
+        'Authorization: Bearer s3cret',
+        '--home',
+        join(dir, 'b-home'),
+        '--json',
+      ])
       expect(await direct.done, direct.stderr).toBe(0)
-      expect(parseJsonLine<{ bytesFromSource: number; backToSource: boolean }>(direct.stdout)).toMatchObject({ bytesFromSource: 3 * 1024 * 1024, backToSource: true })
+      expect(parseJsonLine<{ bytesFromSource: number; backToSource: boolean }>(direct.stdout)).toMatchObject({
+        bytesFromSource: 3 * 1024 * 1024,
+        backToSource: true,
+      })
       const authorized = origin.requests.filter((r) => r.headers.authorization === 'Bearer s3cret')
       expect(authorized.map((r) => r.path)).toEqual(['/file?sig=1', '/file?sig=2'])
     } finally {
@@ -42,7 +70,19 @@ describe('-H headers reach the source', () => {
     const supernode = await startSupernode(join(dir, 'sn'))
     try {
       for (const sig of ['one', 'two']) {
-        const run = dragonfly(['get', `${origin.url()}?Signature=${sig}&v=1`, '-o', join(dir, sig), '--filter', 'Signature', '--supernode', supernode.url, '--home', join(dir, `h-${sig}`), '--json'])
+        const run = dragonfly([
+          'get',
+          `${origin.url()}?Signature=${sig}&v=1`,
+          '-o',
+          join(dir, sig),
+          '--filter',
+          'Signature',
+          '--supernode',
+          supernode.url,
+          '--home',
+          join(dir, `h-${sig}`),
+          '--json',
+        ])
         expect(await run.done, run.stderr).toBe(0)
       }
       expect(origin.requests).toHaveLength(1)
@@ -90,9 +130,15 @@ describe('config', () => {
   it('a malformed or invalid config file is a clear error naming the file', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'broken.config.mjs'), 'export default {{{')
-    await expect(loadDragonflyConfig({ cwd: dir, configFile: 'broken.config.mjs' })).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringContaining('broken.config.mjs') })
+    await expect(loadDragonflyConfig({ cwd: dir, configFile: 'broken.config.mjs' })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringContaining('broken.config.mjs'),
+    })
     await writeFile(join(dir, 'bad.config.mjs'), 'export default { supernode: { port: "x" } }')
-    await expect(loadDragonflyConfig({ cwd: dir, configFile: 'bad.config.mjs' })).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringContaining('supernode.port') })
+    await expect(loadDragonflyConfig({ cwd: dir, configFile: 'bad.config.mjs' })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringContaining('supernode.port'),
+    })
     const run = dragonfly(['supernode', '--config', join(dir, 'missing.config.ts'), '--port', '0'])
     expect(await run.done).toBe(9)
     expect(run.stderr + run.stdout).toContain('E_CONFIG')

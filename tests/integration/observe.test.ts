@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { nodeRuntime } from '../../runtime/node.ts'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import { BIN, dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
+import { BIN, dragonfly, killAll, parseJsonLine, randomFile, type SupernodeProcess, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts'
 
@@ -52,7 +52,19 @@ describe('what users see: metrics, status, preheat, progress', () => {
 
   it('/metrics during and after a swarm of 3 peers: source bytes = file size, piece bytes = 3x, schedule histogram filled', async () => {
     const runs = Array.from({ length: 3 }, (_, i) =>
-      dragonfly(['get', origin.url(), '-o', join(dir, `out-${i}`), '--supernode', supernode.url, '--home', join(dir, `p-${i}`), '--json', '--location', `eu|az${i % 2}|r1`]),
+      dragonfly([
+        'get',
+        origin.url(),
+        '-o',
+        join(dir, `out-${i}`),
+        '--supernode',
+        supernode.url,
+        '--home',
+        join(dir, `p-${i}`),
+        '--json',
+        '--location',
+        `eu|az${i % 2}|r1`,
+      ]),
     )
     let maxPeers = 0
     let scrapes = 0
@@ -86,7 +98,10 @@ describe('what users see: metrics, status, preheat, progress', () => {
     expect(m.get('dragonfly_schedule_duration_seconds')?.type).toBe('histogram')
 
     // --log-format json: one object per line, with the task's lifecycle as fields.
-    const logs = supernode.run.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const logs = supernode.run.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(logs.every((l) => typeof l.time === 'string' && typeof l.level === 'string' && typeof l.msg === 'string')).toBe(true)
     expect(logs).toContainEqual(expect.objectContaining({ level: 'info', msg: 'task started', taskId: results[0]!.taskId, url: origin.url(), bytes: SIZE }))
     expect(logs).toContainEqual(expect.objectContaining({ level: 'success', msg: 'task complete', taskId: results[0]!.taskId, bytes: SIZE }))
@@ -99,8 +114,19 @@ describe('what users see: metrics, status, preheat, progress', () => {
   it('status shows tasks, peers and cache use, as a table and as JSON', async () => {
     const json = dragonfly(['status', '--supernode', supernode.url, '--json'])
     expect(await json.done, json.stderr).toBe(0)
-    const status = parseJsonLine<{ tasks: { taskId: string; url: string; contentLength: number; peers: unknown[] }[]; taskCounts: unknown; cache: { bytes: number }; bytesFromSource: number }>(json.stdout)
-    expect(status).toMatchObject({ taskCounts: { total: 1, complete: 1, running: 0, failed: 0 }, cache: { bytes: SIZE }, bytesFromSource: SIZE, peers: 0, isolatedPeers: 0 })
+    const status = parseJsonLine<{
+      tasks: { taskId: string; url: string; contentLength: number; peers: unknown[] }[]
+      taskCounts: unknown
+      cache: { bytes: number }
+      bytesFromSource: number
+    }>(json.stdout)
+    expect(status).toMatchObject({
+      taskCounts: { total: 1, complete: 1, running: 0, failed: 0 },
+      cache: { bytes: SIZE },
+      bytesFromSource: SIZE,
+      peers: 0,
+      isolatedPeers: 0,
+    })
     expect(status.tasks[0]).toMatchObject({ url: origin.url(), contentLength: SIZE, complete: true })
     const table = dragonfly(['status', '--supernode', supernode.url])
     expect(await table.done, table.stderr).toBe(0)
@@ -119,7 +145,17 @@ describe('what users see: metrics, status, preheat, progress', () => {
     expect(tty.output).toContain('\x1b[?25l') // cli-progress hides the cursor while drawing
     expect(await sha256File(join(dir, 'tty-out'))).toBe(await sha256File(file))
     for (const flag of ['--json', '--quiet']) {
-      const quiet = await dragonflyTty(['get', origin.url(), '-o', join(dir, `tty${flag}.out`), '--supernode', supernode.url, '--home', join(dir, `tty${flag}`), flag])
+      const quiet = await dragonflyTty([
+        'get',
+        origin.url(),
+        '-o',
+        join(dir, `tty${flag}.out`),
+        '--supernode',
+        supernode.url,
+        '--home',
+        join(dir, `tty${flag}`),
+        flag,
+      ])
       expect(quiet.code, quiet.output).toBe(0)
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence that hides a terminal's cursor
       expect(quiet.output).not.toMatch(/ETA|\x1b\[\?25l/)
@@ -134,7 +170,10 @@ describe('what users see: metrics, status, preheat, progress', () => {
     try {
       const preheat = dragonfly(['preheat', o2.url(), '--supernode', supernode.url, '--json'])
       expect(await preheat.done, preheat.stderr).toBe(0)
-      expect(parseJsonLine<{ ok: boolean; items: { state: string; contentLength: number }[] }>(preheat.stdout)).toMatchObject({ ok: true, items: [{ state: 'complete', contentLength: 3 * 1024 * 1024 + 7 }] })
+      expect(parseJsonLine<{ ok: boolean; items: { state: string; contentLength: number }[] }>(preheat.stdout)).toMatchObject({
+        ok: true,
+        items: [{ state: 'complete', contentLength: 3 * 1024 * 1024 + 7 }],
+      })
       const sent = o2.bytes
       expect(sent).toBe(3 * 1024 * 1024 + 7)
       const get = dragonfly(['get', o2.url(), '-o', join(dir, 'pre-out'), '--supernode', supernode.url, '--home', join(dir, 'pre'), '--json'])
@@ -160,7 +199,17 @@ describe('what users see: metrics, status, preheat, progress', () => {
       })
     const server = await nodeRuntime.serve(flaky.fetch, { port: 0, hostname: '127.0.0.1' })
     try {
-      const get = dragonfly(['get', origin.url(), '-o', join(dir, 'bts-out'), '--supernode', `http://127.0.0.1:${server.port}`, '--home', join(dir, 'bts'), '--json'])
+      const get = dragonfly([
+        'get',
+        origin.url(),
+        '-o',
+        join(dir, 'bts-out'),
+        '--supernode',
+        `http://127.0.0.1:${server.port}`,
+        '--home',
+        join(dir, 'bts'),
+        '--json',
+      ])
       expect(await get.done, get.stderr).toBe(0)
       expect(parseJsonLine<GetJson>(get.stdout).bytesFromSource).toBe(SIZE)
       expect(reports).toEqual([{ url: origin.url(), bytes: SIZE }])

@@ -72,7 +72,9 @@ describe('supernode trouble, seen from get', () => {
       a.run.child.kill('SIGTERM')
       expect(await a.run.done, a.run.stderr).toBe(0)
       expect(a.run.stdout + a.run.stderr).toMatch(/supernode stopped toldPeers=\d+/)
-      console.log(`supernode SIGTERM: exited in ${((performance.now() - stopping) / 1000).toFixed(2)} s, ${/toldPeers=(\d+)/.exec(a.run.stdout + a.run.stderr)?.[1]} peers told`)
+      console.log(
+        `supernode SIGTERM: exited in ${((performance.now() - stopping) / 1000).toFixed(2)} s, ${/toldPeers=(\d+)/.exec(a.run.stdout + a.run.stderr)?.[1]} peers told`,
+      )
       await finished('supernode SIGTERM a third into a 32 MiB download')
       // What a had cached is on disk with its piece digests, ready to resume.
       const metaDir = join(dir, 'a', 'cdn', 'meta')
@@ -110,7 +112,19 @@ describe('supernode trouble, seen from get', () => {
     const file = await randomFile(dir, 2 * 1024 * 1024)
     const origin = await startOrigin(file, { auth: 'token t' })
     try {
-      const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', DEAD, '-H', 'Authorization: token t', '--home', join(dir, 'p'), '--json'])
+      const run = dragonfly([
+        'get',
+        origin.url(),
+        '-o',
+        join(dir, 'out'),
+        '--supernode',
+        DEAD,
+        '-H',
+        'Authorization: token t',
+        '--home',
+        join(dir, 'p'),
+        '--json',
+      ])
       expect(await run.done, run.stderr).toBe(0)
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ backToSource: true, bytesFromSource: 2 * 1024 * 1024, supernode: null })
       expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))

@@ -223,7 +223,10 @@ describe('piece server memory reuse (core/transfer/piece-server.ts on the Node r
         for await (const _chunk of response.chunks) break
       })
       // Slow readers hold responses mid-write while fast ones keep taking and returning buffers.
-      const slow = Array.from({ length: 12 }, async (_, i) => digest(await lazyGet(`${base}/${i % layout.pieceCount}`, 300 + i * 20)) === expected[i % layout.pieceCount])
+      const slow = Array.from(
+        { length: 12 },
+        async (_, i) => digest(await lazyGet(`${base}/${i % layout.pieceCount}`, 300 + i * 20)) === expected[i % layout.pieceCount],
+      )
       const fast = Array.from({ length: 24 }, async (_, i) => {
         const piece = (i * 5 + 1) % layout.pieceCount
         return digest((await collect(await socketPieceGet(`${base}/${piece}`, { signal: signal() }))).body) === expected[piece]

@@ -78,7 +78,10 @@ export default { plugins: [storageMemory(), memSource(), xor(0x5a)] }
     await writeFile(join(dir, 'typo.config.mjs'), `export default { plugins: [{ name: 'weird', transfrom: {} }] }\n`)
     const compressPath = JSON.stringify(join(ROOT, 'plugins/compress/index.ts'))
     await writeFile(join(dir, 'option.config.mjs'), `import compress from ${compressPath}\nexport default { plugins: [compress({ minSavings: 0.1 })] }\n`)
-    await writeFile(join(dir, 'stage.config.mjs'), `export default { plugins: [{ name: 'odd', transform: { stage: 'zip', coding: 'z', encode() {}, decode() {} } }] }\n`)
+    await writeFile(
+      join(dir, 'stage.config.mjs'),
+      `export default { plugins: [{ name: 'odd', transform: { stage: 'zip', coding: 'z', encode() {}, decode() {} } }] }\n`,
+    )
     for (const [file, pattern] of [
       ['no-secret.config.mjs', /no-secret\.config\.mjs: encrypt: option `secret` is required/],
       ['typo.config.mjs', /typo\.config\.mjs: plugin weird: transfrom is not a plugin slot/],

@@ -27,7 +27,8 @@ it('CLI processes with compress + encrypt + auth-header in --config: same file, 
   const origin = await startOrigin(join(dir, 'app.log'))
   const supernode = await startSupernode(join(dir, 'sn'), ['--config', config])
   try {
-    const get = (name: string) => dragonfly(['get', origin.url(), '-o', join(dir, name), '--supernode', supernode.url, '--home', join(dir, `h-${name}`), '--config', config, '--json'])
+    const get = (name: string) =>
+      dragonfly(['get', origin.url(), '-o', join(dir, name), '--supernode', supernode.url, '--home', join(dir, `h-${name}`), '--config', config, '--json'])
     const runs = [get('a'), get('b')]
     const codes = await Promise.all(runs.map((r) => r.done))
     expect(codes, runs.map((r) => r.stderr).join('\n')).toEqual([0, 0])
@@ -39,7 +40,18 @@ it('CLI processes with compress + encrypt + auth-header in --config: same file, 
     }
     expect((await fetch(`${supernode.url}/api/v1/tasks`)).status).toBe(401)
     expect((await fetch(`${supernode.url}/api/v1/tasks`, { headers: { authorization: 'Bearer cli-token' } })).status).toBe(200)
-    const noToken = dragonfly(['get', origin.url(), '-o', join(dir, 'c'), '--supernode', supernode.url, '--home', join(dir, 'h-c'), '--no-back-source', '--json'])
+    const noToken = dragonfly([
+      'get',
+      origin.url(),
+      '-o',
+      join(dir, 'c'),
+      '--supernode',
+      supernode.url,
+      '--home',
+      join(dir, 'h-c'),
+      '--no-back-source',
+      '--json',
+    ])
     expect(await noToken.done).not.toBe(0)
     expect(noToken.stdout + noToken.stderr).toMatch(/E_UNAUTHORIZED/)
   } finally {

@@ -3,9 +3,10 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/protocol/bitset.ts'
-import type { Peer } from '../../core/peer/peer.ts'
 import { createPluginSet } from '../../core/contract/plugin.ts'
+import type { Peer } from '../../core/peer/peer.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import authHeader from '../../plugins/auth-header/index.ts'
 import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
@@ -15,7 +16,6 @@ import { nodeRuntime } from '../../runtime/node.ts'
 import { tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 import { type RunningSupernode, serveSupernode, startPeer } from '../helpers/swarm.ts'
-import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 
 const TOKEN = 'cluster-token-for-tests'
 const SIZE = 6 * 1024 * 1024
@@ -80,7 +80,9 @@ describe('compress + encrypt + auth-header + storage-fs, in-process swarm on rea
     for (const r of results) expect(r.wireBytes).toBeLessThan(SIZE * 0.5)
     const randomResults = await Promise.all([a, b].map((p) => p.download({ url: randomOrigin.url() })))
     for (const [i, p] of [a, b].entries()) expect(await contentOf(p, randomResults[i]!.storageKey, SIZE)).toBe(sha256(random))
-    console.log(`wire: text ${results.map((r) => (r.wireBytes / SIZE).toFixed(3)).join(' ')}x, random ${randomResults.map((r) => (r.wireBytes / SIZE).toFixed(4)).join(' ')}x of ${SIZE} B`)
+    console.log(
+      `wire: text ${results.map((r) => (r.wireBytes / SIZE).toFixed(3)).join(' ')}x, random ${randomResults.map((r) => (r.wireBytes / SIZE).toFixed(4)).join(' ')}x of ${SIZE} B`,
+    )
     // Random pieces travel raw plus IV and tag (not compressed: at least the file). End-game may fetch
     // each of the last pieces (up to its threshold of 4) twice when both copies land at once.
     const pieceSize = createPieceLayout(SIZE).pieceSize

@@ -30,7 +30,21 @@ it('get --rate-limit holds one download to the limit; bad values are CLI errors'
   const sn = await startSupernode(join(dir, 'sn'))
   closers.push(() => sn.stop())
 
-  const run = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', sn.url, '--home', join(dir, 'p'), '--daemon', 'off', '--rate-limit', '2MB', '--json'])
+  const run = dragonfly([
+    'get',
+    origin.url(),
+    '-o',
+    join(dir, 'out'),
+    '--supernode',
+    sn.url,
+    '--home',
+    join(dir, 'p'),
+    '--daemon',
+    'off',
+    '--rate-limit',
+    '2MB',
+    '--json',
+  ])
   expect(await run.done).toBe(0)
   const result = parseJsonLine<{ bytes: number; durationMs: number }>(run.stdout)
   expectRate(result.bytes, result.durationMs, 2 * MiB)

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { computeTaskId } from '../../core/protocol/task-id.ts'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import { dragonfly, killAll, parseJsonLine, startSupernode, type SupernodeProcess, tempDir } from '../helpers/cli.ts'
+import { computeTaskId } from '../../core/protocol/task-id.ts'
+import { dragonfly, killAll, parseJsonLine, type SupernodeProcess, startSupernode, tempDir } from '../helpers/cli.ts'
 import { blobGets, buildMultiPlatformLayout, type PlatformImage, type Registry, skopeo, startRegistry } from '../helpers/registry.ts'
 
 interface TaskJson {
@@ -33,7 +33,12 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
 
   it('webhook: after a push, the supernode has every layer of every platform cached, under the digest task id', async () => {
     const expected = await Promise.all(
-      images.flatMap((image) => image.layers.map(async (l) => ({ ...l, taskId: await computeTaskId({ url: `http://${registry.host}/v2/team/app/blobs/${l.digest}`, digest: l.digest }) }))),
+      images.flatMap((image) =>
+        image.layers.map(async (l) => ({
+          ...l,
+          taskId: await computeTaskId({ url: `http://${registry.host}/v2/team/app/blobs/${l.digest}`, digest: l.digest }),
+        })),
+      ),
     )
     const until = Date.now() + 30_000
     let tasks: TaskJson[] = []
@@ -42,7 +47,11 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
       if (expected.every((e) => tasks.some((t) => t.taskId === e.taskId && t.complete))) break
       await new Promise((r) => setTimeout(r, 250))
     }
-    for (const e of expected) expect(tasks.find((t) => t.taskId === e.taskId), registry.log()).toMatchObject({ complete: true, contentLength: e.size, digest: e.digest })
+    for (const e of expected)
+      expect(
+        tasks.find((t) => t.taskId === e.taskId),
+        registry.log(),
+      ).toMatchObject({ complete: true, contentLength: e.size, digest: e.digest })
     expect(tasks).toHaveLength(expected.length)
   })
 
@@ -64,14 +73,39 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
 
       for (const [i, layer] of arm.layers.entries()) {
         const url = `http://${registry.host}/v2/team/app/blobs/${layer.digest}`
-        const get = dragonfly(['get', url, '--digest', layer.digest, '-o', join(dir, `layer-${i}`), '--supernode', supernode.url, '--home', join(dir, `peer-${i}`), '--json'])
+        const get = dragonfly([
+          'get',
+          url,
+          '--digest',
+          layer.digest,
+          '-o',
+          join(dir, `layer-${i}`),
+          '--supernode',
+          supernode.url,
+          '--home',
+          join(dir, `peer-${i}`),
+          '--json',
+        ])
         expect(await get.done, get.stderr).toBe(0)
-        expect(parseJsonLine<{ bytes: number; bytesFromSource: number; digest: string }>(get.stdout)).toMatchObject({ bytes: layer.size, bytesFromSource: 0, digest: layer.digest })
+        expect(parseJsonLine<{ bytes: number; bytesFromSource: number; digest: string }>(get.stdout)).toMatchObject({
+          bytes: layer.size,
+          bytesFromSource: 0,
+          digest: layer.digest,
+        })
       }
       await new Promise((r) => setTimeout(r, 500))
       expect(arm.layers.map((l) => gets(l.digest))).toEqual(preheated)
 
-      const missing = dragonfly(['preheat', '--image', `${registry.host}/team/app:multi`, '--platform', 'windows/amd64', '--supernode', supernode.url, '--json'])
+      const missing = dragonfly([
+        'preheat',
+        '--image',
+        `${registry.host}/team/app:multi`,
+        '--platform',
+        'windows/amd64',
+        '--supernode',
+        supernode.url,
+        '--json',
+      ])
       expect(await missing.done).toBe(4)
       expect(parseJsonLine<{ error: { code: string; message: string } }>(missing.stdout).error.message).toMatch(/linux\/amd64, linux\/arm64/)
     } finally {

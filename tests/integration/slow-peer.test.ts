@@ -70,7 +70,12 @@ it('a lone peer whose piece from the supernode timed out asks again and finishes
   const file = await randomFile(dir, 2 * MiB)
   const origin = await startOrigin(file)
   closers.push(() => origin.close())
-  const supernode = createSupernode({ plugins, storage: plugins.storage({ home: join(dir, 'sn'), namespace: 'cdn' }), createHash: nodeRuntime.createHash, swarm: { blacklistMs: 300 } })
+  const supernode = createSupernode({
+    plugins,
+    storage: plugins.storage({ home: join(dir, 'sn'), namespace: 'cdn' }),
+    createHash: nodeRuntime.createHash,
+    swarm: { blacklistMs: 300 },
+  })
   // The first piece request stalls past the peer's piece timeout; every later one is served at once.
   let stalled = 0
   const server = await nodeRuntime.serve(

@@ -1,7 +1,7 @@
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
 import { randomFile, sha256File, tempDir } from '../helpers/cli.ts'
 import { type Fault, resetAfter, startFaultOrigin } from '../helpers/fault-origin.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
@@ -17,7 +17,10 @@ async function setup(fault?: Fault, options?: { ranges?: boolean }) {
   const file = await randomFile(dir, SIZE)
   const origin = await startFaultOrigin(file, fault, options)
   const sn = await serveSupernode(join(dir, 'sn'))
-  cleanups.push(() => origin.close(), () => sn.close())
+  cleanups.push(
+    () => origin.close(),
+    () => sn.close(),
+  )
   const get = async (home: string) => {
     const peer = await startPeer(join(dir, home), [sn.url])
     try {

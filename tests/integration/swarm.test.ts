@@ -96,7 +96,8 @@ describe('swarm: origin, supernode and 5 peers as real processes', () => {
       // The dead peer leaves the swarm state (reported unreachable, or silent past the peer TTL): nobody is sent to it.
       const killedAt = performance.now()
       const { tasks } = (await (await fetch(`${supernode.url}${SUPERNODE_ROUTES.tasks}`)).json()) as { tasks: { taskId: string }[] }
-      const peersLeft = async () => ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId: tasks[0]!.taskId })}`)).json()) as { peers: unknown[] }).peers.length
+      const peersLeft = async () =>
+        ((await (await fetch(`${supernode.url}${routePath(SUPERNODE_ROUTES.task, { taskId: tasks[0]!.taskId })}`)).json()) as { peers: unknown[] }).peers.length
       let left = await peersLeft()
       while (left > 0 && performance.now() - killedAt < 60_000) {
         await new Promise((r) => setTimeout(r, 250))

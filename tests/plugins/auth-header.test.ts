@@ -29,7 +29,7 @@ describe('auth-header', () => {
     await testHooks(plugin, { source: { url: 'https://cdn.example.com/a/b', adds: { 'x-cdn-key': 'k1' }, unmatchedUrl: 'https://cdn.example.com.evil/a' } })
   })
 
-  it('refuses with E_UNAUTHORIZED (401), and lets the user\'s own source headers win', async () => {
+  it("refuses with E_UNAUTHORIZED (401), and lets the user's own source headers win", async () => {
     const { hooks } = authHeader({ token: TOKEN, sources: [{ match: /example/, headers: { Authorization: 'Basic x', 'x-extra': '1' } }] })
     expect(() => hooks.checkRequest!(new Request(API))).toThrow(expect.objectContaining({ code: 'E_UNAUTHORIZED', status: 401 }))
     expect(hooks.sourceHeaders!(REGISTRY, { authorization: 'Bearer mine' })).toEqual({ 'x-extra': '1' })
@@ -46,7 +46,11 @@ describe('auth-header', () => {
     const spaced = optionError(() => authHeader({ token: 'two words' }))
     expect(spaced).toBe('auth-header: option `token` must be a non-empty string without spaces')
     expect(optionError(() => authHeader({ token: '' }))).toBe(spaced)
-    expect(optionError(() => authHeader({ sources: [{ match: /x/, header: {} }] } as never))).toMatch(/unknown option `sources\[0\]\.header` \(did you mean `headers`\?\)/)
-    expect(optionError(() => authHeader({ sources: [{ match: 3, headers: {} }] } as never))).toMatch(/option `sources\[0\]\.match` must be one of a RegExp, a string, got 3/)
+    expect(optionError(() => authHeader({ sources: [{ match: /x/, header: {} }] } as never))).toMatch(
+      /unknown option `sources\[0\]\.header` \(did you mean `headers`\?\)/,
+    )
+    expect(optionError(() => authHeader({ sources: [{ match: 3, headers: {} }] } as never))).toMatch(
+      /option `sources\[0\]\.match` must be one of a RegExp, a string, got 3/,
+    )
   })
 })

@@ -4,8 +4,8 @@ import clusterRedis, { connectRedisStore } from '../../plugins/cluster-redis/ind
 import { testClusterStore } from '../../testing/index.ts'
 import { tempDir } from '../helpers/cli.ts'
 import { optionError } from '../helpers/option-error.ts'
-import { freePort } from '../helpers/registry.ts'
 import { type RedisServer, startRedis } from '../helpers/redis.ts'
+import { freePort } from '../helpers/registry.ts'
 
 const TASK = 'b'.repeat(64)
 let redis: RedisServer

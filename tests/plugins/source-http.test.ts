@@ -24,7 +24,7 @@ describe('source-http', () => {
     await testSource(sourceHttp(), { url: origin.url(), content, missingUrl: origin.url('/missing') })
   })
 
-  it('adds the headers option to every request; the user\'s own headers win', async () => {
+  it("adds the headers option to every request; the user's own headers win", async () => {
     const { source } = sourceHttp({ headers: { 'x-team': 'infra', 'user-agent': 'dragonfly-test' } })
     const before = origin.requests.length
     const r = await source.fetch({ url: origin.url(), headers: { 'user-agent': 'mine' }, method: 'HEAD' })
@@ -51,7 +51,9 @@ describe('source-http', () => {
   })
 
   it('refuses misspelt and mistyped options', () => {
-    expect(optionError(() => sourceHttp({ headerTimeoutMs: 1000 } as never))).toMatch(/^source-http: unknown option `headerTimeoutMs` \(did you mean `headersTimeoutMs`\?\)/)
+    expect(optionError(() => sourceHttp({ headerTimeoutMs: 1000 } as never))).toMatch(
+      /^source-http: unknown option `headerTimeoutMs` \(did you mean `headersTimeoutMs`\?\)/,
+    )
     expect(optionError(() => sourceHttp({ timeout: 1000 } as never))).toBe('source-http: unknown option `timeout`; known: headersTimeoutMs, headers')
     expect(optionError(() => sourceHttp({ headersTimeoutMs: '30s' } as never))).toBe('source-http: option `headersTimeoutMs` must be a number, got a string')
     expect(optionError(() => sourceHttp({ headers: { 'x-n': 1 } } as never))).toBe('source-http: option `headers.x-n` must be a string, got 1')

@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import storageFs, { createFsStorage, MAX_OPEN_FILES } from '../../plugins/storage-fs/index.ts'
 import { OpenFiles } from '../../plugins/storage-fs/open-files.ts'
@@ -22,7 +22,10 @@ describe('storage-fs', () => {
 
   it('keeps content in <dir>/data and metadata in <dir>/meta, dir defaulting to <home>/<namespace>', async () => {
     const home = await tempDir()
-    for (const [plugin, dir] of [[storageFs(), join(home, 'cdn')], [storageFs({ dir: join(home, 'own') }), join(home, 'own')]] as const) {
+    for (const [plugin, dir] of [
+      [storageFs(), join(home, 'cdn')],
+      [storageFs({ dir: join(home, 'own') }), join(home, 'own')],
+    ] as const) {
       const storage = plugin.storage({ home, namespace: 'cdn' })
       await storage.writeAt(KEY, 0, new Uint8Array(10).fill(7))
       await storage.setMeta(KEY, { ok: true })

@@ -7,7 +7,10 @@ import { createMemoryClusterStore } from '../helpers/memory-cluster-store.ts'
 
 /** The failures a conformance check reports; fails the test when the check passes. */
 async function failures(run: Promise<unknown>): Promise<string> {
-  const error = await run.then(() => undefined, (e: unknown) => e)
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(error, 'the check passed').toBeInstanceOf(PluginConformanceError)
   return (error as PluginConformanceError).failures.join('\n')
 }
@@ -44,7 +47,11 @@ describe('testClusterStore', () => {
 
   it('fails a store whose leases ignore the owner, and one each connection sees alone', async () => {
     const store = createMemoryClusterStore()
-    const careless: ClusterStore = { ...store, renewLease: async () => true, releaseLease: (task) => store.releaseLease(task, (store.raw.get(`lease:${task}`) as string) ?? '') }
+    const careless: ClusterStore = {
+      ...store,
+      renewLease: async () => true,
+      releaseLease: (task) => store.releaseLease(task, (store.raw.get(`lease:${task}`) as string) ?? ''),
+    }
     const report = await failures(testClusterStore(() => careless))
     expect(report).toMatch(/only the holder renews or releases.*another owner renewed a held lease/)
     expect(await failures(testClusterStore(() => createMemoryClusterStore()))).toMatch(/the other connection does not list the announcement/)
@@ -57,23 +64,39 @@ describe('testHooks', () => {
   })
 
   it('fails a refusal without a code, a check that reads the body, and a check that refuses its own node', async () => {
-    const plain: PluginHooks = { ...bearer('t'), checkRequest: () => { throw new Error('nope') } }
+    const plain: PluginHooks = {
+      ...bearer('t'),
+      checkRequest: () => {
+        throw new Error('nope')
+      },
+    }
     expect(await failures(testHooks(plain))).toMatch(/not a DragonflyError: the server would answer 500/)
     const reader: PluginHooks = { ...bearer('t'), checkRequest: async (request) => void (await request.text()) }
     expect(await failures(testHooks(reader, { refuses: [] }))).toMatch(/read the body/)
-    const strict: PluginHooks = { ...bearer('t'), checkRequest: () => { throw createError('E_FORBIDDEN', 'closed') } }
+    const strict: PluginHooks = {
+      ...bearer('t'),
+      checkRequest: () => {
+        throw createError('E_FORBIDDEN', 'closed')
+      },
+    }
     expect(await failures(testHooks(strict))).toMatch(/lets through .*was refused: closed/)
-    const server: PluginHooks = { checkRequest: () => { throw createError('E_INTERNAL', 'oops') } }
+    const server: PluginHooks = {
+      checkRequest: () => {
+        throw createError('E_INTERNAL', 'oops')
+      },
+    }
     expect(await failures(testHooks(server))).toMatch(/E_INTERNAL \(HTTP 500\), not a 4xx code[\s\S]*nothing to let through/)
   })
 
-  it('fails header hooks that change the caller\'s headers, return non-strings, or miss what the author expects', async () => {
+  it("fails header hooks that change the caller's headers, return non-strings, or miss what the author expects", async () => {
     const meddling: PluginHooks = { sourceHeaders: (_url, headers) => void (headers.accept = 'text/html') }
     expect(await failures(testHooks(meddling))).toMatch(/changed the headers it was given/)
     const numeric = { outgoingHeaders: () => ({ 'x-n': 1 }) } as unknown as PluginHooks
     expect(await failures(testHooks(numeric))).toMatch(/header x-n as number/)
     const leaky: PluginHooks = { sourceHeaders: () => ({ authorization: 'Basic x' }) }
-    const report = await failures(testHooks(leaky, { source: { url: 'https://a.example/f', adds: { authorization: 'Basic x' }, unmatchedUrl: 'https://b.example/f' } }))
+    const report = await failures(
+      testHooks(leaky, { source: { url: 'https://a.example/f', adds: { authorization: 'Basic x' }, unmatchedUrl: 'https://b.example/f' } }),
+    )
     expect(report).toMatch(/header authorization also sent toward https:\/\/b\.example\/f/)
     expect(await failures(testHooks({}, { outgoing: { url: API, adds: { a: 'b' } } }))).toMatch(/no outgoingHeaders hook/)
   })

@@ -2,7 +2,18 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { type FileOrigin, startFileOrigin, writeRandomFile } from './file-origin.ts'
-import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, sha256File, startDaemon, startSupernode, tempDir } from './processes.ts'
+import {
+  assertBuilt,
+  cleanup,
+  describeProc,
+  parseJsonOutput,
+  type RuntimeName,
+  runDragonfly,
+  sha256File,
+  startDaemon,
+  startSupernode,
+  tempDir,
+} from './processes.ts'
 
 // One swarm across runtimes: the supernode on Bun, peers on Deno, Node and Bun,
 // and a daemon on Deno (a Node `get` hands its download to it), so every piece
@@ -61,7 +72,11 @@ describe('mixed swarm: supernode on bun, peers on deno, node and bun, daemon on 
       return { runtime: runtime as string, output, proc }
     })
     const viaDaemon = join(home, 'out-daemon-deno.bin')
-    peers.push({ runtime: 'daemon on deno', output: viaDaemon, proc: runDragonfly('node', ['get', origin.url, '-o', viaDaemon, '--daemon', daemon.url, '--json'], cwd) })
+    peers.push({
+      runtime: 'daemon on deno',
+      output: viaDaemon,
+      proc: runDragonfly('node', ['get', origin.url, '-o', viaDaemon, '--daemon', daemon.url, '--json'], cwd),
+    })
     const joined = await waitForPeers(supernode.url, peers.length, 90_000)
     origin.release()
     const codes = await Promise.all(peers.map((p) => p.proc.exited))

@@ -21,7 +21,9 @@ it('a bun supernode and node and deno peers with compress + encrypt + auth-heade
   const lines: string[] = []
   for (let i = 0; lines.length < 100_000; i++) lines.push(`${i} INFO layer sha256:${(i * 2654435761).toString(16)} pulled in ${i % 977} ms`)
   await writeFile(join(src, 'app.log'), lines.join('\n'))
-  const imports = ['auth-header', 'compress', 'encrypt', 'storage-fs', 'source-http'].map((p) => `import * as ${p.replace('-', '_')} from ${JSON.stringify(join(DIST, `plugins/${p}.mjs`))}`)
+  const imports = ['auth-header', 'compress', 'encrypt', 'storage-fs', 'source-http'].map(
+    (p) => `import * as ${p.replace('-', '_')} from ${JSON.stringify(join(DIST, `plugins/${p}.mjs`))}`,
+  )
   await writeFile(
     join(cwd, 'dragonfly.config.mjs'),
     `${imports.join('\n')}\nexport default { plugins: [storage_fs.default(), source_http.default(), encrypt.default({ secret: 'runtime matrix secret' }), compress.default({ codecs: ['brotli', 'gzip'] }), auth_header.default({ token: 'rt-token' })] }\n`,
@@ -32,7 +34,11 @@ it('a bun supernode and node and deno peers with compress + encrypt + auth-heade
   expect((await fetch(`${supernode.url}/api/v1/tasks`)).status).toBe(401)
   const peers = (['node', 'deno'] as const).map((runtime) => {
     const output = join(home, `out-${runtime}`)
-    return { runtime, output, proc: runDragonfly(runtime, ['get', origin!.url, '-o', output, '--supernode', supernode.url, '--json', '--home', join(home, runtime)], cwd) }
+    return {
+      runtime,
+      output,
+      proc: runDragonfly(runtime, ['get', origin!.url, '-o', output, '--supernode', supernode.url, '--json', '--home', join(home, runtime)], cwd),
+    }
   })
   const codes = await Promise.all(peers.map((p) => p.proc.exited))
   for (const [i, p] of peers.entries()) expect(codes[i], describeProc(p.proc)).toBe(0)

@@ -115,7 +115,11 @@ async function startServer(runtime: RuntimeName, role: 'supernode' | 'daemon', a
 }
 
 export function parseJsonOutput<T>(proc: Proc): T {
-  const line = proc.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
+  const line = proc.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop()
   if (!line) throw new Error(`no JSON line on stdout\n${describeProc(proc)}`)
   return JSON.parse(line) as T
 }

@@ -19,7 +19,9 @@ beforeAll(async () => {
   assertBuilt()
   cwd = await tempDir('df-rt-cwd-')
   const file = await writeRandomFile(await tempDir('df-rt-src-'), SIZE)
-  sourceHex = createHash('sha256').update(await readFile(file)).digest('hex')
+  sourceHex = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
   origin = await startFileOrigin(file)
 }, 60_000)
 
@@ -51,43 +53,51 @@ interface DemoJson {
 }
 
 describe.each(RUNTIMES)('runtime smoke: %s', (runtime) => {
-  it(`supernode and get both on ${runtime}: the output is the source, byte for byte`, async () => {
-    const home = await tempDir(`df-rt-${runtime}-`)
-    const servedBefore = origin.bytesServed
-    const supernode = await startSupernode(runtime, join(home, 'supernode'), cwd)
-    const output = join(home, 'out.bin')
-    const get = runDragonfly(runtime, ['get', origin.url, '-o', output, '--supernode', supernode.url, '--json', '--home', join(home, 'peer')], cwd)
-    const code = await get.exited
-    expect(code, describeProc(get)).toBe(0)
+  it(
+    `supernode and get both on ${runtime}: the output is the source, byte for byte`,
+    async () => {
+      const home = await tempDir(`df-rt-${runtime}-`)
+      const servedBefore = origin.bytesServed
+      const supernode = await startSupernode(runtime, join(home, 'supernode'), cwd)
+      const output = join(home, 'out.bin')
+      const get = runDragonfly(runtime, ['get', origin.url, '-o', output, '--supernode', supernode.url, '--json', '--home', join(home, 'peer')], cwd)
+      const code = await get.exited
+      expect(code, describeProc(get)).toBe(0)
 
-    const result = parseJsonOutput<GetJson>(get)
-    expect(await sha256File(output)).toBe(sourceHex)
-    expect(result).toMatchObject({
-      output,
-      bytes: SIZE,
-      digest: `sha256:${sourceHex}`,
-      supernode: supernode.url,
-      backToSource: false,
-      bytesFromSupernode: SIZE,
-      bytesFromSource: 0,
-    })
-    expect(result.taskId).toMatch(/^[0-9a-f]{64}$/)
-    expect(result.pieces).toBeGreaterThan(1)
-    expect(typeof result.durationMs).toBe('number')
-    expect(typeof result.bytesFromPeers).toBe('number')
-    // A fresh supernode fetched the file from the origin once.
-    expect(origin.bytesServed - servedBefore).toBeLessThanOrEqual(SIZE * 1.01)
+      const result = parseJsonOutput<GetJson>(get)
+      expect(await sha256File(output)).toBe(sourceHex)
+      expect(result).toMatchObject({
+        output,
+        bytes: SIZE,
+        digest: `sha256:${sourceHex}`,
+        supernode: supernode.url,
+        backToSource: false,
+        bytesFromSupernode: SIZE,
+        bytesFromSource: 0,
+      })
+      expect(result.taskId).toMatch(/^[0-9a-f]{64}$/)
+      expect(result.pieces).toBeGreaterThan(1)
+      expect(typeof result.durationMs).toBe('number')
+      expect(typeof result.bytesFromPeers).toBe('number')
+      // A fresh supernode fetched the file from the origin once.
+      expect(origin.bytesServed - servedBefore).toBeLessThanOrEqual(SIZE * 1.01)
 
-    expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
-    expect(supernode.proc.stdout + supernode.proc.stderr).toContain('supernode shutting down')
-  }, ROLE_TIMEOUT)
+      expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
+      expect(supernode.proc.stdout + supernode.proc.stderr).toContain('supernode shutting down')
+    },
+    ROLE_TIMEOUT,
+  )
 
-  it(`demo on ${runtime}: a whole swarm in one process agrees on the content`, async () => {
-    const demo = runDragonfly(runtime, ['demo', '--peers', '3', '--size', '8', '--json'], cwd)
-    expect(await demo.exited, describeProc(demo)).toBe(0)
-    const report = parseJsonOutput<DemoJson>(demo)
-    expect(report).toMatchObject({ peers: 3, bytes: SIZE, identical: true })
-    expect(report.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
-    expect(report.sourceEgressRatio).toBeLessThanOrEqual(1.01)
-  }, ROLE_TIMEOUT)
+  it(
+    `demo on ${runtime}: a whole swarm in one process agrees on the content`,
+    async () => {
+      const demo = runDragonfly(runtime, ['demo', '--peers', '3', '--size', '8', '--json'], cwd)
+      expect(await demo.exited, describeProc(demo)).toBe(0)
+      const report = parseJsonOutput<DemoJson>(demo)
+      expect(report).toMatchObject({ peers: 3, bytes: SIZE, identical: true })
+      expect(report.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+      expect(report.sourceEgressRatio).toBeLessThanOrEqual(1.01)
+    },
+    ROLE_TIMEOUT,
+  )
 })

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/protocol/bitset.ts'
-import type { Cdn } from '../../core/supernode/cdn/cdn.ts'
 import { createCluster } from '../../core/cluster/cluster.ts'
 import { ClusterDirectory, pickSupernodes } from '../../core/cluster/directory.ts'
 import { isDragonflyError } from '../../core/errors.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import type { Cdn } from '../../core/supernode/cdn/cdn.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { createMemoryClusterStore } from '../helpers/memory-cluster-store.ts'
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/protocol/bitset.ts'
 import { openContentStream } from '../../core/daemon/content-stream.ts'
 import { createError } from '../../core/errors.ts'
 import type { Peer } from '../../core/peer/peer.ts'
 import type { LocalTask } from '../../core/peer/peer-tasks.ts'
-import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import { TaskProgress } from '../../core/peer/task-progress.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 
 const TASK = 'b'.repeat(64)
 

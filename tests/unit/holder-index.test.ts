@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { HolderIndex } from '../../core/supernode/scheduler/holder-index.ts'
 
 describe('holder index', () => {
-  it('lists each piece\'s holders once, and forgets a holder in every list', () => {
+  it("lists each piece's holders once, and forgets a holder in every list", () => {
     const index = new HolderIndex<{ id: string }>(3)
     const [a, b, c] = [{ id: 'a' }, { id: 'b' }, { id: 'c' }]
     index.add(0, a)

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
-import { decodePiece } from '../../core/protocol/piece-coding.ts'
-import { createPieceRoutes } from '../../core/transfer/piece-server.ts'
 import type { PieceTransform } from '../../core/contract/plugin.ts'
 import { createPluginSet } from '../../core/contract/plugin.ts'
+import { decodePiece } from '../../core/protocol/piece-coding.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { createPieceRoutes } from '../../core/transfer/piece-server.ts'
 import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
 import storageMemory, { createMemoryStorage } from '../../plugins/storage-memory/index.ts'
@@ -56,7 +56,9 @@ describe('piece coding negotiation', () => {
   it('a receiver refuses a coding it did not offer and a decode that fails, as a bad piece', async () => {
     await expect(decodePiece([], new Uint8Array(4), 'gzip', { taskId: TASK, piece: 0 })).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
     const gz = compress().transform!
-    await expect(decodePiece([gz], new Uint8Array([1, 2, 3, 4]), 'gzip', { taskId: TASK, piece: 0, size: 10 })).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
+    await expect(decodePiece([gz], new Uint8Array([1, 2, 3, 4]), 'gzip', { taskId: TASK, piece: 0, size: 10 })).rejects.toMatchObject({
+      code: 'E_DIGEST_MISMATCH',
+    })
   })
 
   it('a small compressed bomb cannot expand past the piece size', async () => {

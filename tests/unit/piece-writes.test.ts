@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchPiece, type PieceFetch, STREAM_RUN } from '../../core/transfer/piece-fetch.ts'
-import { PieceWrites } from '../../core/transfer/piece-writes.ts'
 import type { StorageDriver } from '../../core/contract/storage.ts'
 import { createPieceEncoder, parseAcceptCoding } from '../../core/protocol/piece-coding.ts'
+import { fetchPiece, type PieceFetch, STREAM_RUN } from '../../core/transfer/piece-fetch.ts'
+import { PieceWrites } from '../../core/transfer/piece-writes.ts'
 import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
 import { createMemoryStorage } from '../../plugins/storage-memory/index.ts'
@@ -150,7 +150,8 @@ describe('fetchPiece onBytes', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
   afterAll(() => new Promise<void>((done) => server.close(() => done())))
-  const fetchWith = (extra: Partial<PieceFetch>) => fetchPiece({ base, taskId: KEY, piece: 0, size, digest, createHash: createSha256, timeoutMs: 10_000, ...extra })
+  const fetchWith = (extra: Partial<PieceFetch>) =>
+    fetchPiece({ base, taskId: KEY, piece: 0, size, digest, createHash: createSha256, timeoutMs: 10_000, ...extra })
 
   it('hands over the whole plain piece in whole multiples of STREAM_RUN (aligned for direct I/O), in order, before the outcome', async () => {
     const runs: { offset: number; length: number; copy: Uint8Array }[] = []

@@ -59,7 +59,8 @@ describe('resolveImage against a registry that wants a bearer token', () => {
       if (ref === D('2')) return c.json(manifest('b'), 200, { 'docker-content-digest': D('2') })
       return c.json({ errors: [] }, 404)
     })
-  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => app.request(String(input instanceof Request ? input.url : input), init)) as typeof fetch
+  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) =>
+    app.request(String(input instanceof Request ? input.url : input), init)) as typeof fetch
 
   it('fetches a token with the credentials, follows the index to the platform, and hands the token on', async () => {
     const image = await resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { platform: 'linux/arm/v7', authorization: 'Basic dTpw', fetch: fakeFetch })
@@ -76,11 +77,17 @@ describe('resolveImage against a registry that wants a bearer token', () => {
   it('defaults to linux/amd64; wrong credentials and unknown platforms fail with codes', async () => {
     const image = await resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { authorization: 'Basic dTpw', fetch: fakeFetch })
     expect(image.layers.map((l) => l.digest)).toEqual([D('a')])
-    await expect(resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { authorization: 'Basic bad', fetch: fakeFetch })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' })
-    await expect(resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { platform: 'linux/s390x', authorization: 'Basic dTpw', fetch: fakeFetch })).rejects.toMatchObject({
+    await expect(resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { authorization: 'Basic bad', fetch: fakeFetch })).rejects.toMatchObject({
+      code: 'E_UNAUTHORIZED',
+    })
+    await expect(
+      resolveImage(parseImageRef('http://reg.test/lib/app:v1'), { platform: 'linux/s390x', authorization: 'Basic dTpw', fetch: fakeFetch }),
+    ).rejects.toMatchObject({
       code: 'E_NOT_FOUND',
       message: expect.stringContaining('linux/amd64, linux/arm/v7'),
     })
-    await expect(resolveImage(parseImageRef('http://reg.test/lib/app:nope'), { authorization: 'Basic dTpw', fetch: fakeFetch })).rejects.toMatchObject({ code: 'E_NOT_FOUND' })
+    await expect(resolveImage(parseImageRef('http://reg.test/lib/app:nope'), { authorization: 'Basic dTpw', fetch: fakeFetch })).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    })
   })
 })

@@ -6,12 +6,32 @@ const D = `sha256:${'a'.repeat(64)}`
 
 describe('which upstream a /v2 request goes to', () => {
   it.each([
-    ['containerd ns= wins', `/v2/library/nginx/blobs/${D}?ns=docker.io`, { mirror: 'https://m.example' }, `https://registry-1.docker.io/v2/library/nginx/blobs/${D}`],
-    ['leading registry segment (registries.conf mirror form)', `/v2/registry.example:5000/library/foo/blobs/${D}`, {}, `https://registry.example:5000/v2/library/foo/blobs/${D}`],
+    [
+      'containerd ns= wins',
+      `/v2/library/nginx/blobs/${D}?ns=docker.io`,
+      { mirror: 'https://m.example' },
+      `https://registry-1.docker.io/v2/library/nginx/blobs/${D}`,
+    ],
+    [
+      'leading registry segment (registries.conf mirror form)',
+      `/v2/registry.example:5000/library/foo/blobs/${D}`,
+      {},
+      `https://registry.example:5000/v2/library/foo/blobs/${D}`,
+    ],
     ['loopback registries speak http', '/v2/127.0.0.1:5000/a/b/manifests/v1', {}, 'http://127.0.0.1:5000/v2/a/b/manifests/v1'],
     ['listed insecure registry', '/v2/reg.lan/a/manifests/v1', { insecureRegistries: ['reg.lan'] }, 'http://reg.lan/v2/a/manifests/v1'],
-    ['--registry-mirror for plain names', '/v2/library/nginx/tags/list?n=5', { mirror: 'https://m.example/' }, 'https://m.example/v2/library/nginx/tags/list?n=5'],
-    ['a plain first segment is a repository, not a host', '/v2/team/app/manifests/v1', { mirror: 'https://m.example' }, 'https://m.example/v2/team/app/manifests/v1'],
+    [
+      '--registry-mirror for plain names',
+      '/v2/library/nginx/tags/list?n=5',
+      { mirror: 'https://m.example/' },
+      'https://m.example/v2/library/nginx/tags/list?n=5',
+    ],
+    [
+      'a plain first segment is a repository, not a host',
+      '/v2/team/app/manifests/v1',
+      { mirror: 'https://m.example' },
+      'https://m.example/v2/team/app/manifests/v1',
+    ],
   ])('%s', (_name, path, options, expected) => {
     expect(resolveUpstream(new URL(`http://127.0.0.1:65001${path}`), options)?.url).toBe(expected)
   })

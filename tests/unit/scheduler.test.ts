@@ -1,15 +1,27 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { Bitset } from '../../core/protocol/bitset.ts'
-import { HOLDER_SCAN, type RequesterView, schedule, type ScheduleInput, type SourceView } from '../../core/supernode/scheduler/scheduler.ts'
 import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { HOLDER_SCAN, type RequesterView, type ScheduleInput, type SourceView, schedule } from '../../core/supernode/scheduler/scheduler.ts'
 
 const bits = (size: number, pieces: number[]): Bitset => {
   const b = new Bitset(size)
   for (const p of pieces) b.set(p)
   return b
 }
-const peer = (id: string, size: number, pieces: number[], extra: Partial<SourceView> = {}): SourceView => ({ id, have: bits(size, pieces), uploading: 0, slots: 4, ...extra })
-const requester = (size: number, extra: Partial<RequesterView> = {}): RequesterView => ({ id: 'me', have: new Bitset(size), inflight: new Map(), blacklist: new Set(), ...extra })
+const peer = (id: string, size: number, pieces: number[], extra: Partial<SourceView> = {}): SourceView => ({
+  id,
+  have: bits(size, pieces),
+  uploading: 0,
+  slots: 4,
+  ...extra,
+})
+const requester = (size: number, extra: Partial<RequesterView> = {}): RequesterView => ({
+  id: 'me',
+  have: new Bitset(size),
+  inflight: new Map(),
+  blacklist: new Set(),
+  ...extra,
+})
 
 /** Per-piece holder lists as the swarm keeps them (isolated peers included here, so the scheduler's own check is tested). */
 function holderLists(pieceCount: number, peers: SourceView[]): SourceView[][] {
@@ -56,7 +68,10 @@ describe.each<Mode>(['every peer scanned', 'holder index'])('scheduler (%s)', (m
 
   it('lets the supernode seed pieces no peer has', () => {
     const supernode = peer(SUPERNODE_ID, 2, [0, 1], { slots: 100 })
-    expect(schedule(input(2, [peer('a', 2, [0])], { supernode, want: 2 }))).toEqual([{ piece: 1, from: SUPERNODE_ID }, { piece: 0, from: 'a' }])
+    expect(schedule(input(2, [peer('a', 2, [0])], { supernode, want: 2 }))).toEqual([
+      { piece: 1, from: SUPERNODE_ID },
+      { piece: 0, from: 'a' },
+    ])
   })
 
   it('respects upload slots, falling back to the supernode only to keep an idle requester busy', () => {
@@ -111,7 +126,10 @@ describe.each<Mode>(['every peer scanned', 'holder index'])('scheduler (%s)', (m
     const supernode = peer(SUPERNODE_ID, 2, [0, 1], { slots: 100, uploading: 1 })
     // Piece 1 (no peer has it) still comes from the supernode; piece 0 waits for its saturated holder.
     expect(schedule(input(2, [busy], { supernode, want: 2, seedSpare: false }))).toEqual([{ piece: 1, from: SUPERNODE_ID }])
-    expect(schedule(input(2, [busy], { supernode, want: 2 }))).toEqual([{ piece: 1, from: SUPERNODE_ID }, { piece: 0, from: SUPERNODE_ID }])
+    expect(schedule(input(2, [busy], { supernode, want: 2 }))).toEqual([
+      { piece: 1, from: SUPERNODE_ID },
+      { piece: 0, from: SUPERNODE_ID },
+    ])
     const me = requester(2, { have: bits(2, [1]), inflight: new Map([[0, ['a']]]) })
     expect(schedule(input(2, [peer('a', 2, [0, 1])], { supernode, requester: me, seedSpare: false }))).toEqual([])
     expect(schedule(input(2, [peer('a', 2, [0, 1])], { supernode, requester: me }))).toEqual([{ piece: 0, from: SUPERNODE_ID, endgame: true }])
@@ -124,7 +142,12 @@ describe.each<Mode>(['every peer scanned', 'holder index'])('scheduler (%s)', (m
   })
 
   it('gives equal-rarity requesters different pieces', () => {
-    const supernode = peer(SUPERNODE_ID, 64, Array.from({ length: 64 }, (_, i) => i), { slots: 100 })
+    const supernode = peer(
+      SUPERNODE_ID,
+      64,
+      Array.from({ length: 64 }, (_, i) => i),
+      { slots: 100 },
+    )
     const picks = ['p1', 'p2', 'p3', 'p4'].map((id) => schedule(input(64, [], { supernode, requester: { ...requester(64), id } }))[0]!.piece)
     expect(new Set(picks).size).toBeGreaterThan(1)
   })
@@ -135,7 +158,10 @@ describe('scheduler with a holder index, in a large swarm', () => {
   /** N peers holding every piece; counts how many holder-list entries the scheduler reads. */
   function crowd(pieces: number, extra: (i: number) => Partial<SourceView> = () => ({})) {
     const looks = { n: 0 }
-    const have = bits(pieces, Array.from({ length: pieces }, (_, i) => i))
+    const have = bits(
+      pieces,
+      Array.from({ length: pieces }, (_, i) => i),
+    )
     const peers = Array.from({ length: N }, (_, i) => peer(`p${i}`, pieces, [], { have, location: `r${i % 2}|z${i % 3}|k${i % 8}`, ...extra(i) }))
     const counting = new Proxy(peers, {
       get: (target, key, receiver) => {
@@ -144,7 +170,16 @@ describe('scheduler with a holder index, in a large swarm', () => {
       },
     })
     const holders = new Int32Array(pieces).fill(N)
-    const input = (extra: Partial<ScheduleInput> = {}): ScheduleInput => ({ pieceCount: pieces, holders, peers: notRead, holdersOf: () => counting, supernode: null, requester: requester(pieces), want: 8, ...extra })
+    const input = (extra: Partial<ScheduleInput> = {}): ScheduleInput => ({
+      pieceCount: pieces,
+      holders,
+      peers: notRead,
+      holdersOf: () => counting,
+      supernode: null,
+      requester: requester(pieces),
+      want: 8,
+      ...extra,
+    })
     return { looks, input }
   }
 
@@ -161,7 +196,7 @@ describe('scheduler with a holder index, in a large swarm', () => {
     expect(idle.looks.n).toBeLessThanOrEqual(8 * HOLDER_SCAN)
   })
 
-  it('still prefers the requester\'s rack, and idle holders', () => {
+  it("still prefers the requester's rack, and idle holders", () => {
     const { input } = crowd(16, (i) => ({ uploading: i % 5 === 0 ? 0 : 2 }))
     const me = { ...requester(16), location: 'r1|z1|k3' }
     for (const a of schedule(input({ requester: me }))) {

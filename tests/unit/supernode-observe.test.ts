@@ -21,7 +21,15 @@ describe('supernode observability endpoints (no socket)', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/)
     expect(await page.text()).toContain('/api/v1/tasks/')
     const m = parsePromText(await (await sn.app.request('/metrics')).text())
-    for (const name of ['dragonfly_source_bytes_total', 'dragonfly_piece_bytes_total', 'dragonfly_peers', 'dragonfly_tasks', 'dragonfly_schedule_duration_seconds', 'dragonfly_back_to_source_total', 'dragonfly_isolated_peers']) {
+    for (const name of [
+      'dragonfly_source_bytes_total',
+      'dragonfly_piece_bytes_total',
+      'dragonfly_peers',
+      'dragonfly_tasks',
+      'dragonfly_schedule_duration_seconds',
+      'dragonfly_back_to_source_total',
+      'dragonfly_isolated_peers',
+    ]) {
       expect(m.has(name), name).toBe(true)
     }
     expect(sampleValue(m, 'dragonfly_piece_bytes_total', { from: 'peer' })).toBe(0)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
-import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 
 const PIECES = 8

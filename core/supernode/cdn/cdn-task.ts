@@ -1,8 +1,8 @@
 import type { SharedTask } from '../../contract/cluster-store.ts'
 import type { DragonflyError } from '../../errors.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
-import type { Swarm } from '../scheduler/swarm.ts'
 import type { TaskIdentity } from '../../protocol/task-id.ts'
+import type { Swarm } from '../scheduler/swarm.ts'
 
 /* The CDN's task shapes, shared by the CDN, its ingest, the cluster mirror and the HTTP routes. */
 

@@ -1,25 +1,24 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../../cache/cache-gc.ts'
-import { ingest } from './ingest.ts'
-import { isComplete, revalidate } from './revalidate.ts'
-import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
+import { ensureSpace } from '../../cache/disk-space.ts'
 import type { SharedTask } from '../../contract/cluster-store.ts'
 import type { CreateHash } from '../../contract/hash.ts'
-import { createError, toDragonflyError } from '../../errors.ts'
-import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
-import { createPieceLayout, isValidLayout, type PieceLayout } from '../../protocol/piece-layout.ts'
 import type { PluginSet } from '../../contract/plugin.ts'
-import { ensureSpace } from '../../cache/disk-space.ts'
-import type { Limits } from '../../transfer/rate-limit.ts'
+import type { StorageDriver } from '../../contract/storage.ts'
+import { createError, toDragonflyError } from '../../errors.ts'
+import { createPieceLayout, isValidLayout, type PieceLayout } from '../../protocol/piece-layout.ts'
+import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../protocol/task-id.ts'
 import { sourceStatusError } from '../../source/fetch-source.ts'
 import { credentialHash, SourceAccess } from '../../source/source-access.ts'
 import { createSourceGuard, type SourceGuard } from '../../source/source-guard.ts'
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from '../../source/source-retry.ts'
-import type { StorageDriver } from '../../contract/storage.ts'
+import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
+import type { Limits } from '../../transfer/rate-limit.ts'
 import type { SupernodeEvents } from '../events.ts'
 import { Swarm } from '../scheduler/swarm.ts'
 import type { SwarmOptions } from '../scheduler/swarm-types.ts'
-import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../protocol/task-id.ts'
-
+import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
+import { ingest } from './ingest.ts'
+import { isComplete, revalidate } from './revalidate.ts'
 
 export interface CdnOptions {
   plugins: PluginSet
@@ -196,15 +195,23 @@ export class Cdn {
     const validators = meta.etag || meta.lastModified ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
     const response = await fetchSourceWithRetry(
       this.options.plugins,
-      { url: request.url, headers: request.headers ?? {}, ...(prefix > 0 && validators ? { range: { start: offset }, validators } : {}), signal: this.aborter.signal },
+      {
+        url: request.url,
+        headers: request.headers ?? {},
+        ...(prefix > 0 && validators ? { range: { start: offset }, validators } : {}),
+        signal: this.aborter.signal,
+      },
       this.options.retry,
       this.guard,
     )
     const resumed = prefix > 0 && response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null
-    const same = response.status === 200 && contentLengthOf(response) === task.layout.contentLength && (!meta.etag || response.headers.get('etag') === meta.etag)
+    const same =
+      response.status === 200 && contentLengthOf(response) === task.layout.contentLength && (!meta.etag || response.headers.get('etag') === meta.etag)
     if (!resumed && !same) {
       await response.body?.cancel().catch(() => {})
-      throw response.status === 200 ? createError('E_SOURCE_STATUS', `source content of ${request.url} changed during the download`) : sourceStatusError(request.url, response.status)
+      throw response.status === 200
+        ? createError('E_SOURCE_STATUS', `source content of ${request.url} changed during the download`)
+        : sourceStatusError(request.url, response.status)
     }
     this.options.events?.taskStarted?.(infoOf(task), resumed ? offset : 0)
     this.runIngest(task, meta, response, entry, resumed ? prefix : 0)
@@ -240,10 +247,17 @@ export class Cdn {
   /** Cluster mode: another supernode owns the source fetch; take its layout, keep what this cache holds of it. */
   private async follow(taskId: string, url: string, request: TaskRequest, shared: SharedTask, local: CdnMeta | null, entry: Entry): Promise<CdnTask> {
     const layout = createPieceLayout(shared.contentLength, shared.pieceSize)
-    const same = local && local.contentLength === shared.contentLength && local.pieceSize === shared.pieceSize && local.etag === shared.etag && (!local.digest || !shared.digest || local.digest === shared.digest)
+    const same =
+      local &&
+      local.contentLength === shared.contentLength &&
+      local.pieceSize === shared.pieceSize &&
+      local.etag === shared.etag &&
+      (!local.digest || !shared.digest || local.digest === shared.digest)
     if (local && !same) await this.options.storage.remove(taskId)
     const { contentLength, pieceSize, etag, lastModified } = shared
-    const meta: CdnMeta = same ? local : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
+    const meta: CdnMeta = same
+      ? local
+      : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
     const task = this.createTask(taskId, url, layout, shared.private ? '*' : '')
     task.request = request
     for (const [n, d] of meta.digests.entries()) task.swarm.seedPiece(n, d)
@@ -291,6 +305,7 @@ function infoOf(task: CdnTask) {
 function isSaneMeta(meta: CdnMeta): boolean {
   return (
     isValidLayout(meta.contentLength, meta.pieceSize) &&
-    Array.isArray(meta.digests) && meta.digests.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))
+    Array.isArray(meta.digests) &&
+    meta.digests.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))
   )
 }

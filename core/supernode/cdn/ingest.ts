@@ -1,14 +1,14 @@
-import type { CdnMeta, CdnTask } from './cdn-task.ts'
 import type { CreateHash } from '../../contract/hash.ts'
-import { hashHex } from '../../protocol/digest.ts'
-import { createError } from '../../errors.ts'
-import { cutIntoPieces, rangeContinues } from '../../transfer/piece-cutter.ts'
-import { pieceRange } from '../../protocol/piece-layout.ts'
 import type { PluginSet } from '../../contract/plugin.ts'
-import type { RateLimiter } from '../../transfer/rate-limit.ts'
+import type { StorageDriver } from '../../contract/storage.ts'
+import { createError } from '../../errors.ts'
+import { hashHex } from '../../protocol/digest.ts'
+import { pieceRange } from '../../protocol/piece-layout.ts'
 import { sourceStatusError } from '../../source/fetch-source.ts'
 import { fetchSourceWithRetry, isRetryable, type RetryPolicy } from '../../source/source-retry.ts'
-import type { StorageDriver } from '../../contract/storage.ts'
+import { cutIntoPieces, rangeContinues } from '../../transfer/piece-cutter.ts'
+import type { RateLimiter } from '../../transfer/rate-limit.ts'
+import type { CdnMeta, CdnTask } from './cdn-task.ts'
 
 export interface IngestOptions {
   task: CdnTask
@@ -120,7 +120,10 @@ async function reopen(options: IngestOptions, delivered: number): Promise<{ resp
     options.guard,
   )
   if (response.status === 206 && rangeContinues(response, offset, task.layout.contentLength) !== null) return { response, firstPiece: delivered }
-  const same = response.status === 200 && (!meta.etag || response.headers.get('etag') === meta.etag) && (!meta.lastModified || response.headers.get('last-modified') === meta.lastModified)
+  const same =
+    response.status === 200 &&
+    (!meta.etag || response.headers.get('etag') === meta.etag) &&
+    (!meta.lastModified || response.headers.get('last-modified') === meta.lastModified)
   if (same) return { response, firstPiece: 0 }
   await response.body?.cancel().catch(() => {})
   if (response.status === 200) throw createError('E_SOURCE_STATUS', `source content of ${request.url} changed during the download`)

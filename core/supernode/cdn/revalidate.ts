@@ -1,5 +1,5 @@
-import { createError } from '../../errors.ts'
 import type { SourceRequest } from '../../contract/plugin.ts'
+import { createError } from '../../errors.ts'
 import { createPieceLayout } from '../../protocol/piece-layout.ts'
 import { sourceStatusError } from '../../source/fetch-source.ts'
 import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
@@ -24,7 +24,11 @@ export function isComplete(meta: CdnMeta | null): boolean {
  * 206 resumes, 200 starts again). Without validators the cache cannot be
  * trusted and the content is fetched whole.
  */
-export async function revalidate(meta: CdnMeta | null, url: string, fetchSource: (init: Pick<SourceRequest, 'range' | 'validators'>) => Promise<Response>): Promise<Revalidation> {
+export async function revalidate(
+  meta: CdnMeta | null,
+  url: string,
+  fetchSource: (init: Pick<SourceRequest, 'range' | 'validators'>) => Promise<Response>,
+): Promise<Revalidation> {
   const validators = meta && (meta.etag || meta.lastModified) ? { etag: meta.etag, lastModified: meta.lastModified } : undefined
   const complete = isComplete(meta)
   const partial = meta && !complete && meta.digests.length > 0 && validators ? meta : null

@@ -97,8 +97,7 @@ export function schedule(input: ScheduleInput): Assignment[] {
   const want = Math.max(0, Math.floor(input.want))
   if (want === 0 || pieceCount === 0) return []
 
-  const usable = (s: SourceView): boolean =>
-    s.id !== requester.id && !s.isolated && !requester.blacklist.has(s.id) && s.uploading < s.slots
+  const usable = (s: SourceView): boolean => s.id !== requester.id && !s.isolated && !requester.blacklist.has(s.id) && s.uploading < s.slots
   const holdersOf = input.holdersOf
   const candidates = holdersOf ? indexedHolders(holdersOf, usable, requester, want * HOLDER_SCAN) : scannedHolders(input.peers, usable, requester.location)
   const seed: Candidate | null = supernode && usable(supernode) ? { view: supernode, load: supernode.uploading, locality: 0 } : null
@@ -178,7 +177,12 @@ function scannedHolders(peers: Iterable<SourceView>, usable: (s: SourceView) => 
  * choice and `budget` per call, so a call in a swarm where most holders are
  * saturated stops looking and leaves the rest to the supernode rules.
  */
-function indexedHolders(holdersOf: (piece: number) => readonly SourceView[], usable: (s: SourceView) => boolean, requester: RequesterView, budget: number): HolderSearch {
+function indexedHolders(
+  holdersOf: (piece: number) => readonly SourceView[],
+  usable: (s: SourceView) => boolean,
+  requester: RequesterView,
+  budget: number,
+): HolderSearch {
   // Holders chosen in this call, carrying the loads this call added. Few (<= 2·want), so a list.
   const chosen: Candidate[] = []
   const loadOf = (view: SourceView): number => chosen.find((c) => c.view === view)?.load ?? view.uploading

@@ -1,9 +1,9 @@
-import { Bitset } from '../../protocol/bitset.ts'
 import { createError } from '../../errors.ts'
-import { HolderIndex } from './holder-index.ts'
-import type { PieceLayout } from '../../protocol/piece-layout.ts'
-import { type Assignment, schedule, type SourceView } from './scheduler.ts'
 import { type PieceResult, SUPERNODE_ID } from '../../protocol/api-schema.ts'
+import { Bitset } from '../../protocol/bitset.ts'
+import type { PieceLayout } from '../../protocol/piece-layout.ts'
+import { HolderIndex } from './holder-index.ts'
+import { type Assignment, type SourceView, schedule } from './scheduler.ts'
 import { DEFAULT_SWARM_OPTIONS, type PeerRegistration, type PeerState, type RemoteMember, type SwarmEvents, type SwarmOptions } from './swarm-types.ts'
 import { WakeQueue } from './wake-queue.ts'
 
