@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, posix, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { findCycles, type ImportEdge, importGraph, lineOf, sourceFiles, strip } from './helpers/import-graph.ts'
+import { findCycles, type ImportEdge, importGraph, importsOf, lineOf, sourceFiles, strip } from './helpers/import-graph.ts'
 
 // core/ must run unchanged on Node, Bun and Deno: it reaches the outside only
 // through Web APIs and injected capabilities, so it may import only these.
@@ -19,14 +19,9 @@ interface Violation {
 /** What `file` (a path inside core/) does that core may not: imports outside the allow-list, runtime globals. */
 function findCoreViolations(file: string, source: string): Violation[] {
   const violations: Violation[] = []
-  const code = strip(source, false)
-  const specifiers = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3|\b(?:import|require)\s*\(\s*(['"`])([^'"`]+)\5/g
-  for (const m of code.matchAll(specifiers)) {
-    const spec = (m[2] ?? m[4] ?? m[6])!
-    const line = lineOf(code, m.index)
-    if (spec.startsWith('.')) {
-      const target = posix.join(posix.dirname(file), spec)
-      if (!target.startsWith('core/')) violations.push({ file, line, what: `relative import leaves core/: '${spec}'` })
+  for (const { spec, to, line } of importsOf(file, source)) {
+    if (to !== undefined) {
+      if (!to.startsWith('core/')) violations.push({ file, line, what: `relative import leaves core/: '${spec}'` })
       else if (!spec.endsWith('.ts')) violations.push({ file, line, what: `relative import without .ts extension: '${spec}'` })
     } else if (!ALLOWED_PACKAGES.some((re) => re.test(spec))) {
       violations.push({ file, line, what: `import of '${spec}' (allowed: relative core files, hono, hono/*, ofetch, valibot)` })
@@ -37,6 +32,7 @@ function findCoreViolations(file: string, source: string): Violation[] {
   for (const m of bare.matchAll(globals)) {
     violations.push({ file, line: lineOf(bare, m.index), what: `runtime global '${m[1]}'` })
   }
+  const code = strip(source, false)
   const viaGlobalThis = new RegExp(`globalThis\\s*(?:\\?\\.|\\.|\\[\\s*['"\`])\\s*(${RUNTIME_GLOBALS.join('|')})\\b`, 'g')
   for (const m of code.matchAll(viaGlobalThis)) {
     violations.push({ file, line: lineOf(code, m.index), what: `runtime global 'globalThis.${m[1]}'` })
@@ -161,15 +157,9 @@ describe('architecture: import directions and circles', () => {
 /** What `file` (a path inside testing/) imports beyond the plugin contract, core/errors.ts and its own files. */
 function findTestingViolations(file: string, source: string): Violation[] {
   const violations: Violation[] = []
-  const code = strip(source, false)
-  const specifiers = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3|\b(?:import|require)\s*\(\s*(['"`])([^'"`]+)\5/g
-  for (const m of code.matchAll(specifiers)) {
-    const spec = (m[2] ?? m[4] ?? m[6])!
-    const target = posix.join(posix.dirname(file), spec)
-    const allowed =
-      spec.startsWith('.') && spec.endsWith('.ts') && (target.startsWith('core/contract/') || target === 'core/errors.ts' || target.startsWith('testing/'))
-    if (!allowed)
-      violations.push({ file, line: lineOf(code, m.index), what: `import of '${spec}' (testing/ may import core/contract/, core/errors.ts and testing/ only)` })
+  for (const { spec, to, line } of importsOf(file, source)) {
+    const allowed = to !== undefined && spec.endsWith('.ts') && (to.startsWith('core/contract/') || to === 'core/errors.ts' || to.startsWith('testing/'))
+    if (!allowed) violations.push({ file, line, what: `import of '${spec}' (testing/ may import core/contract/, core/errors.ts and testing/ only)` })
   }
   return violations
 }
