@@ -3,6 +3,7 @@ import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
+import { settle, tracked } from '../helpers/promise-state.ts'
 
 const PIECES = 8
 function seeded(): Swarm {
@@ -92,11 +93,14 @@ describe('swarm', () => {
     expect(swarm.holders[0]).toBe(0)
   })
 
-  it('wakes a long-polling waiter when something changes', async () => {
+  it('wakes a long-polling waiter when something changes, and not before', async () => {
     const swarm = seeded()
-    const waited = swarm.waitForChange(60_000)
+    const waited = tracked(swarm.waitForChange(60_000))
+    await settle()
+    expect(waited.done).toBe(false)
     swarm.register('a', { address: 'http://a' }, 0)
-    await expect(waited).resolves.toBeUndefined()
+    await settle()
+    expect(waited.done).toBe(true)
   })
   it('keeps a holder index of live peers: a holder joins it when it gets a piece and leaves it when isolated', () => {
     const swarm = seeded()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { WakeQueue } from '../../core/supernode/scheduler/wake-queue.ts'
+import { settle, tracked } from '../helpers/promise-state.ts'
 
 describe('wake queue', () => {
   it('wakes the oldest waiters first, once each, skipping cancelled ones', () => {
@@ -33,15 +34,21 @@ describe('wake queue', () => {
     expect(woken).toHaveLength(2000)
   })
 
-  it('wait() resolves when woken, on abort, or at its timeout', async () => {
+  it('wait() resolves when woken, on abort, or at its timeout, and not before', async () => {
     const q = new WakeQueue()
-    const woken = q.wait(60_000)
+    const woken = tracked(q.wait(60_000))
+    await settle()
+    expect(woken.done).toBe(false)
     q.wake(1)
-    await expect(woken).resolves.toBeUndefined()
+    await settle()
+    expect(woken.done).toBe(true)
     const aborter = new AbortController()
-    const aborted = q.wait(60_000, aborter.signal)
+    const aborted = tracked(q.wait(60_000, aborter.signal))
+    await settle()
+    expect(aborted.done).toBe(false)
     aborter.abort()
-    await expect(aborted).resolves.toBeUndefined()
+    await settle()
+    expect(aborted.done).toBe(true)
     expect(q.size).toBe(0)
     await expect(q.wait(5)).resolves.toBeUndefined()
   })
