@@ -133,16 +133,14 @@ describe('storage-fs keeps a bounded number of data files open', () => {
     const storage = createFsStorage(dir)
     const count = MAX_OPEN_FILES * 3
     for (let i = 0; i < count; i++) await storage.writeAt(keyOf(i), 0, new TextEncoder().encode(`task ${i}`))
-    // Let the closes of trimmed files finish.
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(await openUnder(dir)).toBeLessThanOrEqual(MAX_OPEN_FILES)
+    // The closes of trimmed files run in the background: wait until they are done (or fail after 5 s).
+    await until(async () => (await openUnder(dir)) <= MAX_OPEN_FILES)
     expect(await openUnder(dir)).toBeGreaterThan(0)
     for (let i = 0; i < count; i++) {
       const want = `task ${i}`
       expect(new TextDecoder().decode(await storage.readAt(keyOf(i), 0, want.length))).toBe(want)
     }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(await openUnder(dir)).toBeLessThanOrEqual(MAX_OPEN_FILES)
+    await until(async () => (await openUnder(dir)) <= MAX_OPEN_FILES)
     await storage.close?.()
     expect(await openUnder(dir)).toBe(0)
   })
@@ -175,3 +173,12 @@ describe('storage-fs keeps a bounded number of data files open', () => {
     expect(await openUnder(dir)).toBe(0)
   })
 })
+
+/** Resolves once `check` holds; fails the test if it does not within `ms`. */
+async function until(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}

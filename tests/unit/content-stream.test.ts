@@ -6,6 +6,7 @@ import type { LocalTask } from '../../core/peer/peer-tasks.ts'
 import { TaskProgress } from '../../core/peer/task-progress.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { settle } from '../helpers/promise-state.ts'
 
 const TASK = 'b'.repeat(64)
 
@@ -51,10 +52,17 @@ describe('reading a download while it runs', () => {
     const stream = await opening
     expect(stream.contentLength).toBe(1000)
     const seen: number[] = []
-    const reading = readAll(stream.body, (n) => seen.push(n))
+    let reached750!: () => void
+    const at750 = new Promise<void>((resolve) => (reached750 = resolve))
+    const reading = readAll(stream.body, (n) => {
+      seen.push(n)
+      if (n === 750) reached750()
+    })
     f.verify(3)
     f.verify(2)
-    await new Promise((r) => setTimeout(r, 20))
+    await at750
+    // The last piece is verified too, yet it stays back while the whole-content digest is pending.
+    await settle()
     expect(seen.at(-1)).toBe(750)
     f.settle.resolve()
     expect(await reading).toBe(1000)
@@ -66,8 +74,13 @@ describe('reading a download while it runs', () => {
     for (let n = 0; n < 4; n++) f.verify(n)
     const stream = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
     let got = 0
-    const reading = readAll(stream.body, (n) => (got = n))
-    await new Promise((r) => setTimeout(r, 20))
+    let reached750!: () => void
+    const at750 = new Promise<void>((resolve) => (reached750 = resolve))
+    const reading = readAll(stream.body, (n) => {
+      got = n
+      if (n === 750) reached750()
+    })
+    await at750
     f.settle.reject(createError('E_DIGEST_MISMATCH', 'wrong'))
     await expect(reading).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
     expect(got).toBe(750)
