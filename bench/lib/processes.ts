@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { procUsage } from './proc-stats.ts'
 
-export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
+/** The CLI the benches run: this checkout's build, or another one's (`DRAGONFLY_BIN=/old/bin/dragonfly.cjs`) to compare builds. */
+export const BIN = process.env.DRAGONFLY_BIN ?? resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
 
 /** Where bench processes run: outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
 const CWD = tmpdir()
@@ -46,21 +47,29 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
 }
 
 /** Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL. */
-export function startSupernode(home: string, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], {
-    cwd: CWD,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+export function startSupernode(home: string, args: string[] = [], nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], nodeArgs)
+}
+
+/** Starts `dragonfly daemon` (API, mirror and proxy on a free port, upload server on another) and resolves with its URL. */
+export function startDaemon(home: string, supernode: string, args: string[] = [], nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  return startServer(['daemon', '--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...args], nodeArgs)
+}
+
+/** Runs the built CLI as a server (`nodeArgs` go to node, e.g. heap snapshot flags) until it says where it listens. */
+function startServer(args: string[], nodeArgs: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((done, fail) => {
     let out = ''
     const seen = (d: Buffer): void => {
-      out += d
+      // A long-running server keeps logging: only its start is kept.
+      if (out.length < 65_536) out += d
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)
       if (m) done({ url: m[1]!, child })
     }
     child.stdout!.on('data', seen)
     child.stderr!.on('data', seen)
-    child.on('close', () => fail(new Error(`supernode exited: ${out}`)))
+    child.on('close', () => fail(new Error(`${args[0]} exited: ${out}`)))
   })
 }
 

@@ -94,7 +94,7 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
 }
 
 /** Has the supernode fetch and cut the file, and waits until it is complete. */
-async function preheat(supernode: string, url: string): Promise<void> {
+export async function preheat(supernode: string, url: string): Promise<void> {
   const post = await fetch(`${supernode}${SUPERNODE_ROUTES.preheat}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
