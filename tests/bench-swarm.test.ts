@@ -26,7 +26,7 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
   it.skipIf(unavailable !== null)(
     'each system delivers N verified files; dragonfly reads the origin once, curl N times; the report has the bound and CPU',
     async () => {
-      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', systems: ['dragonfly', 'aria2', 'curl'] })
+      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', cc: 'cubic', systems: ['dragonfly', 'aria2', 'curl'] })
       const by = Object.fromEntries(r.systems.map((s) => [s.system, s]))
       for (const name of ['dragonfly', 'aria2', 'curl']) {
         const s = by[name]!

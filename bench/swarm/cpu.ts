@@ -39,9 +39,23 @@ export function createCpuGroup(name: string): CpuGroup {
   return sampledGroup()
 }
 
-/** Cores of this machine, and the CPU seconds all of them have been busy so far (every process, kernel work included). */
-export function machineCpu(): { cores: number; busySeconds: number } {
-  return { cores: availableParallelism(), busySeconds: machineBusySeconds() ?? Number.NaN }
+/**
+ * Cores of this machine, the CPU seconds all of them have been busy so far
+ * (every process, kernel work included), and the part of it in softirq: on
+ * this bench mostly the kernel moving packets through the veths and the
+ * bridge, which no process is charged for.
+ */
+export function machineCpu(): { cores: number; busySeconds: number; softirqSeconds: number } {
+  return { cores: availableParallelism(), busySeconds: machineBusySeconds() ?? Number.NaN, softirqSeconds: softirqSeconds() }
+}
+
+function softirqSeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)
+    return Number(fields[7]) / 100
+  } catch {
+    return Number.NaN
+  }
 }
 
 function cgroup2Root(): string | null {

@@ -4,7 +4,7 @@
  * link shaped by the kernel both ways; dragonfly, aria2 (BitTorrent) and
  * curl move the same file to the same hosts, one after the other.
  *
- *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 16] [--rate 20mbit] [--queue 100ms|10ms]
+ *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 16] [--rate 20mbit] [--queue 100ms|10ms] [--cc cubic|bbr]
  *                          [--systems dragonfly,aria2,curl] [--chart FILE.svg] [--json]
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -28,6 +28,7 @@ export async function netnsMode(args: string[]): Promise<number> {
       size: { type: 'string' },
       rate: { type: 'string' },
       queue: { type: 'string' },
+      cc: { type: 'string' },
       systems: { type: 'string' },
       chart: { type: 'string' },
       json: { type: 'boolean' },
@@ -48,7 +49,7 @@ export async function netnsMode(args: string[]): Promise<number> {
   }
   const results: NetnsBenchResult[] = []
   for (const peers of counts) {
-    const result = await runNetnsBench({ peers, sizeMiB, rate: values.rate ?? d.rate, queue: values.queue ?? d.queue, systems })
+    const result = await runNetnsBench({ peers, sizeMiB, rate: values.rate ?? d.rate, queue: values.queue ?? d.queue, cc: values.cc ?? d.cc, systems })
     results.push(result)
     console.log(values.json ? JSON.stringify(result) : `${formatNetnsReport(result)}\n`)
   }

@@ -35,12 +35,21 @@ export interface NetnsBenchOptions {
   rate: string
   /** Queue depth of every link (`100ms` deep, `10ms` shallow). */
   queue: string
+  /** TCP congestion control of every host. */
+  cc: string
   /** Run one after the other, in this order. */
   systems: SystemName[]
 }
 
 export const SYSTEMS: Record<SystemName, SystemRunner> = { dragonfly: runDragonfly, aria2: runAria2, curl: runCurl }
-export const DEFAULT_NETNS_BENCH: NetnsBenchOptions = { peers: 8, sizeMiB: 16, rate: '20mbit', queue: '100ms', systems: ['dragonfly', 'aria2', 'curl'] }
+export const DEFAULT_NETNS_BENCH: NetnsBenchOptions = {
+  peers: 8,
+  sizeMiB: 16,
+  rate: '20mbit',
+  queue: '100ms',
+  cc: 'cubic',
+  systems: ['dragonfly', 'aria2', 'curl'],
+}
 
 let runCount = 0
 
@@ -53,6 +62,7 @@ let runCount = 0
 export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBenchResult> {
   const rateBits = parseLinkRate(options.rate)
   const queueMs = parseQueue(options.queue)
+  if (!/^[a-z0-9_]+$/.test(options.cc)) throw new Error(`--cc takes a congestion control name (cubic, bbr, reno); got ${options.cc}`)
   const unavailable = netnsUnavailable()
   if (unavailable) throw new Error(unavailable)
   sweepStaleNamespaces()
@@ -83,7 +93,7 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
     await mkdir(join(dir, 'source'))
     await writeBenchFile(file, F)
     const sha256 = await sha256Of(file)
-    topo = createTopology(prefix, options.peers + 1, { rateBits, queueMs })
+    topo = createTopology(prefix, options.peers + 1, { rateBits, queueMs, cc: options.cc })
     const bound = lowerBound(F, rateBits / 8, options.peers)
     const timeoutMs = 60_000 + 4 * options.peers * bound.seconds * 1000
     const results: SystemResult[] = []
@@ -119,6 +129,7 @@ interface RunSetup {
 interface Snapshot {
   at: number
   busy: number
+  softirq: number
   own: number
 }
 
@@ -126,7 +137,10 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
   const { topo, launcher, source, peers, fileBytes: F } = setup
   const rateBytes = topo.shape.rateBits / 8
   await mkdir(setup.dir, { recursive: true })
-  const snapshot = (): Snapshot => ({ at: Date.now(), busy: machineCpu().busySeconds, own: source.cpuSeconds() + peers.cpuSeconds() })
+  const snapshot = (): Snapshot => {
+    const machine = machineCpu()
+    return { at: Date.now(), busy: machine.busySeconds, softirq: machine.softirqSeconds, own: source.cpuSeconds() + peers.cpuSeconds() }
+  }
   let start: Snapshot | undefined
   let end: Snapshot | undefined
   const ctx: SystemContext = {
@@ -205,6 +219,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
       seconds: windowSeconds,
       machineBusy: start && end ? (end.busy - start.busy) / (cores * windowSeconds) : Number.NaN,
       ownBusy: start && end ? (end.own - start.own) / (cores * windowSeconds) : Number.NaN,
+      softirqBusy: start && end ? (end.softirq - start.softirq) / (cores * windowSeconds) : Number.NaN,
       beforeBusy,
     },
   }

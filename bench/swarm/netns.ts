@@ -7,10 +7,18 @@ import { execFileSync } from 'node:child_process'
  * touches the machine's own namespace and no packet can leave: the only
  * addresses are the bench's 10.201.0.x/24.
  *
- * Each direction is a token-bucket filter on the egress of one veth end:
- * `eth0` inside the host is its uplink, `h<i>` on the bridge its downlink
- * (no ifb needed: the switch side's egress is the host's ingress). The tbf's
- * `latency` is the queue depth; a frame that would wait longer is dropped.
+ * Both directions are shaped on the switch side, as a router would: the
+ * downlink is a token-bucket filter on the egress of `h<i>`, the uplink one
+ * on an ifb (`u<i>`) that the ingress of `h<i>` is redirected to. The host's
+ * own `eth0` has no queue, so its TCP learns of congestion from the network
+ * (losses, delay), not from a local qdisc: with the uplink's tbf on `eth0`
+ * itself, TCP small queues and local drops changed the senders' behaviour
+ * (with 10 ms queues one of 8 curl flows from host 0 stalled in zero-window
+ * probes for a minute and was reset). The tbf's `latency` is the queue
+ * depth; a frame that would wait longer is dropped.
+ *
+ * Every host uses one TCP congestion control (`--cc`, set on the subnet's
+ * route), so a run does not depend on the machine's default (bbr here).
  */
 
 export interface LinkShape {
@@ -18,6 +26,8 @@ export interface LinkShape {
   rateBits: number
   /** Longest a frame may wait in a link's queue (tbf `latency`), ms. */
   queueMs: number
+  /** TCP congestion control of every host (`cubic`, `bbr`, `reno`). */
+  cc: string
 }
 
 export interface NetHost {
@@ -71,7 +81,10 @@ export function netnsUnavailable(): string | null {
     run('ip', ['netns', 'add', probe])
     run('ip', ['-n', probe, 'link', 'add', 'name', 'v0', 'type', 'veth', 'peer', 'name', 'v1'])
     run('ip', ['-n', probe, 'link', 'add', 'name', 'br0', 'type', 'bridge'])
+    run('ip', ['-n', probe, 'link', 'add', 'name', 'u0', 'type', 'ifb'])
     run('tc', ['-n', probe, 'qdisc', 'add', 'dev', 'v0', 'root', 'tbf', 'rate', '1mbit', 'burst', '15000', 'latency', '10ms'])
+    run('tc', ['-n', probe, 'qdisc', 'add', 'dev', 'v0', 'handle', 'ffff:', 'ingress'])
+    run('tc', ['-n', probe, 'filter', 'add', 'dev', 'v0', ...REDIRECT, 'u0'])
     return null
   } catch (error) {
     return `cannot make a shaped network namespace (${describe(error)})`
@@ -79,6 +92,9 @@ export function netnsUnavailable(): string | null {
     deleteNamespace(probe)
   }
 }
+
+/** Every frame entering a port, to its ifb (u32 and mirred are in more kernels than matchall). */
+const REDIRECT = ['parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev']
 
 /** Host 0 and `hostCount - 1` more, on one bridge, every link shaped both ways. Undoes what it made if a step fails. */
 export function createTopology(prefix: string, hostCount: number, shape: LinkShape): Topology {
@@ -96,14 +112,21 @@ export function createTopology(prefix: string, hostCount: number, shape: LinkSha
     run('ip', ['-n', sw, 'link', 'set', 'br0', 'addrgenmode', 'none', 'up'])
     for (const h of hosts) {
       const port = `h${h.index}`
+      const up = `u${h.index}`
       run('ip', ['netns', 'add', h.ns])
       run('ip', ['link', 'add', 'name', 'eth0', 'netns', h.ns, 'type', 'veth', 'peer', 'name', port, 'netns', sw])
       run('ip', ['-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', 'eth0'])
       run('ip', ['-n', h.ns, 'link', 'set', 'eth0', 'addrgenmode', 'none', 'up'])
       run('ip', ['-n', h.ns, 'link', 'set', 'lo', 'up'])
+      // Per route, not the namespace's default: outside the first namespace the sysctl only takes the machine's allowed list (reno, bbr here).
+      run('ip', ['-n', h.ns, 'route', 'replace', `${SUBNET}.0/24`, 'dev', 'eth0', 'congctl', shape.cc])
+      run('ip', ['-n', sw, 'link', 'add', 'name', up, 'type', 'ifb'])
+      run('ip', ['-n', sw, 'link', 'set', up, 'up'])
       run('ip', ['-n', sw, 'link', 'set', port, 'addrgenmode', 'none', 'master', 'br0', 'up'])
-      run('tc', ['-n', h.ns, 'qdisc', 'add', 'dev', 'eth0', ...tbf])
       run('tc', ['-n', sw, 'qdisc', 'add', 'dev', port, ...tbf])
+      run('tc', ['-n', sw, 'qdisc', 'add', 'dev', up, ...tbf])
+      run('tc', ['-n', sw, 'qdisc', 'add', 'dev', port, 'handle', 'ffff:', 'ingress'])
+      run('tc', ['-n', sw, 'filter', 'add', 'dev', port, ...REDIRECT, up])
     }
   } catch (error) {
     destroyTopology(topo)
@@ -134,9 +157,13 @@ export function inNamespace(host: NetHost, argv: string[]): string[] {
 
 /** What each host's uplink (`up[i]`) and downlink (`down[i]`) have sent so far. */
 export function readCounters(topo: Topology): { up: LinkCounters[]; down: LinkCounters[] } {
-  const up = topo.hosts.map((h) => tbfCounters(h.ns, 'eth0'))
-  const down = topo.hosts.map((h) => tbfCounters(topo.switchNs, `h${h.index}`))
-  return { up, down }
+  const qdiscs = JSON.parse(run('tc', ['-n', topo.switchNs, '-s', '-j', 'qdisc', 'show'])) as ({ kind: string; dev: string } & LinkCounters)[]
+  const tbf = (dev: string): LinkCounters => {
+    const q = qdiscs.find((d) => d.dev === dev && d.kind === 'tbf')
+    if (!q) throw new Error(`no tbf on ${dev} in ${topo.switchNs}`)
+    return { bytes: q.bytes, packets: q.packets, drops: q.drops }
+  }
+  return { up: topo.hosts.map((h) => tbf(`u${h.index}`)), down: topo.hosts.map((h) => tbf(`h${h.index}`)) }
 }
 
 /** TCP payload in `c`: the frames' bytes less their headers (the tbf counts segments, GSO or not). */
@@ -146,12 +173,6 @@ export function payloadBytes(c: LinkCounters): number {
 
 export function diffCounters(after: LinkCounters, before: LinkCounters): LinkCounters {
   return { bytes: after.bytes - before.bytes, packets: after.packets - before.packets, drops: after.drops - before.drops }
-}
-
-function tbfCounters(ns: string, dev: string): LinkCounters {
-  const [q] = JSON.parse(run('tc', ['-n', ns, '-s', '-j', 'qdisc', 'show', 'dev', dev])) as ({ kind: string } & LinkCounters)[]
-  if (q?.kind !== 'tbf') throw new Error(`no tbf on ${dev} in ${ns}`)
-  return { bytes: q.bytes, packets: q.packets, drops: q.drops }
 }
 
 function deleteNamespace(ns: string): void {

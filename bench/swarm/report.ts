@@ -60,13 +60,15 @@ export interface SystemResult {
     machineBusy: number
     /** Share of all cores this system's processes used. */
     ownBusy: number
+    /** Share of all cores in softirq: mostly the kernel forwarding the bench's packets. */
+    softirqBusy: number
     /** Share of all cores busy in the second before the system started, with nothing of the bench running: the machine's other load. */
     beforeBusy: number
   }
 }
 
 export interface NetnsBenchResult {
-  options: { peers: number; sizeMiB: number; rate: string; queue: string; systems: SystemName[] }
+  options: { peers: number; sizeMiB: number; rate: string; queue: string; cc: string; systems: SystemName[] }
   fileBytes: number
   rateBitsPerSecond: number
   queueMs: number
@@ -76,14 +78,19 @@ export interface NetnsBenchResult {
   systems: SystemResult[]
 }
 
-/** The report as a table, one row per system. */
+/** Busy share of all cores from which a transfer counts as CPU-bound. */
+const CPU_BOUND = 0.9
+/** Busy share of all cores outside the system's processes (during the transfer, or in the idle second before it) from which a run counts as disturbed. */
+const DISTURBED = 0.25
+
+/** The report as a table, one row per system, and a line for each system that was CPU-bound, disturbed or failed. */
 export function formatNetnsReport(r: NetnsBenchResult): string {
   const s = (v: number): string => `${v.toFixed(2)} s`
   const x = (v: number): string => `${v.toFixed(2)}x`
   const pct = (v: number): string => `${(v * 100).toFixed(1)} %`
   const { bound: b, options: o } = r
   const lines = [
-    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), ${r.cores} cores`,
+    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores`,
     `lower bound  ${s(b.seconds)} = max(F/u_s ${s(b.seedUpload)}, F/d ${s(b.download)}, N·F/(u_s+Σu_i) ${s(b.swarmUpload)}); TCP carries at most ${pct(1448 / (1448 + FRAME_OVERHEAD))} of a link as payload (${x((1448 + FRAME_OVERHEAD) / 1448)} bound at best)`,
     '',
   ]
@@ -98,7 +105,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
     'from peers',
     'uplink use 0/peers',
     'CPU s (host 0 + peers)',
-    'busy (own; before)',
+    'busy (own; softirq; before)',
     'drops',
   ]
   const rows = r.systems.map((m) => [
@@ -112,7 +119,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
     pct(m.fromPeers),
     `${(m.uplinkUse.source * 100).toFixed(0)} / ${(m.uplinkUse.peers * 100).toFixed(0)} %`,
     `${m.cpu.seconds.toFixed(1)} (${m.cpu.sourceSeconds.toFixed(1)} + ${m.cpu.peersSeconds.toFixed(1)})`,
-    `${(m.window.machineBusy * 100).toFixed(0)} % (${(m.window.ownBusy * 100).toFixed(0)} %; ${(m.window.beforeBusy * 100).toFixed(0)} %)`,
+    `${(m.window.machineBusy * 100).toFixed(0)} % (${(m.window.ownBusy * 100).toFixed(0)}; ${(m.window.softirqBusy * 100).toFixed(0)}; ${(m.window.beforeBusy * 100).toFixed(0)} %)`,
     String(m.drops),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
@@ -130,11 +137,19 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
         `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode, ${pct(m.reported.source)} from the source${inner}`,
       )
     }
+    if (m.window.machineBusy >= CPU_BOUND)
+      lines.push(`${m.system}: the machine was ${pct(m.window.machineBusy)} busy during the transfer: CPU-bound, not only link-bound`)
+    const others = m.window.machineBusy - m.window.ownBusy - m.window.softirqBusy
+    if (others >= DISTURBED || m.window.beforeBusy >= DISTURBED) {
+      lines.push(
+        `${m.system}: disturbed: ${pct(others)} of the machine went to other work during the transfer, ${pct(m.window.beforeBusy)} in the second before it`,
+      )
+    }
     if (m.failures.length) lines.push(`${m.system} FAILED: ${m.failures.join('; ')}`)
   }
   lines.push(
     "egress, from peers, uplink use: TCP payload on the links (tbf frames less 66 B of headers each); CPU: all of a system's processes, set-up included;",
-    "busy: all cores, from the first client's start to the last completion (own: this system's processes; before: the second before it started, nothing of the bench running)",
+    "busy: all cores, from the first client's start to the last completion (own: this system's processes; softirq: the kernel, mostly moving packets; before: the idle second before it started)",
   )
   return lines.join('\n')
 }
