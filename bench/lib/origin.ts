@@ -31,12 +31,21 @@ export interface BenchOrigin {
   close(): Promise<void>
 }
 
+/** Where the origin listens. */
+export interface OriginListen {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** 0 picks a free one. @default 0 */
+  port?: number
+}
+
 /**
- * Serves one file on 127.0.0.1 (Range and ETag supported), counting body
- * bytes. With `rate` (bytes/s) all responses together are paced to it, like
- * one uplink: a response waits until the link's schedule has room.
+ * Serves one file (Range and ETag supported), counting body bytes. With
+ * `rate` (bytes/s) all responses together are paced to it, like one uplink:
+ * a response waits until the link's schedule has room.
  */
-export async function startBenchOrigin(file: string, rate = 0): Promise<BenchOrigin> {
+export async function startBenchOrigin(file: string, rate = 0, listen: OriginListen = {}): Promise<BenchOrigin> {
+  const host = listen.host ?? '127.0.0.1'
   const { size } = await stat(file)
   const etag = `"bench-${size}"`
   let bytes = 0
@@ -69,9 +78,9 @@ export async function startBenchOrigin(file: string, rate = 0): Promise<BenchOri
       .pipe(res)
     res.on('close', () => meter.destroy())
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(listen.port ?? 0, host, resolve))
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/file.bin`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/file.bin`,
     get bytes() {
       return bytes
     },

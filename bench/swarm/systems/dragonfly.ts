@@ -1,0 +1,91 @@
+import { mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN } from '../../lib/processes.ts'
+import { startOrigin } from './origin.ts'
+import type { HostRun, SystemContext, SystemOutcome } from './system.ts'
+
+const SUPERNODE_PORT = 8002
+/** Outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
+const CWD = tmpdir()
+
+interface GetJson {
+  bytes: number
+  durationMs: number
+  bytesFromPeers: number
+  bytesFromSupernode: number
+  bytesFromSource: number
+}
+
+/**
+ * A cold `dragonfly supernode` on host 0 (its origin beside it, on the same
+ * host), then `dragonfly get <origin url>` on every peer host at once, with
+ * the CLI's defaults: no rate limits (the links are the limit), the
+ * advertised address picked by the get (the host's one IPv4).
+ */
+export async function runDragonfly(ctx: SystemContext): Promise<SystemOutcome> {
+  const origin = await startOrigin(ctx)
+  let hosts: HostRun[]
+  try {
+    hosts = await getThroughSupernode(ctx, origin.url)
+  } catch (error) {
+    await origin.stop().catch(() => {})
+    throw error
+  }
+  return { hosts, originBytes: await origin.stop() }
+}
+
+async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promise<HostRun[]> {
+  const supernode = ctx.start(
+    ctx.source,
+    [process.execPath, BIN, 'supernode', '--host', ctx.source.ip, '--port', String(SUPERNODE_PORT), '--home', join(ctx.dir, 'supernode')],
+    CWD,
+  )
+  try {
+    const [, url] = await supernode.waitFor(/listening on (http:\/\/[\d.]+:\d+)/, 30_000)
+    const runs = ctx.peers.map((h) => ({ h, home: join(ctx.dir, `peer-${h.index}`), output: join(ctx.dir, `out-${h.index}.bin`) }))
+    await Promise.all(runs.map(({ home }) => mkdir(home, { recursive: true })))
+    ctx.markStart()
+    const gets = runs.map(({ h, home, output }) =>
+      ctx.start(
+        h,
+        [
+          process.execPath,
+          BIN,
+          'get',
+          originUrl,
+          '-o',
+          output,
+          '--home',
+          home,
+          '--supernode',
+          url!,
+          '--digest',
+          `sha256:${ctx.sha256}`,
+          '--daemon',
+          'off',
+          '--json',
+        ],
+        CWD,
+      ),
+    )
+    const exits = await ctx.launcher.waitAll(gets, ctx.timeoutMs)
+    ctx.markEnd()
+    return exits.map((e, i): HostRun => {
+      const { h, output } = runs[i]!
+      const last = e.stdout.trim().split('\n').pop() ?? ''
+      if (e.code !== 0 || !last.startsWith('{'))
+        return { host: h.index, seconds: null, output, failure: `get exited ${e.code ?? e.signal}: ${(last || e.stderr.trim()).slice(-300)}` }
+      const r = JSON.parse(last) as GetJson
+      return {
+        host: h.index,
+        seconds: (e.endedAt - gets[i]!.startedAt) / 1000,
+        output,
+        innerSeconds: r.durationMs / 1000,
+        from: { peers: r.bytesFromPeers, supernode: r.bytesFromSupernode, source: r.bytesFromSource },
+      }
+    })
+  } finally {
+    await ctx.launcher.stop(supernode)
+  }
+}
