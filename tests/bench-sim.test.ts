@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { buildReport } from '../bench/sim/report.ts'
 import { DEFAULT_SIM_OPTIONS } from '../bench/sim/scenario.ts'
 import { simulate } from '../bench/sim/simulate.ts'
+import { FREE_COST_MODEL, type SupernodeCostModel } from '../bench/sim/supernode-core.ts'
 
 const tiny = { ...DEFAULT_SIM_OPTIONS, peers: 50, sizeMiB: 16 }
 
@@ -38,5 +39,59 @@ describe('bench/sim on the real Swarm and scheduler', () => {
     expect(b.completion).toEqual(a.completion)
     expect(b.seedEgress).toBe(a.seedEgress)
     expect(b.pull.calls).toBe(a.pull.calls)
+    expect(b.supernode).toEqual(a.supernode)
+  })
+})
+
+describe('bench/sim charges the supernode its time per request', () => {
+  const model: SupernodeCostModel = { requestUs: 400, registerUs: 1500, resultUs: 20, assignmentUs: 35, rerunUs: 60 }
+
+  it('charges each request served its modelled cost and reports it per task, per GiB and as a busy share', () => {
+    const result = simulate({ ...tiny, cost: model, rttMs: 1 })
+    const r = buildReport(result)
+    const sn = r.supernode
+    const q = sn.requests
+    expect(r.completed).toBe(50)
+    expect(q.register).toBe(50)
+    // Every peer got every piece handed out at least once; the scheduler's own count agrees with the core's.
+    expect(sn.assignments).toBeGreaterThanOrEqual(50 * r.pieceCount)
+    expect(sn.assignments).toBe(result.meter.assigned)
+    expect(sn.results).toBeGreaterThanOrEqual(50 * r.pieceCount)
+    const requests = q.register + q.pull + q.heartbeat + q.leave
+    const expected =
+      (requests * model.requestUs +
+        q.register * model.registerUs +
+        q.wake * model.rerunUs +
+        sn.results * model.resultUs +
+        sn.assignments * model.assignmentUs) /
+      1e6
+    expect(sn.cpuSeconds).toBeGreaterThan(0)
+    expect(sn.cpuSeconds).toBeCloseTo(expected, 9)
+    expect(sn.cpuSecondsPerPeer).toBeCloseTo(sn.cpuSeconds / 50, 12)
+    expect(sn.cpuSecondsPerGiB).toBeGreaterThan(sn.cpuSeconds)
+    expect(sn.busyShare).toBeGreaterThan(0)
+    expect(sn.busyShare).toBeLessThanOrEqual(1)
+    expect(sn.pullWait.p99).toBeGreaterThan(0)
+  })
+
+  it('serves requests one at a time in arrival order: the 50 registrations sent at once queue behind each other', () => {
+    const result = simulate({ ...tiny, cost: model, rttMs: 1 })
+    const registerSeconds = (model.requestUs + model.registerUs) / 1e6
+    // The k-th registration waits for the k before it; pulls, sent later, queue behind all of them.
+    expect(Math.max(...result.core.registerWaits)).toBeCloseTo(49 * registerSeconds, 9)
+    expect(buildReport(result).completion.max).toBeGreaterThan(50 * registerSeconds)
+  })
+
+  it('finishes later than with the supernode uncharged (no CPU, no round trip)', () => {
+    const charged = buildReport(simulate({ ...tiny, cost: model, rttMs: 1 }))
+    const free = buildReport(simulate({ ...tiny, cost: FREE_COST_MODEL, rttMs: 0 }))
+    expect(free.supernode.cpuSeconds).toBe(0)
+    expect(free.supernode.pullWait.max).toBe(0)
+    expect(charged.completion.p50).toBeGreaterThan(free.completion.p50)
+    expect(charged.completion.p99).toBeGreaterThan(free.completion.p99)
+    // A round trip alone, with the core free, also delays completion.
+    const rttOnly = buildReport(simulate({ ...tiny, cost: FREE_COST_MODEL, rttMs: 5 }))
+    expect(rttOnly.supernode.cpuSeconds).toBe(0)
+    expect(rttOnly.completion.p50).toBeGreaterThan(free.completion.p50)
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { leastSquares } from '../bench/supernode/cost-fit.ts'
 import { runSupernodeBench } from '../bench/supernode/run.ts'
 
 describe('bench/supernode against a real supernode process', () => {
@@ -18,5 +19,32 @@ describe('bench/supernode against a real supernode process', () => {
     expect(r.supernode.cpuSeconds).toBeGreaterThan(0)
     expect(r.supernode.peakRssBytes).toBeGreaterThan(0)
     expect(r.sourceEgress).toBeCloseTo(1, 5)
+  })
+
+  it('the cost fit recovers the per-request, per-register, per-piece and per-rerun costs that produced the runs', () => {
+    const truth = [159e-6, 1449e-6, 18.6e-6, 11.5e-6]
+    const runs = [
+      [14_804, 1000, 64_000, 4668],
+      [35_163, 1000, 64_000, 1207],
+      [7329, 1000, 64_000, 12_895],
+      [4716, 1000, 4000, 3647],
+      [13_750, 300, 76_800, 3008],
+      [3570, 300, 76_800, 2075],
+    ]
+    const cpu = runs.map((run) => run.reduce((s, n, i) => s + n * truth[i]!, 0))
+    const { coefficients, standardErrors } = leastSquares(runs, cpu)
+    for (const [i, c] of coefficients.entries()) expect(c).toBeCloseTo(truth[i]!, 10)
+    for (const se of standardErrors) expect(se).toBeLessThan(1e-9)
+    // Shapes that cannot tell two terms apart are refused, not fitted.
+    expect(() =>
+      leastSquares(
+        [
+          [1, 2],
+          [2, 4],
+          [3, 6],
+        ],
+        [1, 2, 3],
+      ),
+    ).toThrow(/singular/)
   })
 })

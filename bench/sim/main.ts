@@ -2,9 +2,35 @@ import { parseArgs } from 'node:util'
 import { buildReport, formatReport } from './report.ts'
 import { DEFAULT_SIM_OPTIONS, type SimOptions } from './scenario.ts'
 import { simulate } from './simulate.ts'
+import { FREE_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
 
-const USAGE = `npm run bench:sim -- [--peers N] [--size MiB] [--seed N] [--churn F] [--late F]
-  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--json] [--progress]`
+const USAGE = `npm run bench:sim -- [--peers N] [--size MiB] [--piece-size MiB] [--seed N] [--churn F] [--late F]
+  [--want N] [--supernode-gbps G] [--source-gbps G | --warm]
+  [--supernode-cost off|request=µs,register=µs,result=µs,assignment=µs,rerun=µs] [--rtt-ms MS] [--uncharged]
+  [--json] [--progress]
+
+  --supernode-cost  CPU the supernode's one core spends per request (keys not given keep their
+                    defaults, fitted from bench:supernode); off = free
+  --rtt-ms          network round trip of each request to the supernode (default 1)
+  --uncharged       --supernode-cost off --rtt-ms 0: pulls take no time, as before charging`
+
+const COST_KEYS = { request: 'requestUs', register: 'registerUs', result: 'resultUs', assignment: 'assignmentUs', rerun: 'rerunUs' } as const
+
+function parseCost(spec: string | undefined, fallback: SupernodeCostModel): SupernodeCostModel {
+  if (spec === undefined) return fallback
+  if (spec === 'off') return FREE_COST_MODEL
+  const model = { ...fallback }
+  for (const part of spec.split(',')) {
+    const [key = '', value = ''] = part.split('=')
+    const field = COST_KEYS[key.trim() as keyof typeof COST_KEYS]
+    const us = Number(value)
+    if (!field || value.trim() === '' || !Number.isFinite(us) || us < 0) {
+      throw new Error(`--supernode-cost: expected off or request=µs,register=µs,result=µs,assignment=µs,rerun=µs, got ${part}`)
+    }
+    model[field] = us
+  }
+  return model
+}
 
 function parseOptions(argv: string[]): { options: SimOptions; json: boolean; progress: boolean } {
   const { values } = parseArgs({
@@ -12,6 +38,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
     options: {
       peers: { type: 'string' },
       size: { type: 'string' },
+      'piece-size': { type: 'string' },
       seed: { type: 'string' },
       churn: { type: 'string' },
       late: { type: 'string' },
@@ -19,6 +46,9 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
       'supernode-gbps': { type: 'string' },
       'source-gbps': { type: 'string' },
       warm: { type: 'boolean' },
+      'supernode-cost': { type: 'string' },
+      'rtt-ms': { type: 'string' },
+      uncharged: { type: 'boolean' },
       json: { type: 'boolean' },
       progress: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -39,21 +69,31 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
     ...d,
     peers: Math.floor(num(values.peers, 'peers', d.peers)),
     sizeMiB: num(values.size, 'size', d.sizeMiB),
+    pieceSizeMiB: values['piece-size'] === undefined ? null : num(values['piece-size'], 'piece-size', 1),
     seed: Math.floor(num(values.seed, 'seed', d.seed)),
     churn: num(values.churn, 'churn', d.churn),
     late: num(values.late, 'late', d.late),
     want: Math.floor(num(values.want, 'want', d.want)),
     supernodeGbps: num(values['supernode-gbps'], 'supernode-gbps', d.supernodeGbps),
     sourceGbps: values.warm ? null : num(values['source-gbps'], 'source-gbps', d.sourceGbps ?? 2),
+    cost: values.uncharged ? FREE_COST_MODEL : parseCost(values['supernode-cost'], d.cost),
+    rttMs: values.uncharged ? 0 : num(values['rtt-ms'], 'rtt-ms', d.rttMs),
   }
-  if (options.peers < 1 || options.sizeMiB <= 0) throw new Error('--peers and --size must be positive')
+  if (values.uncharged && (values['supernode-cost'] !== undefined || values['rtt-ms'] !== undefined))
+    throw new Error('--uncharged sets --supernode-cost and --rtt-ms')
+  if (options.peers < 1 || options.sizeMiB <= 0 || options.pieceSizeMiB === 0) throw new Error('--peers, --size and --piece-size must be positive')
   return { options, json: values.json ?? false, progress: values.progress ?? false }
 }
 
 function describe(o: SimOptions): string {
   const mix = o.mix.map((c) => `${Math.round(c.share * 100)}% ${c.upGbps}/${c.downGbps} Gbit/s`).join(' + ')
   const source = o.sourceGbps === null ? 'warm cache' : `cold, origin ${o.sourceGbps} Gbit/s`
-  return `seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}`
+  const c = o.cost
+  const charged =
+    o.rttMs === 0 && Object.values(c).every((v) => v === 0)
+      ? 'supernode uncharged'
+      : `supernode core ${c.requestUs} µs/request + ${c.registerUs}/register + ${c.resultUs}/result + ${c.assignmentUs}/assignment + ${c.rerunUs}/rerun, rtt ${o.rttMs} ms`
+  return `seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}; ${charged}`
 }
 
 try {

@@ -1,3 +1,4 @@
+import { PullPace } from '../../core/peer/pull-pace.ts'
 import { type PieceResult, SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import type { PieceLayout } from '../../core/protocol/piece-layout.ts'
@@ -25,10 +26,10 @@ export interface PeerWorld {
   pieceTimeout: number
   seedHost: Host
   peer(id: string): SimPeer | undefined
-  pull(peer: SimPeer, results: PieceResult[], want: number): Assignment[]
-  /** Long-poll: the swarm wakes the peer (or the poll times out) and it pulls again. */
-  wait(peer: SimPeer): void
-  unwait(peer: SimPeer): void
+  /** Registers (again, with what it holds, after the supernode expired it); `answer` when the supernode replied. */
+  register(peer: SimPeer, answer: () => void): void
+  /** One pull request; the answer comes back later (or at once without charging), `null` when the supernode no longer knows the peer. */
+  pull(peer: SimPeer, results: PieceResult[], want: number, wait: boolean, answer: (assignments: Assignment[] | null) => void): void
   delivered(t: PieceTransfer, bytes: number): void
   completed(peer: SimPeer): void
   depart(peer: SimPeer): void
@@ -36,17 +37,29 @@ export interface PeerWorld {
 
 /**
  * One peer running the real peer's pull loop (core/peer/swarm-download.ts):
- * report results and ask for `want - running` pieces whenever a fetch
- * settles; long-poll (until the swarm wakes it, or 15 s) only when nothing
- * is running and nothing was handed out.
+ * one pull at a time, asking for `PullPace.want` pieces; the next pull once
+ * nothing runs, a batch of results is in, or a result is in and its slot
+ * has nothing queued; ask to be held (long-poll) only when nothing runs.
+ * Assignments beyond the free slots wait in `queued` and start as slots free.
+ * PullPace (the real class) adds lookahead and batches only once pulls take a
+ * sizeable share of a piece's time, so with the supernode uncharged (pulls
+ * take no time) the loop asks for `want - running` on every settled fetch.
  */
 export class SimPeer {
   readonly spec: PeerSpec
   readonly host: Host
   readonly have: Bitset
   readonly running = new Map<number, PieceTransfer[]>()
+  /** Fetches started and not settled (transfers, and assignments of pieces already held). */
   private jobs = 0
+  private readonly queued: Assignment[] = []
   private results: PieceResult[] = []
+  private readonly pace: PullPace
+  /** A pull (or a registration) is out. */
+  private asking = false
+  private askedAt = 0
+  private askedToWait = false
+  rejoins = 0
   state: 'pending' | 'active' | 'done' | 'gone' = 'pending'
   doneAt = NaN
   private readonly world: PeerWorld
@@ -56,19 +69,67 @@ export class SimPeer {
     this.world = world
     this.host = createHost(spec.up, spec.down)
     this.have = new Bitset(world.layout.pieceCount)
+    this.pace = new PullPace(world.want)
   }
 
   get id(): string {
     return this.spec.id
   }
 
+  /** Arrives: registers, then pulls. */
+  join(): void {
+    this.asking = true
+    this.world.register(this, () => {
+      this.asking = false
+      this.state = 'active'
+      this.pull()
+    })
+  }
+
+  /** Pulls if one is due and none is out. */
   pull(): void {
-    if (this.state !== 'active') return
-    const { world } = this
+    if (this.state !== 'active' || this.asking) return
+    if (this.jobs > 0 && !this.pullDue()) return
     this.giveUpSlowFetches()
-    const assignments = world.pull(this, this.results.splice(0), Math.max(0, world.want - this.jobs))
-    for (const a of assignments) this.fetch(a)
-    if (assignments.length === 0 && this.jobs === 0) world.wait(this)
+    const wait = this.jobs === 0
+    this.asking = true
+    this.askedAt = this.world.queue.now
+    this.askedToWait = wait
+    this.world.pull(this, this.results.splice(0), this.pace.want(this.jobs, this.queued.length), wait, (a) => this.answered(a))
+  }
+
+  private pullDue(): boolean {
+    const n = this.results.length
+    return n >= this.pace.batch() || (n > 0 && this.queued.length === 0 && this.jobs < this.world.want)
+  }
+
+  private answered(assignments: Assignment[] | null): void {
+    this.asking = false
+    if (this.state === 'done') return this.report(assignments ?? [])
+    if (this.state !== 'active') return
+    if (assignments === null) return this.rejoin()
+    if (!this.askedToWait) this.pace.pullTook((this.world.queue.now - this.askedAt) * 1000)
+    for (const a of assignments) {
+      if (this.jobs < this.world.want) this.fetch(a)
+      else this.queued.push(a)
+    }
+    // With nothing running an empty answer is a long-poll that timed out: the real loop asks again.
+    this.pull()
+  }
+
+  /** The supernode expired this peer (its queue held the heartbeats too long): register again with what it holds. */
+  private rejoin(): void {
+    this.rejoins++
+    this.asking = true
+    this.world.register(this, () => {
+      this.asking = false
+      this.pull()
+    })
+  }
+
+  /** A freed slot takes the next queued assignment at once, without waiting for a pull. */
+  private startQueued(): void {
+    while (this.jobs < this.world.want && this.queued.length > 0) this.fetch(this.queued.shift()!)
   }
 
   private fetch(a: Assignment): void {
@@ -103,6 +164,7 @@ export class SimPeer {
     this.have.set(t.piece)
     this.world.delivered(t, bytes)
     this.results.push({ piece: t.piece, from: t.source, ok: true, bytes })
+    this.pace.pieceTook((this.world.queue.now - t.startedAt) * 1000)
     this.jobs--
     // End-game duplicates of a piece we now hold are cancelled and reported as done, as the real peer does.
     for (const other of this.running.get(t.piece) ?? []) {
@@ -113,6 +175,7 @@ export class SimPeer {
     this.running.delete(t.piece)
     if (this.spec.leaveAt !== null && this.have.count >= this.spec.leaveAt * this.have.size && !this.have.complete) return this.world.depart(this)
     if (this.have.complete) return this.finish()
+    this.startQueued()
     this.pull()
   }
 
@@ -127,6 +190,7 @@ export class SimPeer {
     if (this.state !== 'active') return
     this.results.push(result)
     this.jobs--
+    this.startQueued()
     this.pull()
   }
 
@@ -153,15 +217,20 @@ export class SimPeer {
 
   private finish(): void {
     this.doneAt = this.world.queue.now
-    this.world.pull(this, this.results.splice(0), 0)
     this.state = 'done'
     this.world.completed(this)
+    if (!this.asking) this.report([])
+  }
+
+  /** The final report; assignments still queued or handed out after the last piece arrived are for pieces held: reported done, as the real peer does. */
+  private report(late: Assignment[]): void {
+    for (const a of [...this.queued.splice(0), ...late]) this.results.push({ piece: a.piece, from: a.from, ok: true, bytes: 0 })
+    this.world.pull(this, this.results.splice(0), 0, false, () => {})
   }
 
   /** Stops downloading and serving; in-flight transfers die with it. */
   stop(): void {
     this.state = 'gone'
-    this.world.unwait(this)
     for (const list of this.running.values()) for (const t of list) this.world.network.abort(t)
     this.running.clear()
     for (const t of [...this.host.uploads] as PieceTransfer[]) t.receiver.failed(t, 'unreachable')

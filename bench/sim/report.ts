@@ -1,5 +1,7 @@
+import { quantile } from '../lib/proc-stats.ts'
 import { gbps } from './scenario.ts'
 import type { SimResult } from './simulate.ts'
+import type { RequestKind } from './supernode-core.ts'
 
 export interface SimReport {
   peers: number
@@ -20,6 +22,23 @@ export interface SimReport {
   /** Bytes moved on the wire (incl. cancelled duplicates) over bytes stored. */
   wireOverhead: number
   pull: { calls: number; emptyShare: number; meanUs: number; p99Us: number; piecesPerCpuSecond: number; cpuSeconds: number; wakeups: number }
+  /** The supernode's core as the cost model charged it (all 0 with `--uncharged`). */
+  supernode: {
+    /** Modelled CPU over the run: the run has one task, so this is also its CPU per task. */
+    cpuSeconds: number
+    cpuSecondsPerGiB: number
+    cpuSecondsPerPeer: number
+    /** Busy time over the time until the last peer finished. */
+    busyShare: number
+    requests: Record<RequestKind, number>
+    results: number
+    assignments: number
+    /** Seconds pulls waited for the core, and registrations. */
+    pullWait: { p50: number; p99: number; max: number }
+    registerWait: { p50: number; p99: number }
+    /** Peers it expired while alive (heartbeats queued too long) that registered again. */
+    rejoins: number
+  }
   wallSeconds: number
   events: number
 }
@@ -50,6 +69,8 @@ export function buildReport(result: SimResult): SimReport {
   const completion = { p50: q(0.5), p99: q(0.99), max: durations[durations.length - 1] ?? NaN }
   const bound = lowerBound(result)
   const stored = result.seedEgress + result.bytesFromPeers
+  const { core } = result
+  const cpu = core.busySeconds
   const [, region = 0, zone = 0, rack = 0] = result.peerBytesByLocality
   const fromPeers = result.bytesFromPeers || 1
   return {
@@ -74,6 +95,18 @@ export function buildReport(result: SimResult): SimReport {
       piecesPerCpuSecond: meter.piecesPerCpuSecond,
       cpuSeconds: meter.totalMs / 1000,
       wakeups: result.wakeups,
+    },
+    supernode: {
+      cpuSeconds: cpu,
+      cpuSecondsPerGiB: stored === 0 ? 0 : cpu / (stored / 2 ** 30),
+      cpuSecondsPerPeer: cpu / peers.length,
+      busyShare: result.makespan === 0 ? 0 : cpu / result.makespan,
+      requests: { ...core.requests },
+      results: core.results,
+      assignments: core.assignments,
+      pullWait: { p50: quantile(core.pullWaits, 0.5), p99: quantile(core.pullWaits, 0.99), max: quantile(core.pullWaits, 1) },
+      registerWait: { p50: quantile(core.registerWaits, 0.5), p99: quantile(core.registerWaits, 0.99) },
+      rejoins: result.rejoins,
     },
     wallSeconds: result.wallMs / 1000,
     events: result.events,
@@ -102,8 +135,29 @@ export function formatReport(r: SimReport, describe: string): string {
     ['pull calls', `${r.pull.calls} (${pct(r.pull.emptyShare)} empty, ${r.pull.wakeups} long-poll wake-ups)`],
     ['pull CPU', `mean ${r.pull.meanUs.toFixed(1)} µs, p99 ${r.pull.p99Us.toFixed(1)} µs, total ${s(r.pull.cpuSeconds)}`],
     ['pieces / CPU-s', Math.round(r.pull.piecesPerCpuSecond).toLocaleString('en-US')],
+    ...supernodeRows(r.supernode, s, pct),
     ['wall time', `${s(r.wallSeconds)} (${r.events.toLocaleString('en-US')} events)`],
   ]
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
+}
+
+function supernodeRows(sn: SimReport['supernode'], s: (x: number) => string, pct: (x: number) => string): [string, string][] {
+  const n = (x: number): string => x.toLocaleString('en-US')
+  const ms = (x: number): string => `${(x * 1000).toFixed(1)} ms`
+  const q = sn.requests
+  const verdict = sn.busyShare >= 0.9 ? ': SUPERNODE-BOUND' : ''
+  return [
+    [
+      'supernode requests',
+      `${n(q.register)} register, ${n(q.pull)} pull, ${n(q.wake)} long-poll reruns, ${n(q.heartbeat)} heartbeat, ${n(q.leave)} leave; ${n(sn.results)} results, ${n(sn.assignments)} assignments`,
+    ],
+    ['supernode CPU', `${s(sn.cpuSeconds)} for the task = ${s(sn.cpuSecondsPerGiB)} per GiB delivered = ${ms(sn.cpuSecondsPerPeer)} per peer`],
+    ['supernode core busy', `${pct(sn.busyShare)} of the run${verdict}`],
+    [
+      'pull queueing',
+      `p50 ${ms(sn.pullWait.p50)}, p99 ${ms(sn.pullWait.p99)}, max ${ms(sn.pullWait.max)} (register p50 ${ms(sn.registerWait.p50)}, p99 ${ms(sn.registerWait.p99)})`,
+    ],
+    ...(sn.rejoins > 0 ? [['expired alive', `${n(sn.rejoins)} peers registered again`] as [string, string]] : []),
+  ]
 }

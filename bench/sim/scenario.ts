@@ -1,7 +1,11 @@
+import { DEFAULT_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
+
 /** What to simulate. Bandwidths in Gbit/s, sizes in MiB, times in seconds. */
 export interface SimOptions {
   peers: number
   sizeMiB: number
+  /** Piece size; null = the supernode's dynamic piece size for `sizeMiB` (about 256 pieces). */
+  pieceSizeMiB: number | null
   /** PRNG seed: same seed, same run. */
   seed: number
   /** Fraction of peers that leave mid-download (half gracefully, half by going silent). */
@@ -22,6 +26,10 @@ export interface SimOptions {
   regions: number
   zones: number
   racks: number
+  /** Supernode CPU per request, charged on its one core; FREE_COST_MODEL with `rttMs` 0 = pulls take no time. */
+  cost: SupernodeCostModel
+  /** Network round trip of each request to the supernode, ms. */
+  rttMs: number
 }
 
 export interface HostClass {
@@ -33,6 +41,7 @@ export interface HostClass {
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
   peers: 200,
   sizeMiB: 64,
+  pieceSizeMiB: null,
   seed: 1,
   churn: 0,
   late: 0,
@@ -49,6 +58,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   regions: 2,
   zones: 3,
   racks: 8,
+  cost: DEFAULT_COST_MODEL,
+  rttMs: 1,
 }
 
 export interface PeerSpec {

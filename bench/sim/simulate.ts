@@ -1,17 +1,17 @@
-import type { PieceResult } from '../../core/protocol/api-schema.ts'
 import { createPieceLayout, type PieceLayout } from '../../core/protocol/piece-layout.ts'
-import type { Assignment } from '../../core/supernode/scheduler/scheduler.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { EventQueue } from './event-queue.ts'
 import { createHost, type Host, Network } from './network.ts'
 import { type PeerWorld, type PieceTransfer, SimPeer } from './peer.ts'
 import { PullMeter } from './pull-meter.ts'
 import { drawPeers, gbps, type SimOptions } from './scenario.ts'
+import { SimSupernode } from './sim-supernode.ts'
+import { SupernodeCore } from './supernode-core.ts'
 
 const MiB = 1024 * 1024
 const DIGEST = `sha256:${'0'.repeat(64)}`
-/** The supernode's long-poll timeout (supernode-app: longPollMs). */
-const LONG_POLL_S = 15
+/** The real peer's keep-alive pull (core/peer/peer.ts). */
+const HEARTBEAT_S = 10
 
 export interface SimResult {
   options: SimOptions
@@ -25,7 +25,11 @@ export interface SimResult {
   peerBytesByLocality: number[]
   wireBytes: number
   meter: PullMeter
+  /** The supernode's core: requests served, CPU charged, queueing. */
+  core: SupernodeCore
   wakeups: number
+  /** Peers the supernode expired while they were alive, that registered again. */
+  rejoins: number
   events: number
   wallMs: number
 }
@@ -33,20 +37,16 @@ export interface SimResult {
 /** Runs one scenario to the end: every peer done or gone. Throws when the swarm stalls. */
 export function simulate(options: SimOptions, progress?: (line: string) => void): SimResult {
   const started = performance.now()
-  const layout = createPieceLayout(Math.round(options.sizeMiB * MiB))
+  const contentLength = Math.round(options.sizeMiB * MiB)
+  const layout = options.pieceSizeMiB === null ? createPieceLayout(contentLength) : createPieceLayout(contentLength, Math.round(options.pieceSizeMiB * MiB))
   const queue = new EventQueue()
   const swarm = new Swarm('sim', layout, { peerSlots: options.peerSlots, supernodeSlots: options.supernodeSlots })
   const meter = new PullMeter()
+  const core = new SupernodeCore(queue, options.cost, options.rttMs / 1000)
+  const supernode = new SimSupernode(queue, swarm, core, meter)
   const network = new Network(queue, (t) => (t as PieceTransfer).receiver.received(t as PieceTransfer))
   const seedHost: Host = createHost(gbps(options.supernodeGbps), Infinity)
   const byId = new Map<string, SimPeer>()
-  /** Long-polling peers and how to cancel their swarm waiter. */
-  const waiting = new Map<SimPeer, () => void>()
-  let wakeups = 0
-  const unwait = (peer: SimPeer): void => {
-    waiting.get(peer)?.()
-    waiting.delete(peer)
-  }
   const byLocality = [0, 0, 0, 0]
   let bytesFromPeers = 0
   let unfinished = options.peers
@@ -60,29 +60,14 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     pieceTimeout: 30,
     seedHost,
     peer: (id) => byId.get(id),
-    // The supernode's long-poll: woken by the swarm (the pull runs as its own event, as the HTTP answer would), or after 15 s.
-    wait(peer) {
-      if (waiting.has(peer)) return
-      const cancel = swarm.onWake(() => {
-        waiting.delete(peer)
-        wakeups++
-        queue.after(0, () => peer.pull())
-      })
-      waiting.set(peer, cancel)
-      queue.after(LONG_POLL_S, () => {
-        if (waiting.get(peer) !== cancel) return
-        unwait(peer)
-        peer.pull()
+    register(peer, answer) {
+      const rejoin = peer.state !== 'pending'
+      supernode.register(peer.id, { location: peer.spec.location, slots: options.peerSlots, have: rejoin ? peer.have : undefined }, () => {
+        if (!rejoin) heartbeat(peer)
+        answer()
       })
     },
-    unwait,
-    pull(peer: SimPeer, results: PieceResult[], want: number): Assignment[] {
-      unwait(peer)
-      const t0 = performance.now()
-      const assignments = swarm.pull(peer.id, results, want, queue.now * 1000)
-      if (want > 0) meter.record(performance.now() - t0, assignments.length)
-      return assignments
-    },
+    pull: (peer, results, want, wait, answer) => supernode.pull(peer.id, results, want, wait, answer),
     delivered(t, bytes) {
       const source = byId.get(t.source)
       if (!source) return
@@ -94,20 +79,26 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
       unfinished--
     },
     depart(peer) {
-      if (peer.spec.leaveMode === 'leave') swarm.leave(peer.id)
+      if (peer.spec.leaveMode === 'leave') supernode.leave(peer.id)
+      supernode.cancel(peer.id)
       peer.stop()
       unfinished--
     },
   }
 
+  // The real peer pulls every 10 s from its registration on (done peers too: they seed) until it leaves or dies.
+  const heartbeat = (peer: SimPeer): void => {
+    queue.after(HEARTBEAT_S, () => {
+      if (peer.state === 'gone') return
+      supernode.heartbeat(peer.id)
+      heartbeat(peer)
+    })
+  }
+
   const peers = drawPeers(options).map((spec) => new SimPeer(spec, world))
   for (const peer of peers) {
     byId.set(peer.id, peer)
-    queue.at(peer.spec.arrival, () => {
-      peer.state = 'active'
-      swarm.register(peer.id, { address: `sim://${peer.id}`, location: peer.spec.location, slots: options.peerSlots }, queue.now * 1000)
-      peer.pull()
-    })
+    queue.at(peer.spec.arrival, () => peer.join())
   }
 
   if (options.sourceGbps === null) for (let n = 0; n < layout.pieceCount; n++) swarm.seedPiece(n, DIGEST)
@@ -120,9 +111,8 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     }
   }
 
-  // The real peers heartbeat every 10 s and the supernode sweeps every 5 s.
+  // The supernode sweeps every 5 s (a timer, not a request: not charged).
   const tick = (): void => {
-    if (queue.now % 10 === 0) for (const p of peers) if (p.state === 'active' || p.state === 'done') swarm.pull(p.id, [], 0, queue.now * 1000)
     swarm.expire(queue.now * 1000)
     queue.after(5, tick)
   }
@@ -138,7 +128,9 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     event.run()
     if (++events % 65536 === 0 && progress && performance.now() - lastProgress > 30_000) {
       lastProgress = performance.now()
-      progress(`t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} pulls, mean ${meter.meanUs.toFixed(0)} µs`)
+      progress(
+        `t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} pulls, mean ${meter.meanUs.toFixed(0)} µs, supernode busy ${core.busySeconds.toFixed(1)} s`,
+      )
     }
   }
 
@@ -152,7 +144,9 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     peerBytesByLocality: byLocality,
     wireBytes: network.bytesDelivered,
     meter,
-    wakeups,
+    core,
+    wakeups: supernode.wakeups,
+    rejoins: peers.reduce((n, p) => n + p.rejoins, 0),
     events,
     wallMs: performance.now() - started,
   }

@@ -2,9 +2,11 @@
  * Virtual peers (one process, real HTTP with keep-alive) register and pull
  * against one real supernode process.
  *
- *   npm run bench:supernode -- [--peers 1000] [--size 16] [--want 8] [--json]
+ *   npm run bench:supernode -- [--peers 1000] [--size 16] [--want 8] [--slots N] [--json]
+ *   npm run bench:supernode -- --fit [--repeat 3]   # the supernode's CPU per request, fitted over FIT_RUNS (bench:sim's cost model)
  */
 import { parseArgs } from 'node:util'
+import { fitSupernodeCost, formatFit } from './cost-fit.ts'
 import { DEFAULT_SUPERNODE_BENCH, runSupernodeBench, type SupernodeBenchResult } from './run.ts'
 
 function format(r: SupernodeBenchResult): string {
@@ -48,21 +50,37 @@ function format(r: SupernodeBenchResult): string {
 }
 
 try {
-  const { values } = parseArgs({ options: { peers: { type: 'string' }, size: { type: 'string' }, want: { type: 'string' }, json: { type: 'boolean' } } })
+  const { values } = parseArgs({
+    options: {
+      peers: { type: 'string' },
+      size: { type: 'string' },
+      want: { type: 'string' },
+      json: { type: 'boolean' },
+      fit: { type: 'boolean' },
+      slots: { type: 'string' },
+      repeat: { type: 'string' },
+    },
+  })
   const num = (v: string | undefined, name: string, fallback: number): number => {
     const x = v === undefined ? fallback : Number(v)
     if (!Number.isFinite(x) || x <= 0) throw new Error(`--${name} must be a positive number, got ${v}`)
     return x
   }
-  const d = DEFAULT_SUPERNODE_BENCH
-  const result = await runSupernodeBench({
-    peers: Math.floor(num(values.peers, 'peers', d.peers)),
-    sizeMiB: num(values.size, 'size', d.sizeMiB),
-    want: Math.floor(num(values.want, 'want', d.want)),
-  })
-  console.log(values.json ? JSON.stringify({ ...result, outcomes: undefined }, null, 2) : format(result))
-  for (const f of result.failures.slice(0, 5)) console.error(`peer failed: ${f}`)
-  process.exitCode = result.failures.length > 0 ? 1 : 0
+  if (values.fit) {
+    const fit = await fitSupernodeCost(undefined, Math.floor(num(values.repeat, 'repeat', 1)), (line) => console.error(line))
+    console.log(values.json ? JSON.stringify(fit, null, 2) : formatFit(fit))
+  } else {
+    const d = DEFAULT_SUPERNODE_BENCH
+    const result = await runSupernodeBench({
+      peers: Math.floor(num(values.peers, 'peers', d.peers)),
+      sizeMiB: num(values.size, 'size', d.sizeMiB),
+      want: Math.floor(num(values.want, 'want', d.want)),
+      ...(values.slots === undefined ? {} : { slots: Math.floor(num(values.slots, 'slots', 6)) }),
+    })
+    console.log(values.json ? JSON.stringify({ ...result, outcomes: undefined }, null, 2) : format(result))
+    for (const f of result.failures.slice(0, 5)) console.error(`peer failed: ${f}`)
+    process.exitCode = result.failures.length > 0 ? 1 : 0
+  }
 } catch (error) {
   console.error(`bench:supernode failed: ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1

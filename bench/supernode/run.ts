@@ -12,6 +12,8 @@ export interface SupernodeBenchOptions {
   sizeMiB: number
   /** Pieces asked per pull (the real peer's concurrency). */
   want: number
+  /** Upload slots each virtual peer registers with; unset = the supernode's default (6). More lets a pull hand out more pieces. */
+  slots?: number
 }
 
 export const DEFAULT_SUPERNODE_BENCH: SupernodeBenchOptions = { peers: 1000, sizeMiB: 16, want: 8 }
@@ -47,7 +49,12 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
   const file = join(dir, 'file.bin')
   await writeBenchFile(file, size)
   const origin = await startBenchOrigin(file)
-  const sn = await startSupernode(join(dir, 'sn'))
+  // A supernode that fails to start must not leave the origin listening (the process would never exit).
+  const sn = await startSupernode(join(dir, 'sn')).catch(async (error: unknown) => {
+    await origin.close()
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  })
   try {
     const pid = sn.child.pid!
     await preheat(sn.url, origin.url)
@@ -58,7 +65,9 @@ export async function runSupernodeBench(options: SupernodeBenchOptions): Promise
     const client = process.cpuUsage()
     const started = performance.now()
     const settled = await Promise.allSettled(
-      Array.from({ length: options.peers }, (_, index) => runVirtualPeer({ supernode: sn.url, url: origin.url, index, want: options.want, timings })),
+      Array.from({ length: options.peers }, (_, index) =>
+        runVirtualPeer({ supernode: sn.url, url: origin.url, index, want: options.want, slots: options.slots, timings }),
+      ),
     )
     const wallSeconds = (performance.now() - started) / 1000
     const clientUsage = process.cpuUsage(client)

@@ -12,6 +12,7 @@ export interface VirtualPeerOptions {
   url: string
   index: number
   want: number
+  slots?: number
   timings: Timing[]
 }
 
@@ -49,7 +50,7 @@ export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeer
   const location = `r${i % 2}|z${i % 3}|k${i % 8}`
   const reg = await post<RegisterResponse>(
     SUPERNODE_ROUTES.register,
-    { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location } },
+    { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location, ...(o.slots ? { slots: o.slots } : {}) } },
     'register',
   )
   const have = new Uint8Array(reg.pieceCount)
