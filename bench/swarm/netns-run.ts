@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeBenchFile } from '../lib/origin.ts'
 import { median } from '../lib/processes.ts'
@@ -37,6 +37,8 @@ export interface NetnsBenchOptions {
   queue: string
   /** TCP congestion control of every host. */
   cc: string
+  /** A config file for dragonfly's supernode and gets (`--config`), to try settings. */
+  dragonflyConfig?: string | undefined
   /** Run one after the other, in this order. */
   systems: SystemName[]
 }
@@ -101,7 +103,24 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
       const source = createCpuGroup(`${prefix}-${system}-source`)
       const peers = createCpuGroup(`${prefix}-${system}-peers`)
       groups.push(source, peers)
-      results.push(await runSystem(system, { topo, launcher, source, peers, file, fileBytes: F, sha256, dir: join(dir, system), timeoutMs }, bound.seconds))
+      results.push(
+        await runSystem(
+          system,
+          {
+            topo,
+            launcher,
+            source,
+            peers,
+            file,
+            fileBytes: F,
+            sha256,
+            dir: join(dir, system),
+            timeoutMs,
+            dragonflyConfig: options.dragonflyConfig && resolve(options.dragonflyConfig),
+          },
+          bound.seconds,
+        ),
+      )
       await rm(join(dir, system), { recursive: true, force: true })
     }
     return { options, fileBytes: F, rateBitsPerSecond: rateBits, queueMs, burstBytes: topo.burstBytes, cores: machineCpu().cores, bound, systems: results }
@@ -124,6 +143,7 @@ interface RunSetup {
   sha256: string
   dir: string
   timeoutMs: number
+  dragonflyConfig?: string | undefined
 }
 
 interface Snapshot {
@@ -152,6 +172,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     dir: setup.dir,
     launcher,
     timeoutMs: setup.timeoutMs,
+    ...(setup.dragonflyConfig ? { dragonflyConfig: setup.dragonflyConfig } : {}),
     start: (host, argv, cwd = setup.dir) => launcher.start(inNamespace(host, argv), { cwd, group: host.index === 0 ? source : peers }),
     markStart: () => {
       start = snapshot()
