@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeBenchFile } from '../lib/origin.ts'
 import { median } from '../lib/processes.ts'
-import { type CpuGroup, createCpuGroup, machineCpu } from './cpu.ts'
+import { type CpuGroup, createCpuGroup, machineCpu, sweepStaleGroups } from './cpu.ts'
 import { Launcher } from './launch.ts'
 import {
   createTopology,
   destroyTopology,
   diffCounters,
   inNamespace,
+  isStale,
   netnsUnavailable,
   parseLinkRate,
   parseQueue,
@@ -67,10 +68,13 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
   if (!/^[a-z0-9_]+$/.test(options.cc)) throw new Error(`--cc takes a congestion control name (cubic, bbr, reno); got ${options.cc}`)
   const unavailable = netnsUnavailable()
   if (unavailable) throw new Error(unavailable)
+  // What runs killed with SIGKILL left: their processes, namespaces, groups and files, all named dfnb<pid>-….
   sweepStaleNamespaces()
+  sweepStaleGroups(isStale)
+  for (const name of (await readdir(tmpdir())).filter(isStale)) await rm(join(tmpdir(), name), { recursive: true, force: true })
   const F = Math.round(options.sizeMiB * 2 ** 20)
-  const dir = await mkdtemp(join(tmpdir(), 'df-bench-netns-'))
   const prefix = `dfnb${process.pid}-${++runCount}`
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`))
   const launcher = new Launcher()
   const groups: CpuGroup[] = []
   let topo: Topology | undefined
