@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { machineBusySeconds, procUsage } from '../lib/proc-stats.ts'
@@ -37,6 +37,21 @@ export function createCpuGroup(name: string): CpuGroup {
     } catch {}
   }
   return sampledGroup()
+}
+
+/**
+ * Removes the groups of bench runs whose process is gone (a run killed with
+ * SIGKILL cannot clean up), once the namespace sweep has killed what ran in
+ * them; `stale` picks them by name.
+ */
+export function sweepStaleGroups(stale: (name: string) => boolean): void {
+  const root = cgroup2Root()
+  if (!root) return
+  for (const name of readdirSync(root).filter(stale)) {
+    try {
+      rmdirSync(join(root, name))
+    } catch {}
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * curl move the same file to the same hosts, one after the other.
  *
  *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 16] [--rate 20mbit] [--queue 100ms|10ms] [--cc cubic|bbr]
+ *                          [--dragonfly-config FILE]
  *                          [--systems dragonfly,aria2,curl] [--chart FILE.svg] [--json]
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -29,6 +30,7 @@ export async function netnsMode(args: string[]): Promise<number> {
       rate: { type: 'string' },
       queue: { type: 'string' },
       cc: { type: 'string' },
+      'dragonfly-config': { type: 'string' },
       systems: { type: 'string' },
       chart: { type: 'string' },
       json: { type: 'boolean' },
@@ -49,7 +51,15 @@ export async function netnsMode(args: string[]): Promise<number> {
   }
   const results: NetnsBenchResult[] = []
   for (const peers of counts) {
-    const result = await runNetnsBench({ peers, sizeMiB, rate: values.rate ?? d.rate, queue: values.queue ?? d.queue, cc: values.cc ?? d.cc, systems })
+    const result = await runNetnsBench({
+      peers,
+      sizeMiB,
+      rate: values.rate ?? d.rate,
+      queue: values.queue ?? d.queue,
+      cc: values.cc ?? d.cc,
+      systems,
+      dragonflyConfig: values['dragonfly-config'],
+    })
     results.push(result)
     console.log(values.json ? JSON.stringify(result) : `${formatNetnsReport(result)}\n`)
   }

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeBenchFile } from '../lib/origin.ts'
 import { median } from '../lib/processes.ts'
-import { type CpuGroup, createCpuGroup, machineCpu } from './cpu.ts'
+import { type CpuGroup, createCpuGroup, machineCpu, sweepStaleGroups } from './cpu.ts'
 import { Launcher } from './launch.ts'
 import {
   createTopology,
   destroyTopology,
   diffCounters,
   inNamespace,
+  isStale,
   netnsUnavailable,
   parseLinkRate,
   parseQueue,
@@ -37,6 +38,8 @@ export interface NetnsBenchOptions {
   queue: string
   /** TCP congestion control of every host. */
   cc: string
+  /** A config file for dragonfly's supernode and gets (`--config`), to try settings. */
+  dragonflyConfig?: string | undefined
   /** Run one after the other, in this order. */
   systems: SystemName[]
 }
@@ -65,10 +68,13 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
   if (!/^[a-z0-9_]+$/.test(options.cc)) throw new Error(`--cc takes a congestion control name (cubic, bbr, reno); got ${options.cc}`)
   const unavailable = netnsUnavailable()
   if (unavailable) throw new Error(unavailable)
+  // What runs killed with SIGKILL left: their processes, namespaces, groups and files, all named dfnb<pid>-….
   sweepStaleNamespaces()
+  sweepStaleGroups(isStale)
+  for (const name of (await readdir(tmpdir())).filter(isStale)) await rm(join(tmpdir(), name), { recursive: true, force: true })
   const F = Math.round(options.sizeMiB * 2 ** 20)
-  const dir = await mkdtemp(join(tmpdir(), 'df-bench-netns-'))
   const prefix = `dfnb${process.pid}-${++runCount}`
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`))
   const launcher = new Launcher()
   const groups: CpuGroup[] = []
   let topo: Topology | undefined
@@ -101,7 +107,24 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
       const source = createCpuGroup(`${prefix}-${system}-source`)
       const peers = createCpuGroup(`${prefix}-${system}-peers`)
       groups.push(source, peers)
-      results.push(await runSystem(system, { topo, launcher, source, peers, file, fileBytes: F, sha256, dir: join(dir, system), timeoutMs }, bound.seconds))
+      results.push(
+        await runSystem(
+          system,
+          {
+            topo,
+            launcher,
+            source,
+            peers,
+            file,
+            fileBytes: F,
+            sha256,
+            dir: join(dir, system),
+            timeoutMs,
+            dragonflyConfig: options.dragonflyConfig && resolve(options.dragonflyConfig),
+          },
+          bound.seconds,
+        ),
+      )
       await rm(join(dir, system), { recursive: true, force: true })
     }
     return { options, fileBytes: F, rateBitsPerSecond: rateBits, queueMs, burstBytes: topo.burstBytes, cores: machineCpu().cores, bound, systems: results }
@@ -124,6 +147,7 @@ interface RunSetup {
   sha256: string
   dir: string
   timeoutMs: number
+  dragonflyConfig?: string | undefined
 }
 
 interface Snapshot {
@@ -152,6 +176,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     dir: setup.dir,
     launcher,
     timeoutMs: setup.timeoutMs,
+    ...(setup.dragonflyConfig ? { dragonflyConfig: setup.dragonflyConfig } : {}),
     start: (host, argv, cwd = setup.dir) => launcher.start(inNamespace(host, argv), { cwd, group: host.index === 0 ? source : peers }),
     markStart: () => {
       start = snapshot()

@@ -142,12 +142,15 @@ export function destroyTopology(topo: Topology): void {
 
 /** Deletes namespaces left by bench runs whose process is gone (a run killed with SIGKILL cannot clean up); returns their names. */
 export function sweepStaleNamespaces(): string[] {
-  const stale = listNamespaces().filter((ns) => {
-    const pid = Number(NAME.exec(ns)?.[1])
-    return pid > 0 && pid !== process.pid && !alive(pid)
-  })
+  const stale = listNamespaces().filter(isStale)
   for (const ns of stale) deleteNamespace(ns)
   return stale
+}
+
+/** Whether a name is one of this bench's (`dfnb<pid>-…`) and its process is gone. */
+export function isStale(name: string): boolean {
+  const pid = Number(NAME.exec(name)?.[1])
+  return pid > 0 && pid !== process.pid && !alive(pid)
 }
 
 /** argv that runs `argv` inside host's namespace (`ip netns exec` execs it: the pid stays the same). */

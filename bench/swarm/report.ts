@@ -68,7 +68,7 @@ export interface SystemResult {
 }
 
 export interface NetnsBenchResult {
-  options: { peers: number; sizeMiB: number; rate: string; queue: string; cc: string; systems: SystemName[] }
+  options: { peers: number; sizeMiB: number; rate: string; queue: string; cc: string; systems: SystemName[]; dragonflyConfig?: string | undefined }
   fileBytes: number
   rateBitsPerSecond: number
   queueMs: number
@@ -90,7 +90,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
   const pct = (v: number): string => `${(v * 100).toFixed(1)} %`
   const { bound: b, options: o } = r
   const lines = [
-    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores`,
+    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores${o.dragonflyConfig ? `, dragonfly --config ${o.dragonflyConfig}` : ''}`,
     `lower bound  ${s(b.seconds)} = max(F/u_s ${s(b.seedUpload)}, F/d ${s(b.download)}, N·F/(u_s+Σu_i) ${s(b.swarmUpload)}); TCP carries at most ${pct(1448 / (1448 + FRAME_OVERHEAD))} of a link as payload (${x((1448 + FRAME_OVERHEAD) / 1448)} bound at best)`,
     '',
   ]
@@ -137,8 +137,11 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
         `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode, ${pct(m.reported.source)} from the source${inner}`,
       )
     }
-    if (m.window.machineBusy >= CPU_BOUND)
-      lines.push(`${m.system}: the machine was ${pct(m.window.machineBusy)} busy during the transfer: CPU-bound, not only link-bound`)
+    if (m.window.machineBusy >= CPU_BOUND) {
+      lines.push(
+        `${m.system}: CPU-bound: the machine was ${pct(m.window.machineBusy)} busy during the transfer (this system ${pct(m.window.ownBusy)}): its times are not the links' alone`,
+      )
+    }
     const others = m.window.machineBusy - m.window.ownBusy - m.window.softirqBusy
     if (others >= DISTURBED || m.window.beforeBusy >= DISTURBED) {
       lines.push(

@@ -36,9 +36,10 @@ export async function runDragonfly(ctx: SystemContext): Promise<SystemOutcome> {
 }
 
 async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promise<HostRun[]> {
+  const config = ctx.dragonflyConfig ? ['--config', ctx.dragonflyConfig] : []
   const supernode = ctx.start(
     ctx.source,
-    [process.execPath, BIN, 'supernode', '--host', ctx.source.ip, '--port', String(SUPERNODE_PORT), '--home', join(ctx.dir, 'supernode')],
+    [process.execPath, BIN, 'supernode', '--host', ctx.source.ip, '--port', String(SUPERNODE_PORT), '--home', join(ctx.dir, 'supernode'), ...config],
     CWD,
   )
   try {
@@ -65,6 +66,7 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
           '--daemon',
           'off',
           '--json',
+          ...config,
         ],
         CWD,
       ),

@@ -18,6 +18,8 @@ export interface SystemContext {
   launcher: Launcher
   /** How long the clients may take before they are stopped and counted as failed. */
   timeoutMs: number
+  /** Dragonfly: a config file for the supernode and every get (`--config`), to try settings; none by default. */
+  dragonflyConfig?: string
   /** Starts `argv` inside `host`'s namespace, counted as this system's source side (host 0) or peers' CPU. */
   start(host: NetHost, argv: string[], cwd?: string): Launched
   /** Right before the first client starts, and once the last one is done: the window of the machine's busy share. */
