@@ -47,12 +47,17 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
   /** Waits until something changes: a piece, the layout, the verdict or a cancel. */
   const waitFor = async <T>(check: () => T | undefined): Promise<T> => {
     for (;;) {
-      const wake = peer.progress.next(taskId, stop.signal)
-      if (verdict && !verdict.ok) throw toDragonflyError(verdict.error, 'E_DOWNLOAD_FAILED')
-      const value = check()
-      if (value !== undefined) return value
-      if (stop.signal.aborted) throw createError('E_ABORTED', 'reader went away')
-      await Promise.race([wake, settled])
+      // Watch before looking, so a change in between is not missed; drop the watch whatever the look found.
+      const watch = peer.progress.watch(taskId, stop.signal)
+      try {
+        if (verdict && !verdict.ok) throw toDragonflyError(verdict.error, 'E_DOWNLOAD_FAILED')
+        const value = check()
+        if (value !== undefined) return value
+        if (stop.signal.aborted) throw createError('E_ABORTED', 'reader went away')
+        await Promise.race([watch.changed, settled])
+      } finally {
+        watch.cancel()
+      }
     }
   }
 

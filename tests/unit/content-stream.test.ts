@@ -91,4 +91,35 @@ describe('reading a download while it runs', () => {
     expect([stream.start, stream.end, stream.partial]).toEqual([100, 600, true])
     expect(await readAll(stream.body)).toBe(500)
   })
+
+  // A daemon serves a finished task from its cache all day: no reader may leave a wake-up behind on it.
+  it('leaves no wake-up registered once a reader of a finished download is done, cancelled or refused', async () => {
+    const f = fakePeer(content, 250)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    f.settle.resolve()
+    for (let i = 0; i < 3; i++) {
+      const whole = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done, chunkSize: 100 })
+      expect(await readAll(whole.body)).toBe(1000)
+    }
+    const cancelled = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done, chunkSize: 100 })
+    const reader = cancelled.body.getReader()
+    await reader.read()
+    await reader.cancel()
+    await expect(openContentStream({ peer: f.peer, taskId: TASK, done: f.done, range: 'bytes=5000-' })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' })
+    expect(f.peer.progress.waiting(TASK)).toBe(0)
+  })
+
+  it('a reader waiting on a running download is registered once, and not after it read the end', async () => {
+    const f = fakePeer(content, 250)
+    const opening = openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    await new Promise((r) => setTimeout(r, 5))
+    expect(f.peer.progress.waiting(TASK)).toBe(1)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    const reading = readAll((await opening).body)
+    f.settle.resolve()
+    expect(await reading).toBe(1000)
+    expect(f.peer.progress.waiting(TASK)).toBe(0)
+  })
 })
