@@ -5,7 +5,7 @@
  * leave; the supernode's live heap (a snapshot, after a full GC) is read after
  * the first round and after the last.
  *
- *   node --import jiti/register bench/soak/supernode-churn.ts [--rounds 10] [--peers 200] [--size 16] [--want 8]
+ *   node --import jiti/register bench/soak/supernode-churn.ts [--rounds 10] [--peers 200] [--size 16] [--want 8] [--keep-snapshots DIR]
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,7 +22,9 @@ import type { HeapSummary } from './heap-snapshot.ts'
 
 const MiB = 2 ** 20
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, peers: { type: 'string' }, size: { type: 'string' }, want: { type: 'string' } } })
+const { values } = parseArgs({
+  options: { rounds: { type: 'string' }, peers: { type: 'string' }, size: { type: 'string' }, want: { type: 'string' }, 'keep-snapshots': { type: 'string' } },
+})
 const rounds = Number(values.rounds ?? 10)
 const peers = Number(values.peers ?? 200)
 const sizeMiB = Number(values.size ?? 16)
@@ -33,8 +35,8 @@ if (![rounds, peers, sizeMiB, want].every((x) => Number.isFinite(x) && x > 0) ||
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'df-soak-churn-'))
-const snapshots = join(dir, 'heap')
-await mkdir(snapshots)
+const snapshots = values['keep-snapshots'] ?? join(dir, 'heap')
+await mkdir(snapshots, { recursive: true })
 const origin = await startContentOrigin(sizeMiB * MiB)
 const sn = await startSupernode(join(dir, 'sn'), [], heapSnapshotFlags(snapshots))
 const pid = sn.child.pid!
@@ -50,7 +52,7 @@ try {
     )
     for (const s of settled) if (s.status === 'rejected' && failures++ < 5) console.error(`peer failed: ${s.reason}`)
     if (round === 1 || round === rounds || round === Math.ceil(rounds / 2)) {
-      const heap = await measureHeap(pid, snapshots)
+      const heap = await measureHeap(pid, snapshots, values['keep-snapshots'] !== undefined)
       rows.push({ round, requests: timings.length, heapMiB: heap.bytes / MiB, rssMiB: (procUsage(pid)?.rssBytes ?? 0) / MiB, summary: heap })
     }
   }

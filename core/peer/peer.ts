@@ -22,6 +22,9 @@ import { SupernodeList } from './supernode-list.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { TaskProgress } from './task-progress.ts'
 
+/** Heartbeat pulls in flight at once. */
+const HEARTBEAT_CONCURRENCY = 16
+
 /**
  * What a peer runs on (plugins, storage, runtime capabilities), and its
  * options: those are declared in peer-options.ts (type, default, check), the
@@ -65,6 +68,7 @@ export class Peer implements DownloadHost {
   /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
   private readonly memberships = new Map<string, { base: string; peerId: string }>()
   private heartbeat?: ReturnType<typeof setInterval>
+  private beating = false
   /** The host's limits (`totalLimit`) and each task's under them. */
   private readonly hostLimits: Limits
   private readonly taskLimits = new Map<string, Limits>()
@@ -105,13 +109,33 @@ export class Peer implements DownloadHost {
 
   joined(taskId: string, base: string, peerId: string): void {
     this.memberships.set(taskId, { base, peerId })
-    this.heartbeat ??= setInterval(() => {
-      void this.supernodes.refresh()
-      for (const [id, m] of this.memberships) {
-        this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => this.memberships.delete(id))
-      }
-    }, 10_000)
+    this.heartbeat ??= setInterval(() => void this.beat(), 10_000)
     ;(this.heartbeat as { unref?: () => void }).unref?.()
+  }
+
+  /**
+   * One heartbeat round: a pull per swarm this peer is in, HEARTBEAT_CONCURRENCY
+   * at a time (a daemon seeding thousands of cached tasks sent them all at once,
+   * a socket each); a round still running when the next is due lets it pass.
+   */
+  private async beat(): Promise<void> {
+    if (this.beating) return
+    this.beating = true
+    try {
+      void this.supernodes.refresh()
+      const due = [...this.memberships]
+      const next = async (): Promise<void> => {
+        for (let item = due.pop(); item; item = due.pop()) {
+          const [id, m] = item
+          await this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => {
+            if (this.memberships.get(id) === m) this.memberships.delete(id)
+          })
+        }
+      }
+      await Promise.all(Array.from({ length: HEARTBEAT_CONCURRENCY }, next))
+    } finally {
+      this.beating = false
+    }
   }
 
   /** Leaves one task's swarm (its pieces are no longer offered). */

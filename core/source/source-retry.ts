@@ -44,9 +44,16 @@ export function isRetryable(error: unknown): boolean {
   return error.code === 'E_SOURCE_UNREACHABLE' || error.code === 'E_SOURCE_TRUNCATED'
 }
 
+/** Waits `ms`, less if `signal` aborts; the listener goes with the wait (the signal may be the daemon's, alive for days). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    if (signal?.aborted) done()
+    else signal?.addEventListener('abort', done, { once: true })
   })
 }

@@ -89,7 +89,6 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const body = parseBody(PullBody, await readJson(c))
     const { swarm } = task
     const deadline = Date.now() + longPollMs
-    const wakeups = options.shutdown ? AbortSignal.any([c.req.raw.signal, options.shutdown]) : c.req.raw.signal
     let results = body.results
     if (options.inflight) options.inflight.pulls++
     try {
@@ -119,7 +118,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
           })
           return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
         }
-        await swarm.waitForChange(Math.min(deadline - now, swarm.retryIn(body.peerId, now) ?? Infinity), wakeups)
+        await swarm.waitForChange(Math.min(deadline - now, swarm.retryIn(body.peerId, now) ?? Infinity), c.req.raw.signal, options.shutdown)
       }
     } finally {
       if (options.inflight) options.inflight.pulls--

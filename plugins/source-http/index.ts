@@ -49,15 +49,59 @@ async function fetchHttp(request: SourceRequest, options: ResolvedOptions): Prom
     if (validators.etag) headers.set('if-none-match', validators.etag)
     if (validators.lastModified) headers.set('if-modified-since', validators.lastModified)
   }
-  const timeout = new AbortController()
-  const timer = setTimeout(() => timeout.abort(), options.headersTimeoutMs)
-  const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal
+  // One signal for the headers timeout and the caller's abort. Not AbortSignal.any: the caller's signal lives as long
+  // as the supernode or daemon, and on Node 20 each composite made from it stays in its list for good.
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort(new DOMException('no response headers in time', 'TimeoutError'))
+  }, options.headersTimeoutMs)
+  const caller = request.signal
+  const follow = (): void => controller.abort(caller?.reason)
+  const unfollow = (): void => caller?.removeEventListener('abort', follow)
+  if (caller?.aborted) follow()
+  else caller?.addEventListener('abort', follow, { once: true })
+  let response: Response
   try {
-    return await fetch(request.url, { method: request.method ?? 'GET', headers, signal, redirect: 'manual' })
+    response = await fetch(request.url, { method: request.method ?? 'GET', headers, signal: controller.signal, redirect: 'manual' })
   } catch (error) {
-    const why = timeout.signal.aborted ? 'no response headers in time' : (((error as Error).cause as Error)?.message ?? (error as Error).message)
+    unfollow()
+    const why = timedOut ? 'no response headers in time' : (((error as Error).cause as Error)?.message ?? (error as Error).message)
     throw createError('E_SOURCE_UNREACHABLE', `cannot fetch ${request.url}: ${why}`, { cause: error })
   } finally {
     clearTimeout(timer)
   }
+  if (!caller || !response.body) {
+    unfollow()
+    return response
+  }
+  // The caller's abort still stops the body: it is followed until the body ends or is cancelled.
+  return new Response(untilDone(response.body, unfollow), { status: response.status, statusText: response.statusText, headers: response.headers })
+}
+
+/** `body` as it is, calling `done` once when it ends, fails or is cancelled. */
+function untilDone(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await reader.read()
+          if (next.done) {
+            done()
+            controller.close()
+          } else controller.enqueue(next.value)
+        } catch (error) {
+          done()
+          controller.error(error)
+        }
+      },
+      cancel(reason) {
+        done()
+        return reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
 }

@@ -10,14 +10,31 @@ import { optionError } from '../helpers/option-error.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 
 let origin: Origin
+let slow: Origin
 let content: Buffer
 beforeAll(async () => {
   const dir = await tempDir()
   content = randomBytes(300_000)
   await writeFile(join(dir, 'blob'), content)
   origin = await startOrigin(join(dir, 'blob'))
+  slow = await startOrigin(join(dir, 'blob'), { rate: 100_000 })
 })
-afterAll(() => origin?.close())
+afterAll(async () => {
+  await origin?.close()
+  await slow?.close()
+})
+
+/** A signal that counts the abort listeners added to it and removed from it. */
+function countedSignal() {
+  const controller = new AbortController()
+  const { signal } = controller
+  const listeners = { added: 0, removed: 0 }
+  const add = signal.addEventListener.bind(signal)
+  const remove = signal.removeEventListener.bind(signal)
+  signal.addEventListener = (...args: Parameters<typeof add>) => (listeners.added++, add(...args))
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => (listeners.removed++, remove(...args))
+  return { controller, signal, listeners }
+}
 
 describe('source-http', () => {
   it('passes testSource against a real origin', async () => {
@@ -48,6 +65,33 @@ describe('source-http', () => {
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => silent.close(resolve))
     }
+  })
+
+  // The supernode and the daemon hand every source fetch their own long-lived signal: nothing may stay on it.
+  it("follows the caller's signal only while a fetch and its body run", async () => {
+    const { source } = sourceHttp()
+    const caller = countedSignal()
+    for (let i = 0; i < 5; i++) {
+      const whole = await source.fetch({ url: origin.url(), headers: {}, signal: caller.signal })
+      expect(Buffer.from(await whole.arrayBuffer()).equals(content)).toBe(true)
+      await source.fetch({ url: origin.url(), headers: {}, method: 'HEAD', signal: caller.signal })
+      const dropped = await source.fetch({ url: origin.url(), headers: {}, signal: caller.signal })
+      await dropped.body?.cancel()
+      await source.fetch({ url: origin.url('/missing'), headers: {}, signal: caller.signal }).then((r) => r.body?.cancel())
+    }
+    expect(caller.listeners.added).toBe(20)
+    expect(caller.listeners.removed).toBe(20)
+    // An abort while the body is still coming stops it.
+    const running = await source.fetch({ url: slow.url(), headers: {}, signal: caller.signal })
+    const reader = running.body!.getReader()
+    await reader.read()
+    caller.controller.abort()
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'ended'
+      })(),
+    ).rejects.toBeDefined()
+    expect(caller.listeners.removed).toBe(21)
   })
 
   it('refuses misspelt and mistyped options', () => {

@@ -52,4 +52,27 @@ describe('wake queue', () => {
     expect(q.size).toBe(0)
     await expect(q.wait(5)).resolves.toBeUndefined()
   })
+
+  it('wait() ends on an abort of any of its signals, and leaves no listener on them', async () => {
+    const q = new WakeQueue()
+    const shutdown = new AbortController()
+    const listeners = { added: 0, removed: 0 }
+    const add = shutdown.signal.addEventListener.bind(shutdown.signal)
+    const remove = shutdown.signal.removeEventListener.bind(shutdown.signal)
+    shutdown.signal.addEventListener = (...args: Parameters<typeof add>) => (listeners.added++, add(...args))
+    shutdown.signal.removeEventListener = (...args: Parameters<typeof remove>) => (listeners.removed++, remove(...args))
+    for (let i = 0; i < 100; i++) {
+      const request = new AbortController()
+      const waiting = q.wait(60_000, request.signal, shutdown.signal)
+      if (i % 2) q.wake(1)
+      else request.abort()
+      await waiting
+    }
+    expect(listeners).toEqual({ added: 100, removed: 100 })
+    const last = q.wait(60_000, new AbortController().signal, shutdown.signal)
+    shutdown.abort()
+    await expect(last).resolves.toBeUndefined()
+    await expect(q.wait(60_000, shutdown.signal)).resolves.toBeUndefined()
+    expect(q.size).toBe(0)
+  })
 })

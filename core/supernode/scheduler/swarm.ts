@@ -182,10 +182,10 @@ export class Swarm {
   /**
    * Resolves when a change wakes this waiter or after `timeoutMs`. Each
    * change wakes the oldest waiters, as many as upload slots it freed or
-   * added (at least one); `changed()` wakes all.
+   * added (at least one); `changed()` wakes all. An abort of any of `signals` ends the wait.
    */
-  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.waiters.wait(timeoutMs, signal)
+  waitForChange(timeoutMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+    return this.waiters.wait(timeoutMs, ...signals)
   }
 
   /** `waitForChange` without a timer, for callers that keep their own clock (the simulator). */

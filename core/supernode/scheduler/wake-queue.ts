@@ -49,18 +49,27 @@ export class WakeQueue {
     this.head = 0
   }
 
-  /** Resolves when woken or after `timeoutMs`, whichever is first; an abort resolves it too. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when woken or after `timeoutMs`, whichever is first; an abort of
+   * any of `signals` resolves it too. Several signals rather than one
+   * `AbortSignal.any`: a composite made per wait with a long-lived signal (the
+   * supernode's shutdown) stays in that signal's list on Node 20, a little
+   * memory for every pull ever answered; listeners are removed when done.
+   */
+  wait(timeoutMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer)
         cancel()
-        signal?.removeEventListener('abort', done)
+        for (const signal of signals) signal?.removeEventListener('abort', done)
         resolve()
       }
       const timer = setTimeout(done, timeoutMs)
       const cancel = this.add(done)
-      signal?.addEventListener('abort', done)
+      for (const signal of signals) {
+        if (signal?.aborted) return done()
+        signal?.addEventListener('abort', done)
+      }
     })
   }
 }
