@@ -16,6 +16,8 @@ export interface DownloadSettings extends Pick<PeerOptionValues, 'pieceTimeoutMs
   createPieceHasher?: CreatePieceHasher
   allocate?: (bytes: number) => Uint8Array
   pieceGet?: PieceHttpGet
+  /** The transport of small JSON requests (supernode API, parents' piece maps). @default fetch */
+  apiFetch?: typeof fetch
 }
 
 /**
@@ -24,7 +26,7 @@ export interface DownloadSettings extends Pick<PeerOptionValues, 'pieceTimeoutMs
  */
 export interface DownloadHost {
   readonly options: DownloadSettings
-  readonly client: Pick<SupernodeClient, 'pull'>
+  readonly client: Pick<SupernodeClient, 'pull' | 'sync'>
   /** Wakes readers of a download in progress (layout known, piece verified). */
   readonly progress: { notify(taskId: string): void }
   /** The rate limits a task's transfers run under. */

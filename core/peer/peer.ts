@@ -85,7 +85,16 @@ export class Peer implements DownloadHost {
     const routes = createPieceRoutes({
       lookup: (taskId) => {
         const task = this.tasks.get(taskId)
-        return task && { layout: task.layout, storage: this.options.storage, has: (n) => task.have.has(n), limiter: this.limitsOf(taskId).up }
+        return (
+          task && {
+            layout: task.layout,
+            storage: this.options.storage,
+            has: (n) => task.have.has(n),
+            held: () => task.have,
+            changed: (signal) => this.progress.watch(taskId, signal).changed,
+            limiter: this.limitsOf(taskId).up,
+          }
+        )
       },
       transforms: this.options.plugins.transforms,
       hooks: this.options.plugins.hooks,
@@ -127,7 +136,7 @@ export class Peer implements DownloadHost {
       const next = async (): Promise<void> => {
         for (let item = due.pop(); item; item = due.pop()) {
           const [id, m] = item
-          await this.client.pull(m.base, id, { peerId: m.peerId, want: 0, wait: false }).catch(() => {
+          await this.client.sync(m.base, id, { peerId: m.peerId }).catch(() => {
             if (this.memberships.get(id) === m) this.memberships.delete(id)
           })
         }

@@ -1,6 +1,6 @@
 import { createFetch, FetchError, ofetch } from 'ofetch'
 import { createError, DragonflyError } from '../errors.ts'
-import type { PullBody, PullResponse, RegisterBody, RegisterResponse } from '../protocol/api-schema.ts'
+import type { PullBody, PullResponse, RegisterBody, RegisterResponse, SyncBody, SyncResponse } from '../protocol/api-schema.ts'
 import { decodeErrorBody } from '../protocol/error-body.ts'
 import { routePath, SUPERNODE_ROUTES, serverUrl } from '../protocol/routes.ts'
 
@@ -36,6 +36,8 @@ export function createSupernodeClient(options: SupernodeClientOptions = {}) {
     register: (base: string, body: RegisterBody) => call<RegisterResponse>(base, SUPERNODE_ROUTES.register, body, options.registerTimeoutMs ?? 60_000),
     pull: (base: string, taskId: string, body: Partial<PullBody> & { peerId: string }) =>
       call<PullResponse>(base, routePath(SUPERNODE_ROUTES.pull, { taskId }), body, options.pullTimeoutMs ?? 30_000),
+    sync: (base: string, taskId: string, body: Partial<SyncBody> & { peerId: string }) =>
+      call<SyncResponse>(base, routePath(SUPERNODE_ROUTES.sync, { taskId }), body, options.pullTimeoutMs ?? 30_000),
     reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, SUPERNODE_ROUTES.backToSource, body, 2_000),
     leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, routePath(SUPERNODE_ROUTES.leave, { taskId }), { peerId }, 5_000),
     /** The cluster's config service: which supernodes a peer at `location` should use, best first. */

@@ -1,11 +1,13 @@
 import { createError } from '../errors.ts'
-import type { AssignmentDto, PieceResult, RegisterResponse } from '../protocol/api-schema.ts'
+import { type AssignmentDto, type RegisterResponse, type SourceFailure, SUPERNODE_ID, type SyncResponse } from '../protocol/api-schema.ts'
 import { decodeError } from '../protocol/error-body.ts'
+import { pieceRange } from '../protocol/piece-layout.ts'
 import type { DownloadHost } from './download-host.ts'
 import type { DownloadRequest, DownloadStats } from './download-types.ts'
+import { ParentSet } from './parent-set.ts'
 import type { LocalTask } from './peer-tasks.ts'
+import { pickPiece } from './piece-picker.ts'
 import { PieceReceiver } from './piece-receiver.ts'
-import { PullPace } from './pull-pace.ts'
 
 export interface SwarmDownloadContext {
   host: DownloadHost
@@ -24,86 +26,195 @@ export interface SwarmDownloadContext {
   progress?: () => void
 }
 
+/** How often a downloading peer reports to the supernode (holdings, bytes, failures) when nothing else makes it. */
+const SYNC_INTERVAL_MS = 2_000
+/** The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those). */
+const DRY_SYNC_SPACING_MS = 250
+/** First copies a peer keeps in flight from the supernode (granted in syncs). */
+const SEED_IN_FLIGHT = 2
+/** Pieces in flight from one parent. */
+const PER_PARENT = 2
+/** End game: once this many pieces or fewer are missing and all are in flight, idle parents fetch copies of them. */
+const ENDGAME_PIECES = 8
+
 /**
- * The pull loop: report the last results and ask for the pieces that fill
- * the free slots (plus `PullPace`'s lookahead) in one request; wait on the
- * supernode (long-poll) only when nothing is running, otherwise wait for
- * pieces to settle. Each assignment goes to the `PieceReceiver`. Returns the
- * whole-content digest the supernode announced, if any.
+ * The parents protocol's download loop. The supernode names the parents and
+ * grants first copies (`sync`, every SYNC_INTERVAL_MS, sooner when the
+ * grants run low or nothing is left to fetch); the parents announce what they
+ * hold (ParentSet); this loop picks pieces itself, rarest first among the
+ * parents, PER_PARENT in flight each and `concurrency` in all, first copies
+ * from the supernode first. Each piece goes to the `PieceReceiver`. Returns
+ * the whole-content digest the supernode announced, if any.
  */
 export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
-  const { host, base, registration, request } = ctx
-  const { peerId, taskId } = registration
-  const timeoutMs = host.options.pieceTimeoutMs
+  const { host, base, registration, request, task } = ctx
+  const { peerId, taskId, pieceCount } = registration
   const concurrency = limitedConcurrency(
     Math.min(host.options.concurrency, bytesInFlightCap(registration.pieceSize)),
     host.downloadRate(taskId),
     registration.pieceSize,
-    timeoutMs,
+    host.options.pieceTimeoutMs,
   )
   const receiver = new PieceReceiver({ ...ctx, url: request.url, pieceSize: registration.pieceSize, concurrency })
-  const results: PieceResult[] = []
+  const digests: (string | undefined)[] = new Array(pieceCount)
+  let digestsKnown = 0
+  const inflight = new Map<number, string[]>()
   const running = new Set<Promise<void>>()
-  const queued: AssignmentDto[] = []
-  const pace = new PullPace(concurrency)
-  let stopped = false
+  const seedQueue: number[] = []
+  let seedInflight = 0
+  const received = new Map<string, { pieces: number; bytes: number }>()
+  const failed: SourceFailure[] = []
+  let haveChanged = true
   let announced = registration.digest
+  let lastSync = 0
+  let syncing: Promise<void> | null = null
+  let syncError: unknown
+  let seedEmpty = false
   let waker: (() => void) | null = null
   const wake = (): void => {
     waker?.()
     waker = null
   }
-  const failed = (): unknown => receiver.fatal
+  const parents = new ParentSet({ taskId, pieceCount, headers: (url) => host.outgoingHeaders(url), onChange: wake, fetch: host.options.apiFetch })
+  const offset = hashOffset(peerId, Math.max(1, pieceCount))
   request.signal?.addEventListener('abort', wake)
   host.joined(taskId, base, peerId)
 
-  const pullDue = (): boolean => results.length >= pace.batch() || (results.length > 0 && queued.length === 0 && running.size < concurrency)
-  const launch = (assignment: AssignmentDto): void => {
+  const applyDigests = (answer: SyncResponse): void => {
+    answer.digests.forEach((d, i) => {
+      const n = answer.digestsFrom + i
+      if (typeof d === 'string' && /^[0-9a-f]{64}$/.test(d) && n < pieceCount) digests[n] = d
+    })
+    while (digestsKnown < pieceCount && digests[digestsKnown] !== undefined) digestsKnown++
+  }
+
+  const sync = async (dry: boolean): Promise<void> => {
+    lastSync = performance.now()
+    const seed = Math.max(0, SEED_IN_FLIGHT + 1 - seedQueue.length - seedInflight)
+    const body = {
+      peerId,
+      ...(haveChanged ? { have: task.have.toBase64() } : {}),
+      received: [...received].map(([from, r]) => ({ from, ...r })),
+      failed: failed.splice(0),
+      digestsFrom: digestsKnown,
+      seed,
+      wait: dry,
+    }
+    haveChanged = false
+    received.clear()
+    const answer = await host.client.sync(base, taskId, body)
+    if (answer.error) throw decodeError(answer.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
+    if (answer.digest) announced = answer.digest
+    applyDigests(answer)
+    parents.update(answer.parents.filter((p) => p.id !== peerId))
+    seedEmpty = seed > 0 && answer.seed.length === 0
+    for (const n of answer.seed) if (Number.isInteger(n) && n >= 0 && n < pieceCount && !task.have.has(n) && !seedQueue.includes(n)) seedQueue.push(n)
+  }
+  const startSync = (dry: boolean): void => {
+    syncing = sync(dry)
+      .catch((error) => void (syncError = error))
+      .finally(() => {
+        syncing = null
+        wake()
+      })
+  }
+
+  const launch = (piece: number, from: string, address: string | undefined): void => {
+    const sources = inflight.get(piece)
+    if (sources) sources.push(from)
+    else inflight.set(piece, [from])
+    const link = from === SUPERNODE_ID ? undefined : parents.links.get(from)
+    if (link) link.inflight++
+    else if (from === SUPERNODE_ID) seedInflight++
+    const assignment: AssignmentDto = { piece, digest: digests[piece]!, size: pieceRange(task.layout, piece).length, from, ...(address ? { address } : {}) }
     const started = performance.now()
     const job: Promise<void> = receiver
       .receive(assignment)
       .then((result) => {
-        if (result.ok && result.bytes) pace.pieceTook(performance.now() - started)
-        results.push(result)
+        if (result.ok && result.bytes) {
+          const r = received.get(from) ?? { pieces: 0, bytes: 0 }
+          r.pieces++
+          r.bytes += result.bytes
+          received.set(from, r)
+          haveChanged = true
+          if (link) {
+            link.received++
+            const ms = performance.now() - started
+            link.pieceMs = link.pieceMs ? link.pieceMs * 0.7 + ms * 0.3 : ms
+          }
+        } else if (!result.ok) {
+          failed.push({ from, error: result.error ?? 'http' })
+          // The supernode hears of it at the next sync (and may list the parent again later).
+          if (link) parents.drop(from)
+        }
       })
       .catch((error) => void (receiver.fatal ??= error))
       .finally(() => {
         running.delete(job)
-        // A freed slot takes the next assignment at once, without waiting for a pull.
-        if (!failed() && !stopped && queued.length) launch(queued.shift()!)
+        const left = inflight.get(piece)?.filter((s) => s !== from)
+        if (left?.length) inflight.set(piece, left)
+        else inflight.delete(piece)
+        if (link) link.inflight--
+        else if (from === SUPERNODE_ID) seedInflight--
         wake()
       })
     running.add(job)
   }
 
-  try {
-    while (!ctx.task.have.complete) {
-      if (failed()) throw failed()
-      if (request.signal?.aborted) throw createError('E_ABORTED', 'download interrupted')
-      const wait = running.size === 0
-      const asked = performance.now()
-      const response = await host.client.pull(base, taskId, { peerId, results: results.splice(0), want: pace.want(running.size, queued.length), wait })
-      if (!wait) pace.pullTook(performance.now() - asked)
-      if (response.error) throw decodeError(response.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
-      if (response.digest) announced = response.digest
-      for (const assignment of response.assignments) {
-        if (running.size < concurrency) launch(assignment)
-        else queued.push(assignment)
-      }
-      // The next pull once nothing runs, a batch of results is in, or a result is in and its slot has nothing queued.
-      while (running.size > 0 && !failed() && !request.signal?.aborted && !pullDue()) await new Promise<void>((resolve) => (waker = resolve))
+  /** Starts every fetch there is room and a source for; returns whether something runs. */
+  const fill = (): void => {
+    while (seedQueue.length > 0 && running.size < concurrency) {
+      const piece = seedQueue.shift()!
+      if (!task.have.has(piece) && !inflight.has(piece) && digests[piece] !== undefined) launch(piece, SUPERNODE_ID, undefined)
     }
-    if (failed()) throw failed()
-    // Assignments still queued are for pieces held by now: they settle at once and are reported with the rest.
-    for (const assignment of queued.splice(0)) launch(assignment)
-    // The last piece's result is pushed after its bookkeeping; wait for it so the final report is complete.
+    const verifiable = (n: number): boolean => digests[n] !== undefined
+    for (let launched = true; launched && running.size < concurrency; ) {
+      launched = false
+      // Faster parents first: a slow one gets what is left.
+      const links = [...parents.links.values()].sort((a, b) => a.inflight - b.inflight || a.pieceMs - b.pieceMs)
+      for (const link of links) {
+        if (running.size >= concurrency) break
+        if (link.inflight >= PER_PARENT) continue
+        const piece = pickPiece({ parent: link.have, have: task.have, inflight, verifiable, availability: parents.availability, offset })
+        if (piece === undefined) continue
+        launch(piece, link.id, link.address)
+        launched = true
+      }
+    }
+    const missing = pieceCount - task.have.count
+    if (running.size < concurrency && missing <= ENDGAME_PIECES && missing === inflight.size) {
+      for (const [piece, sources] of inflight) {
+        if (running.size >= concurrency || sources.length >= 2) continue
+        const spare = [...parents.links.values()].find((l) => l.inflight < PER_PARENT && l.have.has(piece) && !sources.includes(l.id))
+        if (spare) launch(piece, spare.id, spare.address)
+      }
+    }
+  }
+
+  try {
+    await sync(false)
+    while (!task.have.complete) {
+      if (receiver.fatal) throw receiver.fatal
+      if (syncError) throw syncError
+      if (request.signal?.aborted) throw createError('E_ABORTED', 'download interrupted')
+      fill()
+      const now = performance.now()
+      const dry = running.size === 0
+      const seedLow = !seedEmpty && seedQueue.length + seedInflight < SEED_IN_FLIGHT
+      if (!syncing && ((dry && now - lastSync >= DRY_SYNC_SPACING_MS) || seedLow || now - lastSync >= SYNC_INTERVAL_MS)) startSync(dry)
+      const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : SYNC_INTERVAL_MS)
+      await new Promise<void>((resolve) => (waker = resolve))
+      clearTimeout(timer)
+    }
+    if (receiver.fatal) throw receiver.fatal
     await Promise.allSettled(running)
-    const last = await host.client.pull(base, taskId, { peerId, results: results.splice(0), want: 0, wait: false }).catch(() => null)
-    if (last?.digest) announced = last.digest
+    if (syncing) await syncing
+    haveChanged = true
+    await sync(false).catch(() => {})
     return announced
   } finally {
     request.signal?.removeEventListener('abort', wake)
-    stopped = true
+    parents.close()
     receiver.stop()
     await Promise.allSettled(running)
   }
@@ -123,10 +234,16 @@ export function bytesInFlightCap(pieceSize: number): number {
 
 /**
  * Under a rate limit, fewer pieces in flight: each should still arrive well
- * within the supernode's assignment timeout (a third of it), or the supernode
- * would reclaim pieces that are merely paced.
+ * within the piece timeout (a third of it), or pieces that are merely paced
+ * would be given up on.
  */
 export function limitedConcurrency(concurrency: number, rate: number, pieceSize: number, timeoutMs: number): number {
   if (!rate) return concurrency
   return Math.max(1, Math.min(concurrency, Math.floor((rate * timeoutMs) / 3000 / pieceSize)))
+}
+
+function hashOffset(id: string, modulo: number): number {
+  let h = 2166136261
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
+  return (h >>> 0) % modulo
 }

@@ -55,6 +55,42 @@ export const PullBody = v.object({
 })
 export type PullBody = v.InferOutput<typeof PullBody>
 
+/** What a peer received from one source since its last sync (the supernode's byte counters and metrics). */
+export const ReceivedFrom = v.object({
+  from: v.pipe(v.string(), v.maxLength(64)),
+  pieces: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000)),
+  bytes: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+})
+export type ReceivedFrom = v.InferOutput<typeof ReceivedFrom>
+
+/** A source that failed this peer since its last sync, and why. */
+export const SourceFailure = v.object({
+  from: v.pipe(v.string(), v.maxLength(64)),
+  error: v.picklist(['digest', 'unreachable', 'timeout', 'http']),
+})
+export type SourceFailure = v.InferOutput<typeof SourceFailure>
+
+/**
+ * The parents protocol: a downloading peer's periodic report and request in
+ * one (SUPERNODE_ROUTES.sync). It says what it holds, what it received from
+ * whom and which sources failed it; it asks for digests it lacks and for
+ * first copies from the supernode (`seed`).
+ */
+export const SyncBody = v.object({
+  peerId: v.pipe(v.string(), v.uuid()),
+  /** Every piece the peer holds, base64 bitset; absent when nothing changed since the last sync. */
+  have: v.optional(v.pipe(v.string(), v.maxLength(2_000_000), v.base64())),
+  received: v.optional(v.pipe(v.array(ReceivedFrom), v.maxLength(1024)), []),
+  failed: v.optional(v.pipe(v.array(SourceFailure), v.maxLength(1024)), []),
+  /** Digests are sent for pieces from this index on. */
+  digestsFrom: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))),
+  /** First copies the peer would take from the supernode now. */
+  seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(64)), 0),
+  /** None of the peer's parents holds a piece it needs: wait (long-poll) for a change that could give it work. */
+  wait: v.optional(v.boolean(), false),
+})
+export type SyncBody = v.InferOutput<typeof SyncBody>
+
 export const LeaveBody = v.object({ peerId: v.pipe(v.string(), v.uuid()) })
 
 export const PreheatBody = v.object({
@@ -132,6 +168,38 @@ export interface RegisterResponse {
   /** Cluster mode: the supernodes this peer should use, best first (the config service's answer). */
   supernodes?: string[]
 }
+
+/** A peer a downloading peer fetches pieces from directly. */
+export interface ParentDto {
+  id: string
+  /** Piece server base URL. */
+  address: string
+  location?: string
+}
+
+export interface SyncResponse {
+  /** The peer's parents from now on (it keeps the ones still listed, drops the others). */
+  parents: ParentDto[]
+  /** Piece digests from `digestsFrom` on (null: not known yet); at most SYNC_DIGESTS per answer. */
+  digestsFrom: number
+  digests: (string | null)[]
+  /** Pieces the peer may fetch from the supernode now: first copies no other peer holds. */
+  seed: number[]
+  /** Whole-content digest, once the supernode has all of it. */
+  digest?: string
+  /** Source failed: the peer should stop (or go back to source). */
+  error?: ErrorJson
+}
+
+/** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */
+export const PieceMap = v.object({
+  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000)),
+  have: v.pipe(v.string(), v.maxLength(2_000_000), v.base64()),
+})
+export type PieceMap = v.InferOutput<typeof PieceMap>
+
+/** Most digests one sync answer carries (64 KiB of hex); a peer asks again from where it stopped. */
+export const SYNC_DIGESTS = 1024
 
 export interface PullResponse {
   assignments: AssignmentDto[]

@@ -20,12 +20,21 @@ export const PIECES_PATH = '/pieces'
 /** One piece's bytes, coded as the receiver accepts; the same on a supernode and on every peer. */
 export const PIECE_ROUTE = `${PIECES_PATH}/:taskId/:piece` as const
 
+/**
+ * Which pieces a node holds for a task (`{count, have}`, base64 bitset): the
+ * have-announcements of the parents protocol. `?after=N&wait=MS` answers once
+ * the node holds more than N pieces, or after MS (long-poll).
+ */
+export const PIECE_MAP_ROUTE = `${PIECES_PATH}/:taskId` as const
+
 /** The supernode: peer API, admin and observation, the cluster's config service. */
 export const SUPERNODE_ROUTES = {
   /** The HTML dashboard. */
   dashboard: '/',
   register: `${API}/tasks/register`,
   pull: `${API}/tasks/:taskId/pull`,
+  /** The parents protocol: a peer reports its holdings and gets parents, digests and first copies. */
+  sync: `${API}/tasks/:taskId/sync`,
   leave: `${API}/tasks/:taskId/leave`,
   /** A peer went to the source itself. */
   backToSource: `${API}/reports/back-to-source`,

@@ -25,6 +25,7 @@ import { checkRequests } from '../transfer/request-check.ts'
 import type { Cdn } from './cdn/cdn.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
+import { mountSyncRoute } from './sync-route.ts'
 
 export interface SupernodeAppOptions {
   cdn: Cdn
@@ -124,6 +125,8 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
       if (options.inflight) options.inflight.pulls--
     }
   })
+
+  mountSyncRoute(app, { taskOf, longPollMs, stopping, shutdown: options.shutdown, inflight: options.inflight })
 
   app.post(SUPERNODE_ROUTES.leave, async (c) => {
     const task = taskOf(c.req.param('taskId'))

@@ -6,7 +6,7 @@ import { createError } from '../errors.ts'
 import { toErrorResponse } from '../protocol/error-body.ts'
 import { ACCEPT_CODING_HEADER, CODING_HEADER, createPieceEncoder, parseAcceptCoding } from '../protocol/piece-coding.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
-import { PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts'
+import { PIECE_MAP_ROUTE, PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { BufferPool } from './buffer-pool.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
@@ -22,6 +22,10 @@ export interface ServedTask {
   has(piece: number): boolean
   /** The piece's digest, when known: keys the cache of compressed pieces so replaced content is never served stale. */
   digest?(piece: number): string | undefined
+  /** Every verified piece, for the piece map route (have-announcements); without it the route answers E_NOT_FOUND. */
+  held?(): { count: number; toBase64(): string }
+  /** Resolves at the next verified piece, or once `signal` aborts (the piece map's long-poll). */
+  changed?(signal: AbortSignal): Promise<void>
   /** Paces this task's uploads (`--rate-limit` under `--total-limit`). */
   limiter?: RateLimiter
 }
@@ -47,6 +51,31 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
   const encoder = createPieceEncoder(options.transforms ?? [])
   const pool = new BufferPool(MAX_POOLED)
   if (options.hooks) app.use(`${PIECES_PATH}/*`, checkRequests(options.hooks))
+  app.get(PIECE_MAP_ROUTE, async (c) => {
+    const { taskId } = c.req.param()
+    if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
+    const after = queryCount(c.req.query('after'), -1, 'after')
+    const wait = Math.min(queryCount(c.req.query('wait'), 0, 'wait'), MAX_MAP_WAIT_MS)
+    let task = options.lookup(taskId)
+    if (!task?.held) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    if (task.held().count <= after && wait > 0 && task.changed) {
+      // Any verified piece answers the wait; the timer and the caller's disconnect end it too.
+      const stop = new AbortController()
+      const timer = setTimeout(() => stop.abort(), wait)
+      const onClose = (): void => stop.abort()
+      c.req.raw.signal.addEventListener('abort', onClose, { once: true })
+      try {
+        await task.changed(stop.signal)
+      } finally {
+        clearTimeout(timer)
+        c.req.raw.signal.removeEventListener('abort', onClose)
+      }
+      task = options.lookup(taskId)
+      if (!task?.held) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    }
+    const held = task.held()
+    return c.json({ count: held.count, have: held.toBase64() })
+  })
   app.get(PIECE_ROUTE, async (c) => {
     const { taskId, piece: raw } = c.req.param()
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
@@ -86,4 +115,13 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
   })
   app.onError((error) => toErrorResponse(error))
   return app
+}
+
+/** Longest wait a piece map request may ask for. */
+const MAX_MAP_WAIT_MS = 30_000
+
+function queryCount(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined) return fallback
+  if (!/^-?\d{1,9}$/.test(raw)) throw createError('E_BAD_REQUEST', `${name} must be an integer`)
+  return Math.max(-1, Number(raw))
 }

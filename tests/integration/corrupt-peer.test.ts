@@ -16,12 +16,15 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
   const file = await randomFile(dir, size)
   const origin = await startOrigin(file)
   const supernode = await startSupernode(join(dir, 'sn'), [], { DRAGONFLY_LOG_FORMAT: 'json' })
-  // A liar: claims every piece, serves random bytes of the right length.
+  // A liar: claims every piece (at registration and in its piece map), serves random bytes of the right length.
   let served = 0
-  const evil = new Hono().get('/pieces/:task/:piece', (c) => {
-    served++
-    return c.body(randomBytes(256 * 1024), 200, { 'content-type': 'application/octet-stream' })
-  })
+  let claim: Bitset | undefined
+  const evil = new Hono()
+    .get('/pieces/:task', (c) => c.json({ count: claim?.count ?? 0, have: claim?.toBase64() ?? '' }))
+    .get('/pieces/:task/:piece', (c) => {
+      served++
+      return c.body(randomBytes(256 * 1024), 200, { 'content-type': 'application/octet-stream' })
+    })
   const evilServer = await nodeRuntime.serve(evil.fetch, { port: 0, hostname: '127.0.0.1' })
   try {
     const warm = dragonfly(['get', origin.url(), '-o', join(dir, 'warm'), '--supernode', supernode.url, '--home', join(dir, 'w'), '--json'])
@@ -29,6 +32,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
     const { taskId, pieces } = parseJsonLine<{ taskId: string; pieces: number }>(warm.stdout)
     const all = new Bitset(pieces)
     for (let i = 0; i < pieces; i++) all.set(i)
+    claim = all
     const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -124,7 +124,11 @@ describe('compress + encrypt + auth-header + storage-fs, in-process swarm on rea
     const taskId = [...warm.tasks.keys()].find((id) => warm.tasks.get(id)!.layout.contentLength === SIZE)!
     const pieceCount = warm.tasks.get(taskId)!.layout.pieceCount
     let tampered = 0
-    const evil = new Hono().get('/pieces/:task/:piece', async (c) => {
+    const all = new Bitset(pieceCount)
+    for (let i = 0; i < pieceCount; i++) all.set(i)
+    // It claims every piece in its piece map too (the parents protocol's have-announcements).
+    const evil = new Hono().get('/pieces/:task', (c) => c.json({ count: all.count, have: all.toBase64() }))
+    evil.get('/pieces/:task/:piece', async (c) => {
       const upstream = await fetch(`${sn.url}/pieces/${c.req.param('task')}/${c.req.param('piece')}`, {
         headers: { ...auth, 'x-dragonfly-accept-coding': c.req.header('x-dragonfly-accept-coding') ?? '' },
       })
@@ -136,8 +140,6 @@ describe('compress + encrypt + auth-header + storage-fs, in-process swarm on rea
     const server = await nodeRuntime.serve(evil.fetch, { port: 0, hostname: '127.0.0.1' })
     const evilAddress = `http://127.0.0.1:${server.port}`
     try {
-      const all = new Bitset(pieceCount)
-      for (let i = 0; i < pieceCount; i++) all.set(i)
       const reg = await fetch(`${sn.url}/api/v1/tasks/register`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },

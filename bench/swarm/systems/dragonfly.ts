@@ -8,6 +8,8 @@ import type { HostRun, SystemContext, SystemOutcome } from './system.ts'
 const SUPERNODE_PORT = 8002
 /** Outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
 const CWD = tmpdir()
+/** Extra Node flags for the supernode and every get (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): NODE_OPTIONS refuses some. */
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
 
 interface GetJson {
   bytes: number
@@ -39,7 +41,19 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
   const config = ctx.dragonflyConfig ? ['--config', ctx.dragonflyConfig] : []
   const supernode = ctx.start(
     ctx.source,
-    [process.execPath, BIN, 'supernode', '--host', ctx.source.ip, '--port', String(SUPERNODE_PORT), '--home', join(ctx.dir, 'supernode'), ...config],
+    [
+      process.execPath,
+      ...NODE_ARGS,
+      BIN,
+      'supernode',
+      '--host',
+      ctx.source.ip,
+      '--port',
+      String(SUPERNODE_PORT),
+      '--home',
+      join(ctx.dir, 'supernode'),
+      ...config,
+    ],
     CWD,
   )
   try {
@@ -52,6 +66,7 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
         h,
         [
           process.execPath,
+          ...NODE_ARGS,
           BIN,
           'get',
           originUrl,

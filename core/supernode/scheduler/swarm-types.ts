@@ -28,6 +28,11 @@ export interface PeerState {
   joinedAt: number
   bytesUploaded: number
   bytesDownloaded: number
+  /** Parents protocol: the peers this one fetches from (ids), and how many have this one as a parent. */
+  parents: string[]
+  children: number
+  /** Parents protocol: since when this peer has had nothing to fetch (it said so in its syncs). */
+  dryAt?: number
   /** Cluster mode: the id of the supernode this peer registered with, when not this one (it never pulls here). */
   remote?: string
 }
@@ -70,6 +75,10 @@ export interface SwarmOptions {
    * only while it uploads nothing else.
    */
   seedUplinkLimited?: boolean
+  /** Parents protocol: how many parents a downloading peer gets. */
+  parentCount: number
+  /** Parents protocol: a peer with nothing to fetch for this long may take a spare copy from the supernode. */
+  spareAfterMs: number
 }
 
 /** What a swarm tells the outside (metrics, logs); every hook is optional. */
@@ -83,6 +92,8 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   pendingGraceMs: 3_000,
   silentPeerMs: 5_000,
   blacklistMs: 5_000,
+  parentCount: 8,
+  spareAfterMs: 2_000,
 }
 
 export interface SwarmEvents {

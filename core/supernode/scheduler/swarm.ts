@@ -1,11 +1,36 @@
 import { createError } from '../../errors.ts'
-import { type PieceResult, SUPERNODE_ID } from '../../protocol/api-schema.ts'
+import { type PieceResult, type ReceivedFrom, type SourceFailure, SUPERNODE_ID } from '../../protocol/api-schema.ts'
 import { Bitset } from '../../protocol/bitset.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
 import { HolderIndex } from './holder-index.ts'
+import { chooseParents, holdsMissing } from './parents.ts'
 import { type Assignment, type SourceView, schedule } from './scheduler.ts'
+import { SeedGrants } from './seed-grants.ts'
 import { DEFAULT_SWARM_OPTIONS, type PeerRegistration, type PeerState, type RemoteMember, type SwarmEvents, type SwarmOptions } from './swarm-types.ts'
 import { WakeQueue } from './wake-queue.ts'
+
+/** What a peer of the parents protocol says in one sync (SyncBody, parsed). */
+export interface SyncReport {
+  /** Every piece it holds, when changed. */
+  have?: Bitset
+  received: readonly ReceivedFrom[]
+  failed: readonly SourceFailure[]
+  /** First copies it would take from the supernode now. */
+  seed: number
+  /** None of its parents holds a piece it needs. */
+  dry: boolean
+}
+
+export interface SyncAnswer {
+  parents: PeerState[]
+  /** Pieces granted from the supernode. */
+  seed: number[]
+  /** A parent holds a piece the peer lacks, as far as this swarm knows. */
+  useful: boolean
+}
+
+/** Holders of a piece looked at to tell whether a requester has a usable one. */
+const SPARE_HOLDER_SCAN = 16
 
 /**
  * One task's swarm: who holds which piece, who is fetching what from whom,
@@ -33,6 +58,8 @@ export class Swarm {
   private readonly events: SwarmEvents
   private readonly index: HolderIndex<PeerState>
   private readonly waiters = new WakeQueue()
+  /** Parents protocol: which peer takes which first copy from the supernode. */
+  private readonly grants: SeedGrants
   version = 0
 
   constructor(taskId: string, layout: PieceLayout, options: Partial<SwarmOptions> = {}, isolatedAddresses = new Set<string>(), events: SwarmEvents = {}) {
@@ -47,6 +74,7 @@ export class Swarm {
     this.index = new HolderIndex(layout.pieceCount)
     this.seed = { id: SUPERNODE_ID, have: new Bitset(layout.pieceCount), uploading: 0, slots: this.options.supernodeSlots, bytesUploaded: 0 }
     this.isolatedAddresses = isolatedAddresses
+    this.grants = new SeedGrants(layout.pieceCount, this.options.pieceTimeoutMs)
   }
 
   /** The supernode stored piece `n` with this digest: it can now be scheduled. */
@@ -75,6 +103,8 @@ export class Swarm {
       joinedAt: now,
       bytesUploaded: 0,
       bytesDownloaded: 0,
+      parents: [],
+      children: 0,
     }
     this.peers.set(id, peer)
     if (this.counted(peer)) for (let i = 0; i < have.size; i++) if (have.has(i)) this.gained(peer, i)
@@ -123,6 +153,115 @@ export class Swarm {
       else peer.inflight.set(a.piece, { sources: [a.from], deadline: now + this.options.pieceTimeoutMs })
     }
     return assignments
+  }
+
+  /**
+   * The parents protocol: applies a peer's report (holdings, bytes received,
+   * failed sources), grants it first copies from the supernode, and picks its
+   * parents. A peer that has had nothing to fetch for `spareAfterMs` gets a
+   * spare copy of a piece it lacks, so a stalled holder never stalls it.
+   */
+  sync(peerId: string, report: SyncReport, now: number): SyncAnswer {
+    const peer = this.peer(peerId)
+    peer.lastSeen = now
+    let gained = 0
+    if (report.have) {
+      const counted = this.counted(peer)
+      for (let i = 0; i < this.layout.pieceCount; i++) {
+        if (!report.have.has(i) || this.digests[i] === undefined || !peer.have.set(i)) continue
+        gained++
+        if (counted) this.gained(peer, i)
+      }
+    }
+    for (const r of report.received) {
+      const source = this.source(r.from)
+      if (!source || r.bytes === 0) continue
+      source.bytesUploaded += r.bytes
+      peer.bytesDownloaded += r.bytes
+      this.events.pieceDelivered?.(r.from === SUPERNODE_ID ? 'supernode' : 'peer', r.bytes)
+    }
+    for (const f of report.failed) {
+      const source = this.source(f.from)
+      if (!source || source === peer) continue
+      peer.blacklist.set(f.from, now + this.options.blacklistMs)
+      if (source !== this.seed) this.blame(source as PeerState, peer, f.error, now)
+    }
+    for (const [source, until] of peer.blacklist) if (until <= now) peer.blacklist.delete(source)
+    if (gained > 0) this.wake(gained)
+
+    const seedOk = !this.seed.isolated && !peer.blacklist.has(SUPERNODE_ID)
+    const room = seedOk ? Math.min(report.seed, this.seed.slots - this.grants.live(now)) : 0
+    const seed =
+      room > 0
+        ? this.grants.grant(
+            peer.id,
+            room,
+            now,
+            (n) => this.holders[n]! > 0,
+            (n) => this.seed.have.has(n) && !peer.have.has(n),
+          )
+        : []
+    if (!report.dry) peer.dryAt = undefined
+    else peer.dryAt ??= now
+    // Spare copies: pieces no usable holder can give this peer (holders it found failing, none at all), at once;
+    // after spareAfterMs with nothing to fetch, one more of the rarest, so a stalled holder never stalls it.
+    if (seedOk && seed.length < report.seed) {
+      const late = peer.dryAt !== undefined && now - peer.dryAt >= this.options.spareAfterMs
+      const spares = this.sparesFor(peer, report.seed - seed.length, late, now)
+      if (spares.length) {
+        seed.push(...spares)
+        if (late) peer.dryAt = now
+      }
+    }
+
+    const current = peer.parents.flatMap((id) => this.peers.get(id) ?? [])
+    if (peer.have.complete) {
+      // A peer that holds everything needs no parents (its heartbeat syncs land here).
+      for (const p of current) p.children--
+      peer.parents = []
+      return { parents: [], seed, useful: false }
+    }
+    const parents = chooseParents({
+      requester: peer,
+      current,
+      count: this.options.parentCount,
+      usable: (p) => this.counted(p),
+      dry: report.dry,
+      holdersOf: (n) => this.index.of(n),
+      holders: this.holders,
+      peers: this.livePeers() as Iterable<PeerState>,
+    })
+    for (const p of current) p.children--
+    for (const p of parents) p.children++
+    peer.parents = parents.map((p) => p.id)
+    return { parents, seed, useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
+  }
+
+  /**
+   * Spare copies for `peer` from the supernode: pieces it lacks that no
+   * holder it may use has and nobody is granted, up to `count`; when `late`,
+   * at least one, the rarest, whoever holds it.
+   */
+  private sparesFor(peer: PeerState, count: number, late: boolean, now: number): number[] {
+    const out: number[] = []
+    let rarest: number | undefined
+    let rarestRank = Infinity
+    for (let n = 0; n < this.layout.pieceCount && out.length < count; n++) {
+      if (!this.seed.have.has(n) || peer.have.has(n)) continue
+      const granted = this.grants.granted(n, now)
+      if (!granted && !usableHolder(this.index.of(n), peer)) {
+        out.push(n)
+        continue
+      }
+      const rank = this.holders[n]! * 2 + (granted ? 1 : 0)
+      if (late && rank < rarestRank) {
+        rarest = n
+        rarestRank = rank
+      }
+    }
+    if (out.length === 0 && rarest !== undefined) out.push(rarest)
+    for (const n of out) this.grants.spare(peer.id, n, now)
+    return out
   }
 
   /** Ms until a source this requester blacklisted may be used again, if any: a long-poll should not wait past it. */
@@ -247,7 +386,7 @@ export class Swarm {
   }
 
   private gained(peer: PeerState, piece: number): void {
-    this.holders[piece]!++
+    if (this.holders[piece]!++ === 0) this.grants.fulfilled(piece)
     this.index.add(piece, peer)
   }
 
@@ -274,7 +413,7 @@ export class Swarm {
   }
 
   private forgetHoldings(peer: PeerState): void {
-    for (let i = 0; i < peer.have.size; i++) if (peer.have.has(i)) this.holders[i]!--
+    for (let i = 0; i < peer.have.size; i++) if (peer.have.has(i) && --this.holders[i]! === 0) this.grants.lost(i)
     this.index.remove(peer)
   }
 
@@ -309,6 +448,17 @@ export class Swarm {
       freed += entry.sources.length
     }
     this.peers.delete(peer.id)
+    this.grants.dropPeer(peer.id)
+    for (const id of peer.parents) {
+      const parent = this.peers.get(id)
+      if (parent) parent.children--
+    }
     this.wake(freed)
   }
+}
+
+/** Whether one of the first SPARE_HOLDER_SCAN holders is one `peer` may use. */
+function usableHolder(holders: readonly PeerState[], peer: PeerState): boolean {
+  for (let i = 0; i < holders.length && i < SPARE_HOLDER_SCAN; i++) if (holders[i] !== peer && !peer.blacklist.has(holders[i]!.id)) return true
+  return false
 }

@@ -1,0 +1,93 @@
+import type { Bitset } from '../../protocol/bitset.ts'
+import { localityScore } from './scheduler.ts'
+
+/**
+ * Parent choice in the parents protocol: the peers a downloading peer
+ * fetches from directly. Pure, no I/O, no clock.
+ *
+ * Rules, each stated by a unit test:
+ * - a parent stays a parent while it is live, counted and not failing the
+ *   child; a child that ran dry drops the parents that hold nothing it lacks;
+ * - new parents first come from the holders of pieces the child lacks
+ *   (rarest first), then from any live peer (early in a download nobody holds
+ *   anything yet, and the first copies arrive at exactly those peers);
+ * - among candidates: same location prefix first, then the fewest children.
+ *
+ * Cost per call: O(parents + HOLDER_SAMPLE + PEER_SAMPLE), whatever the swarm size.
+ */
+
+export interface ParentCandidate {
+  id: string
+  have: Bitset
+  location?: string
+  /** Children that have this peer as a parent now. */
+  children: number
+}
+
+export interface ParentChoiceInput<P extends ParentCandidate> {
+  requester: { id: string; have: Bitset; location?: string; blacklist: { has(id: string): boolean } }
+  /** The requester's parents now. */
+  current: readonly P[]
+  /** How many parents a child has. */
+  count: number
+  /** Whether a peer may serve (live, not isolated, reachable). */
+  usable: (peer: P) => boolean
+  /** The child has nothing to fetch from its parents. */
+  dry: boolean
+  /** Holders of a piece (the swarm's holder index). */
+  holdersOf: (piece: number) => readonly P[]
+  /** Holder count per piece. */
+  holders: ArrayLike<number>
+  /** Live peers, in any order; read at most PEER_SAMPLE of them. */
+  peers: Iterable<P>
+}
+
+/** Missing pieces looked at for holders per choice. */
+export const HOLDER_SAMPLE = 64
+/** Live peers looked at when holders of missing pieces are not enough. */
+export const PEER_SAMPLE = 64
+
+export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInput<P>): P[] {
+  const { requester, count } = input
+  const ok = (p: P): boolean => p.id !== requester.id && !requester.blacklist.has(p.id) && input.usable(p)
+  const kept = input.current.filter((p) => ok(p) && (!input.dry || holdsMissing(p.have, requester.have)))
+  if (kept.length >= count) return kept
+  const taken = new Set(kept.map((p) => p.id))
+  const pool: P[] = []
+  const consider = (p: P): void => {
+    if (!taken.has(p.id) && ok(p)) {
+      taken.add(p.id)
+      pool.push(p)
+    }
+  }
+  for (const piece of rarestMissing(requester.have, input.holders, HOLDER_SAMPLE)) for (const p of input.holdersOf(piece)) consider(p)
+  const byHolders = pool.length
+  let seen = 0
+  for (const p of input.peers) {
+    if (pool.length >= byHolders + count || ++seen > PEER_SAMPLE) break
+    consider(p)
+  }
+  const rank = (p: P, i: number) => ({ p, holder: i < byHolders ? 1 : 0, near: localityScore(requester.location, p.location) })
+  const ranked = pool.map(rank).sort((a, b) => b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
+  return [...kept, ...ranked.slice(0, count - kept.length).map((r) => r.p)]
+}
+
+/** Whether `have` holds a piece `lacks` does not. */
+export function holdsMissing(have: Bitset, lacks: Bitset): boolean {
+  if (have.count === 0) return false
+  for (let i = 0; i < have.size; i++) if (have.has(i) && !lacks.has(i)) return true
+  return false
+}
+
+/** Up to `limit` pieces the requester lacks that someone holds, fewest holders first. */
+function rarestMissing(have: Bitset, holders: ArrayLike<number>, limit: number): number[] {
+  const picked: { piece: number; n: number }[] = []
+  for (let piece = 0; piece < have.size && picked.length < limit * 4; piece++) {
+    const n = holders[piece] ?? 0
+    if (n > 0 && !have.has(piece)) picked.push({ piece, n })
+  }
+  return picked
+    .sort((a, b) => a.n - b.n)
+    .slice(0, limit)
+    .map((x) => x.piece)
+}

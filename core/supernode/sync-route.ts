@@ -1,0 +1,90 @@
+import type { Hono } from 'hono'
+import { type ParentDto, parseBody, SYNC_DIGESTS, SyncBody, type SyncResponse } from '../protocol/api-schema.ts'
+import { Bitset } from '../protocol/bitset.ts'
+import { readJson } from '../protocol/http-json.ts'
+import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
+import type { SyncReport } from './scheduler/swarm.ts'
+
+export interface SyncRouteOptions {
+  taskOf(taskId: string): CdnTask
+  /** How long a sync from a peer with nothing to fetch waits for a change. */
+  longPollMs: number
+  stopping(): boolean
+  shutdown?: AbortSignal
+  /** Long-polls being answered right now (the shutdown waits for them). */
+  inflight?: { pulls: number }
+}
+
+/**
+ * `POST /api/v1/tasks/:taskId/sync` — the parents protocol's one call to the
+ * supernode: a downloading peer reports (holdings, bytes by source, failed
+ * sources) and gets its parents, the digests it lacks and first copies to
+ * take from the supernode. Only registered peers (E_UNKNOWN_PEER otherwise).
+ * A peer that says it has nothing to fetch is answered once something could
+ * give it work (a parent holds a piece it lacks, a grant, new digests), or
+ * after the long-poll.
+ */
+export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
+  app.post(SUPERNODE_ROUTES.sync, async (c) => {
+    const task = options.taskOf(c.req.param('taskId'))
+    const body = parseBody(SyncBody, await readJson(c))
+    const { swarm, layout } = task
+    let report: SyncReport = {
+      have: body.have === undefined ? undefined : Bitset.fromBase64(layout.pieceCount, body.have),
+      received: body.received,
+      failed: body.failed,
+      seed: body.seed,
+      dry: body.wait,
+    }
+    const from = Math.min(body.digestsFrom ?? 0, layout.pieceCount)
+    const deadline = Date.now() + Math.min(options.longPollMs, LONG_POLL_CAP_MS)
+    if (options.inflight) options.inflight.pulls++
+    try {
+      for (;;) {
+        const answer = swarm.sync(body.peerId, report, Date.now())
+        report = { ...report, have: undefined, received: [], failed: [] }
+        const digests: (string | null)[] = []
+        let fresh = false
+        for (let n = from; n < Math.min(layout.pieceCount, from + SYNC_DIGESTS); n++) {
+          const d = swarm.digests[n]
+          digests.push(d ?? null)
+          if (d !== undefined) fresh = true
+        }
+        const now = Date.now()
+        const done = swarm.peer(body.peerId).have.complete
+        if (
+          !body.wait ||
+          done ||
+          answer.seed.length > 0 ||
+          answer.useful ||
+          fresh ||
+          task.error ||
+          options.stopping() ||
+          now >= deadline ||
+          c.req.raw.signal.aborted
+        ) {
+          const parents: ParentDto[] = answer.parents.map((p) => ({ id: p.id, address: p.address, ...(p.location ? { location: p.location } : {}) }))
+          return c.json<SyncResponse>({
+            parents,
+            digestsFrom: from,
+            digests,
+            seed: answer.seed,
+            ...(task.digest ? { digest: task.digest } : {}),
+            ...(task.error ? { error: task.error.toJSON() } : {}),
+            ...(options.stopping() ? { error: { code: 'E_NOT_READY', message: 'supernode is shutting down; use another supernode' } } : {}),
+          })
+        }
+        // Woken by a new holder, a new seeded piece or a departure; a spare copy may be due after spareAfterMs.
+        await swarm.waitForChange(Math.min(deadline - now, SPARE_CHECK_MS), c.req.raw.signal, options.shutdown)
+      }
+    } finally {
+      if (options.inflight) options.inflight.pulls--
+    }
+  })
+}
+
+/** A waiting sync answers within this, so a peer's progress report is never held for long. */
+const LONG_POLL_CAP_MS = 5_000
+/** A waiting sync looks again this often (a spare copy comes due with time, not with a change). */
+const SPARE_CHECK_MS = 500
