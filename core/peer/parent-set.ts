@@ -55,6 +55,15 @@ export class ParentSet {
     for (const id of [...this.links.keys()]) if (!listed.has(id)) this.drop(id)
   }
 
+  /** A parent's piece map, as its piece answer carried it. */
+  heard(id: string, encoded: string): void {
+    const link = this.links.get(id)
+    if (!link) return
+    try {
+      this.apply(link, Bitset.fromBase64(this.o.pieceCount, encoded))
+    } catch {}
+  }
+
   /** Stops using a parent (it failed this peer); the supernode may list it again later. */
   drop(id: string): void {
     const link = this.links.get(id)
@@ -82,6 +91,11 @@ export class ParentSet {
     const path = routePath(PIECE_MAP_ROUTE, { taskId: this.o.taskId })
     let failures = 0
     while (!signal.aborted && !this.closed) {
+      // While pieces come from this parent, their answers carry its map: no request needed.
+      if (link.inflight > 0) {
+        await sleep(MAP_SPACING_MS * 2, signal)
+        continue
+      }
       const url = `${serverUrl(link.address, path)}?after=${link.have.count}&wait=${MAP_WAIT_MS}`
       // One controller for the watcher's end and the request's timeout (AbortSignal.any left WeakRefs behind on Node 20).
       const request = new AbortController()
@@ -128,7 +142,7 @@ const MAP_WAIT_MS = 15_000
  * pieces every few ms is asked at most this often, so announcements come in
  * batches (each request costs both sides ~0.1-0.2 ms of CPU).
  */
-const MAP_SPACING_MS = 100
+const MAP_SPACING_MS = 200
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -51,13 +51,13 @@ export class PieceReceiver {
   }
 
   /** Fetches and stores one assigned piece; never rejects for a bad source (the result says so). */
-  async receive(a: AssignmentDto): Promise<PieceResult> {
+  async receive(a: AssignmentDto, onHave?: (encoded: string) => void): Promise<PieceResult> {
     const done = { piece: a.piece, from: a.from, ok: true, bytes: 0 }
     if (this.o.task.have.has(a.piece)) return done
     const allocate = this.o.host.options.allocate ?? ((bytes: number) => new Uint8Array(bytes))
     const buffer = this.pool.pop() ?? allocate(this.bufferSize)
     try {
-      return await this.receiveInto(a, buffer, done)
+      return await this.receiveInto(a, buffer, done, onHave)
     } finally {
       if (this.pool.length < this.o.concurrency) this.pool.push(buffer)
     }
@@ -70,7 +70,7 @@ export class PieceReceiver {
   }
 
   /** Fetches into `buffer` and stores; returns only once nothing refers to `buffer` any more. */
-  private async receiveInto(a: AssignmentDto, buffer: Uint8Array, done: PieceResult): Promise<PieceResult> {
+  private async receiveInto(a: AssignmentDto, buffer: Uint8Array, done: PieceResult, onHave?: (encoded: string) => void): Promise<PieceResult> {
     const { host, task, stats } = this.o
     const { options } = host
     // Aborted when another copy of the piece wins, or (with every other) when the download ends.
@@ -96,6 +96,7 @@ export class PieceReceiver {
         limiter: host.limitsOf(task.taskId).down,
         get: options.pieceGet,
         onBytes: writer.onBytes,
+        onHave,
       })
       await writer.settle()
       if (task.have.has(a.piece)) return done

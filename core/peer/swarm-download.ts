@@ -30,10 +30,14 @@ export interface SwarmDownloadContext {
 const SYNC_INTERVAL_MS = 2_000
 /** The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those). */
 const DRY_SYNC_SPACING_MS = 250
-/** First copies a peer keeps in flight from the supernode (granted in syncs). */
-const SEED_IN_FLIGHT = 2
+/**
+ * Grants held beyond the first copies running: the next one starts the
+ * moment one ends, instead of a sync's round trip later (on a congested
+ * link to the supernode, 0.2-1 s).
+ */
+const SEED_AHEAD = 2
 /** Pieces in flight from one parent. */
-const PER_PARENT = 2
+const PER_PARENT = 3
 /** End game: once this many pieces or fewer are missing and all are in flight, idle parents fetch copies of them. */
 const ENDGAME_PIECES = 8
 
@@ -62,6 +66,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const running = new Set<Promise<void>>()
   const seedQueue: number[] = []
   let seedInflight = 0
+  /** First copies to run at once: the supernode's share for this peer (its uplink split among the downloading peers). */
+  let seedSlots = 1
   const received = new Map<string, { pieces: number; bytes: number }>()
   const failed: SourceFailure[] = []
   let haveChanged = true
@@ -90,7 +96,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   const sync = async (dry: boolean): Promise<void> => {
     lastSync = performance.now()
-    const seed = Math.max(0, SEED_IN_FLIGHT + 1 - seedQueue.length - seedInflight)
+    const seed = Math.max(0, seedSlots + SEED_AHEAD - seedQueue.length - seedInflight)
     const body = {
       peerId,
       ...(haveChanged ? { have: task.have.toBase64() } : {}),
@@ -108,6 +114,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     applyDigests(answer)
     parents.update(answer.parents.filter((p) => p.id !== peerId))
     seedEmpty = seed > 0 && answer.seed.length === 0
+    if (Number.isInteger(answer.seedSlots) && answer.seedSlots! > 0) seedSlots = Math.min(answer.seedSlots!, concurrency)
     for (const n of answer.seed) if (Number.isInteger(n) && n >= 0 && n < pieceCount && !task.have.has(n) && !seedQueue.includes(n)) seedQueue.push(n)
   }
   const startSync = (dry: boolean): void => {
@@ -129,7 +136,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     const assignment: AssignmentDto = { piece, digest: digests[piece]!, size: pieceRange(task.layout, piece).length, from, ...(address ? { address } : {}) }
     const started = performance.now()
     const job: Promise<void> = receiver
-      .receive(assignment)
+      .receive(assignment, link ? (encoded) => parents.heard(link.id, encoded) : undefined)
       .then((result) => {
         if (result.ok && result.bytes) {
           const r = received.get(from) ?? { pieces: 0, bytes: 0 }
@@ -163,7 +170,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   /** Starts every fetch there is room and a source for; returns whether something runs. */
   const fill = (): void => {
-    while (seedQueue.length > 0 && running.size < concurrency) {
+    while (seedQueue.length > 0 && seedInflight < seedSlots && running.size < concurrency) {
       const piece = seedQueue.shift()!
       if (!task.have.has(piece) && !inflight.has(piece) && digests[piece] !== undefined) launch(piece, SUPERNODE_ID, undefined)
     }
@@ -200,7 +207,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       fill()
       const now = performance.now()
       const dry = running.size === 0
-      const seedLow = !seedEmpty && seedQueue.length + seedInflight < SEED_IN_FLIGHT
+      const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + SEED_AHEAD - 1
       if (!syncing && ((dry && now - lastSync >= DRY_SYNC_SPACING_MS) || seedLow || now - lastSync >= SYNC_INTERVAL_MS)) startSync(dry)
       const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : SYNC_INTERVAL_MS)
       await new Promise<void>((resolve) => (waker = resolve))

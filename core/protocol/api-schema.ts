@@ -85,7 +85,7 @@ export const SyncBody = v.object({
   /** Digests are sent for pieces from this index on. */
   digestsFrom: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))),
   /** First copies the peer would take from the supernode now. */
-  seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(64)), 0),
+  seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 0),
   /** None of the peer's parents holds a piece it needs: wait (long-poll) for a change that could give it work. */
   wait: v.optional(v.boolean(), false),
 })
@@ -185,6 +185,8 @@ export interface SyncResponse {
   digests: (string | null)[]
   /** Pieces the peer may fetch from the supernode now: first copies no other peer holds. */
   seed: number[]
+  /** How many of them to fetch at once: the supernode's uplink split among the peers downloading. */
+  seedSlots?: number
   /** Whole-content digest, once the supernode has all of it. */
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */

@@ -70,6 +70,7 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
             digestsFrom: from,
             digests,
             seed: answer.seed,
+            seedSlots: answer.seedSlots,
             ...(task.digest ? { digest: task.digest } : {}),
             ...(task.error ? { error: task.error.toJSON() } : {}),
             ...(options.stopping() ? { error: { code: 'E_NOT_READY', message: 'supernode is shutting down; use another supernode' } } : {}),

@@ -9,6 +9,7 @@ import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { PIECE_MAP_ROUTE, PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { BufferPool } from './buffer-pool.ts'
+import { HAVE_HEADER, MAX_HAVE_HEADER_PIECES } from './piece-fetch.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
 import { checkRequests } from './request-check.ts'
 
@@ -106,12 +107,15 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
       else if (body.buffer !== lend.buffer) pool.give(lend)
     }
     options.onServed?.(taskId, piece, body.byteLength)
-    return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, {
+    const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'content-length': String(body.byteLength),
       [CODING_HEADER]: coding,
       vary: ACCEPT_CODING_HEADER,
-    })
+    }
+    // The piece map rides along: a child fetching from here needs no separate request to learn what is new.
+    if (task.held && task.layout.pieceCount <= MAX_HAVE_HEADER_PIECES) headers[HAVE_HEADER] = task.held().toBase64()
+    return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, headers)
   })
   app.onError((error) => toErrorResponse(error))
   return app

@@ -77,6 +77,8 @@ export interface SwarmOptions {
   seedUplinkLimited?: boolean
   /** Parents protocol: how many parents a downloading peer gets. */
   parentCount: number
+  /** Parents protocol: first copies the supernode serves at once, split among the peers downloading. */
+  seedFlows: number
   /** Parents protocol: a peer with nothing to fetch for this long may take a spare copy from the supernode. */
   spareAfterMs: number
 }
@@ -93,6 +95,7 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   silentPeerMs: 5_000,
   blacklistMs: 5_000,
   parentCount: 8,
+  seedFlows: 16,
   spareAfterMs: 2_000,
 }
 

@@ -25,6 +25,8 @@ export interface SyncAnswer {
   parents: PeerState[]
   /** Pieces granted from the supernode. */
   seed: number[]
+  /** First copies the peer should run at once. */
+  seedSlots: number
   /** A parent holds a piece the peer lacks, as far as this swarm knows. */
   useful: boolean
 }
@@ -219,7 +221,7 @@ export class Swarm {
       // A peer that holds everything needs no parents (its heartbeat syncs land here).
       for (const p of current) p.children--
       peer.parents = []
-      return { parents: [], seed, useful: false }
+      return { parents: [], seed, seedSlots: 1, useful: false }
     }
     const parents = chooseParents({
       requester: peer,
@@ -234,7 +236,19 @@ export class Swarm {
     for (const p of current) p.children--
     for (const p of parents) p.children++
     peer.parents = parents.map((p) => p.id)
-    return { parents, seed, useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
+    return { parents, seed, seedSlots: this.seedSlotsEach(), useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
+  }
+
+  /**
+   * The supernode's first-copy flows split among the peers downloading here:
+   * few flows, so each first copy arrives soon and is passed on while the
+   * next comes (with 48 at once, the last 48 pieces would all arrive at the
+   * end and still have to be passed on); a lone peer gets them all.
+   */
+  private seedSlotsEach(): number {
+    let downloading = 0
+    for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete) downloading++
+    return Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, downloading)))
   }
 
   /**
