@@ -45,6 +45,8 @@ export function createBlockStore(options: BlockStoreOptions): StorageDriver {
   const indexes = new Map<string, BlobIndex>()
   const locks = new KeyedLock()
   let closed = false
+  /** Bytes stored, once listed: kept up to date by this process's writes and removals (a store has one owner), so `/status` and the GC do not scan the keys each time. */
+  let stored: number | null = null
 
   const checkKey = (key: string): void => {
     if (!STORAGE_KEY_RE.test(key)) throw createError('E_BAD_REQUEST', `invalid storage key ${JSON.stringify(key)}`)
@@ -80,8 +82,8 @@ export function createBlockStore(options: BlockStoreOptions): StorageDriver {
   const loadIndex = async (key: string): Promise<BlobIndex | null> => {
     const known = indexes.get(key)
     if (known) return known
-    const stored = await call(`cannot read the index of ${key}`, (s) => s.getItem(blobKey(key)))
-    const index = isIndex(stored) ? stored : null
+    const value = await call(`cannot read the index of ${key}`, (s) => s.getItem(blobKey(key)))
+    const index = isIndex(value) ? value : null
     if (index) indexes.set(key, index)
     return index
   }
@@ -93,6 +95,7 @@ export function createBlockStore(options: BlockStoreOptions): StorageDriver {
       const next = { end: Math.max(end, index.end), blockSize: index.blockSize }
       await call(`cannot write the index of ${key}`, (s) => s.setItem(blobKey(key), next))
       indexes.set(key, next)
+      if (stored !== null) stored += next.end - index.end
       return next
     })
 
@@ -155,6 +158,7 @@ export function createBlockStore(options: BlockStoreOptions): StorageDriver {
         }
         await call(`cannot remove the index of ${key}`, (s) => s.removeItem(blobKey(key)))
         indexes.delete(key)
+        if (stored !== null && index) stored -= index.end
       })
     },
     async getMeta<T>(key: string) {
@@ -173,11 +177,12 @@ export function createBlockStore(options: BlockStoreOptions): StorageDriver {
       return keys.filter((k) => k.startsWith(base)).map((k) => k.slice(base.length))
     },
     async usage() {
+      if (stored !== null) return stored
       const base = `${prefix}:blob:`
       const keys = await call('cannot list keys', (s) => s.getKeys(base))
-      if (keys.length === 0) return 0
-      const items = await call('cannot read indexes', (s) => s.getItems(keys))
-      return items.reduce((sum, { value }) => sum + (isIndex(value) ? value.end : 0), 0)
+      const items = keys.length === 0 ? [] : await call('cannot read indexes', (s) => s.getItems(keys))
+      stored ??= items.reduce((sum, { value }) => sum + (isIndex(value) ? value.end : 0), 0)
+      return stored
     },
     async close() {
       if (closed) return

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import Redis from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
-import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
+import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
+import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 import { redisForFile } from '../helpers/redis.ts'
 
@@ -20,7 +22,7 @@ interface GetJson {
   bytesFromSource: number
 }
 
-it('supernode + 2 gets as processes, every cache on Redis through storage-unstorage in dragonfly.config.ts; a restarted supernode serves from Redis', async () => {
+it('supernode + 2 gets as processes, every cache on Redis through storage-unstorage in dragonfly.config.ts; a restarted supernode serves from Redis; so does a daemon', async () => {
   const dir = await tempDir()
   const file = await randomFile(dir, SIZE)
   const expected = await sha256File(file)
@@ -74,6 +76,34 @@ it('supernode + 2 gets as processes, every cache on Redis through storage-unstor
     expect(await again.done, again.stderr).toBe(0)
     expect(await sha256File(join(dir, 'c'))).toBe(expected)
     expect(origin.bytes).toBe(bodyBytes)
+
+    // A daemon keeps its cache there too, and streams the content from it.
+    const daemonConfig = join(dir, 'daemon.config.mjs')
+    await writeFile(
+      daemonConfig,
+      [
+        `import storageUnstorage from ${JSON.stringify(join(DIST, 'plugins/storage-unstorage.mjs'))}`,
+        `export default { plugins: [storageUnstorage({ driver: 'redis', options: { url: ${JSON.stringify(redis.server.url)} }, base: 'd' })] }`,
+      ].join('\n'),
+    )
+    const daemon = await startDaemon(join(dir, 'daemon'), supernode.url, ['--config', daemonConfig])
+    try {
+      const response = await fetch(`${daemon.url}${DAEMON_ROUTES.download}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: origin.url() }),
+      })
+      expect(response.status).toBe(200)
+      expect(
+        createHash('sha256')
+          .update(new Uint8Array(await response.arrayBuffer()))
+          .digest('hex'),
+      ).toBe(expected)
+      expect(await redis.client.keys(`d:peer:data:${taskId}:*`)).toHaveLength(SIZE / (256 * 1024))
+      expect(existsSync(join(dir, 'daemon', 'peer'))).toBe(false)
+    } finally {
+      await daemon.stop()
+    }
   } finally {
     events.disconnect()
     await supernode.stop()

@@ -108,6 +108,24 @@ describe('storage-unstorage maps random-access writes onto blocks', () => {
     await Promise.all([cdn.close?.(), peer.close?.()])
   })
 
+  it('usage: listed once, then followed through writes and removals; a fresh store lists the same', async () => {
+    const plugin = storageUnstorage({ driver: 'redis', options: { url: redis.server.url }, base: 'usage', blockSize: 4096 })
+    const store = plugin.storage(context())
+    const other = 'cd'.repeat(32)
+    await store.writeAt(KEY, 0, new Uint8Array(5000))
+    expect(await store.usage!()).toBe(5000)
+    await store.writeAt(other, 100, new Uint8Array(900))
+    await store.writeAt(KEY, 4000, new Uint8Array(2000))
+    expect(await store.usage!()).toBe(7000)
+    const fresh = plugin.storage(context())
+    expect(await fresh.usage!()).toBe(7000)
+    await store.remove(KEY)
+    expect(await store.usage!()).toBe(1000)
+    await store.remove(other)
+    expect(await store.usage!()).toBe(0)
+    await Promise.all([store.close?.(), fresh.close?.()])
+  })
+
   it('keeps the block size a task was written with when the option changes', async () => {
     const options = { driver: 'redis', options: { url: redis.server.url }, base: 'resize' } as const
     const before = storageUnstorage({ ...options, blockSize: 4096 }).storage(context())
