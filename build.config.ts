@@ -22,6 +22,7 @@ export default defineBuildConfig({
     { input: 'plugins/source-http/index', name: 'plugins/source-http' },
     { input: 'plugins/source-file/index', name: 'plugins/source-file' },
     { input: 'plugins/storage-memory/index', name: 'plugins/storage-memory' },
+    { input: 'plugins/storage-unstorage/index', name: 'plugins/storage-unstorage' },
     { input: 'plugins/compress/index', name: 'plugins/compress' },
     { input: 'plugins/encrypt/index', name: 'plugins/encrypt' },
     { input: 'plugins/auth-header/index', name: 'plugins/auth-header' },

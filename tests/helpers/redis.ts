@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
 import { createConnection } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Redis from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { freePort } from './registry.ts'
 
 export interface RedisServer {
@@ -43,4 +48,24 @@ function answersPing(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false))
     socket.once('timeout', () => (socket.destroy(), resolve(false)))
   })
+}
+
+export interface RedisForFile {
+  server: RedisServer
+  /** For looking at the keys a test left. */
+  client: Redis
+}
+
+/** A redis-server and a client to it for every test of the calling file: started before them, stopped after. */
+export function redisForFile(): RedisForFile {
+  const found = {} as RedisForFile
+  beforeAll(async () => {
+    found.server = await startRedis(await mkdtemp(join(tmpdir(), 'df-redis-')))
+    found.client = new Redis(found.server.url)
+  })
+  afterAll(async () => {
+    found.client?.disconnect()
+    await found.server?.stop()
+  })
+  return found
 }
