@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest'
+import { SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
+import { Bitset } from '../../core/protocol/bitset.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { Swarm, type SyncReport } from '../../core/supernode/scheduler/swarm.ts'
+
+/** The parents protocol's supernode half: first copies, spare copies, parents, reports. */
+const PIECES = 8
+function seeded(options: ConstructorParameters<typeof Swarm>[2] = {}): Swarm {
+  const swarm = new Swarm('t'.repeat(64), createPieceLayout(PIECES * 262144, 262144), options)
+  for (let i = 0; i < PIECES; i++) swarm.seedPiece(i, `d${i}`)
+  return swarm
+}
+const holding = (pieces: number[]): Bitset => {
+  const b = new Bitset(PIECES)
+  for (const p of pieces) b.set(p)
+  return b
+}
+const report = (r: Partial<SyncReport> = {}): SyncReport => ({ received: [], failed: [], seed: 0, dry: false, ...r })
+
+describe('swarm sync (parents protocol)', () => {
+  it('grants each first copy to one peer at a time; a held piece is never granted again', () => {
+    const swarm = seeded()
+    swarm.register('a', { address: 'http://a' }, 0)
+    swarm.register('b', { address: 'http://b' }, 0)
+    const a = swarm.sync('a', report({ seed: 3 }), 0).seed
+    const b = swarm.sync('b', report({ seed: 3 }), 0).seed
+    expect(a).toEqual([0, 1, 2])
+    expect(b).toEqual([3, 4, 5])
+    // a holds 0-2 now: nobody gets them from the supernode again; the rest go out once.
+    swarm.sync('a', report({ have: holding([0, 1, 2]) }), 1)
+    expect(swarm.sync('b', report({ seed: 8 }), 2).seed).toEqual([6, 7])
+    expect(swarm.sync('a', report({ seed: 8 }), 3).seed).toEqual([])
+  })
+
+  it('grants a lapsed first copy again, and the ones of a peer that left at once', () => {
+    const swarm = seeded({ pieceTimeoutMs: 1_000 })
+    swarm.register('a', { address: 'http://a' }, 0)
+    swarm.register('b', { address: 'http://b' }, 0)
+    expect(swarm.sync('a', report({ seed: 2 }), 0).seed).toEqual([0, 1])
+    expect(swarm.sync('b', report({ seed: 2 }), 10).seed).toEqual([2, 3])
+    expect(swarm.sync('b', report({ seed: 2 }), 1_001).seed).toEqual([0, 1])
+    swarm.register('c', { address: 'http://c' }, 1_002)
+    swarm.leave('b')
+    expect(swarm.sync('c', report({ seed: 4 }), 1_003).seed).toEqual([0, 1, 2, 3])
+  })
+
+  it('names holders of what the peer lacks as parents, never the peer itself, and drops a failing one', () => {
+    const swarm = seeded()
+    swarm.register('full', { address: 'http://full', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 0)
+    swarm.register('empty', { address: 'http://empty' }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    const first = swarm.sync('me', report(), 0)
+    expect(first.parents.map((p) => p.id)).toEqual(expect.arrayContaining(['full', 'empty']))
+    expect(first.parents[0]!.id).toBe('full')
+    expect(first.parents.some((p) => p.id === 'me')).toBe(false)
+    expect(first.useful).toBe(true)
+    expect(swarm.peer('full').children).toBe(1)
+    const after = swarm.sync('me', report({ failed: [{ from: 'full', error: 'timeout' }] }), 1)
+    expect(after.parents.map((p) => p.id)).toEqual(['empty'])
+    expect(swarm.peer('full').children).toBe(0)
+  })
+
+  it('a peer with nothing to fetch trades a parent that holds nothing it lacks for one that does', () => {
+    const swarm = seeded({ parentCount: 1 })
+    swarm.register('empty', { address: 'http://empty' }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    expect(swarm.sync('me', report(), 0).parents.map((p) => p.id)).toEqual(['empty'])
+    swarm.register('full', { address: 'http://full', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 1)
+    // Busy, it keeps its parent; with nothing to fetch, it gets the holder.
+    expect(swarm.sync('me', report(), 2).parents.map((p) => p.id)).toEqual(['empty'])
+    const dry = swarm.sync('me', report({ dry: true }), 3)
+    expect(dry.parents.map((p) => p.id)).toEqual(['full'])
+    expect(dry.useful).toBe(true)
+  })
+
+  it('a digest report isolates the parent; timeouts only blacklist it for this peer', () => {
+    const swarm = seeded()
+    swarm.register('bad', { address: 'http://bad', have: holding([0, 1]).toBase64() }, 0)
+    swarm.register('slow', { address: 'http://slow', have: holding([2, 3]).toBase64() }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    swarm.register('other', { address: 'http://other' }, 0)
+    swarm.sync(
+      'me',
+      report({
+        failed: [
+          { from: 'bad', error: 'digest' },
+          { from: 'slow', error: 'timeout' },
+        ],
+      }),
+      1,
+    )
+    expect(swarm.peer('bad').isolated).toBe(true)
+    expect(swarm.peer('slow').isolated).toBe(false)
+    expect(swarm.sync('other', report(), 2).parents.map((p) => p.id)).toContain('slow')
+    expect(swarm.sync('me', report(), 2).parents.map((p) => p.id)).not.toContain('slow')
+  })
+
+  it('spare copies: at once for pieces no usable holder has; after spareAfterMs with nothing to fetch, one of the rarest', () => {
+    const swarm = seeded({ spareAfterMs: 2_000 })
+    swarm.register('slow', { address: 'http://slow', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    // Every piece is held: no first copies, and the holder is usable.
+    expect(swarm.sync('me', report({ seed: 3 }), 0).seed).toEqual([])
+    // The holder failed this peer: the supernode is the only source left, at once.
+    expect(swarm.sync('me', report({ seed: 3, failed: [{ from: 'slow', error: 'timeout' }] }), 1).seed).toEqual([0, 1, 2])
+    const swarm2 = seeded({ spareAfterMs: 2_000 })
+    swarm2.register('holder', { address: 'http://holder', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 0)
+    swarm2.register('me', { address: 'http://me' }, 0)
+    expect(swarm2.sync('me', report({ seed: 3, dry: true }), 0).seed).toEqual([])
+    expect(swarm2.sync('me', report({ seed: 3, dry: true }), 1_999).seed).toEqual([])
+    expect(swarm2.sync('me', report({ seed: 3, dry: true }), 2_000).seed).toHaveLength(1)
+    // The clock restarts: the next spare is another spareAfterMs away.
+    expect(swarm2.sync('me', report({ seed: 3, dry: true }), 2_100).seed).toEqual([])
+  })
+
+  it('counts reported bytes for the source and the receiver, ignores unknown sources and pieces without digests', () => {
+    const swarm = new Swarm('t'.repeat(64), createPieceLayout(PIECES * 262144, 262144))
+    swarm.seedPiece(0, 'd0')
+    swarm.register('a', { address: 'http://a' }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    const received = [
+      { from: SUPERNODE_ID, pieces: 1, bytes: 262144 },
+      { from: 'a', pieces: 2, bytes: 524288 },
+      { from: 'nobody', pieces: 1, bytes: 1 },
+    ]
+    swarm.sync('me', report({ have: holding([0, 5]), received }), 1)
+    expect(swarm.seed.bytesUploaded).toBe(262144)
+    expect(swarm.peer('a').bytesUploaded).toBe(524288)
+    expect(swarm.peer('me').bytesDownloaded).toBe(786432)
+    expect([...Array(PIECES).keys()].filter((n) => swarm.peer('me').have.has(n))).toEqual([0])
+  })
+
+  it('splits the first-copy flows among the peers downloading; a lone peer gets them all', () => {
+    const swarm = seeded({ seedFlows: 16 })
+    swarm.register('a', { address: 'http://a' }, 0)
+    expect(swarm.sync('a', report(), 0).seedSlots).toBe(16)
+    for (const id of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) swarm.register(id, { address: `http://${id}` }, 0)
+    expect(swarm.sync('a', report(), 0).seedSlots).toBe(2)
+  })
+})
