@@ -51,7 +51,7 @@ export default defineCommand({
         createHash: ctx.runtime.createHash,
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
-        sources: { allow: cfg.allowSources, deny: cfg.denySources },
+        sources: { allow: cfg.allowSources, deny: cfg.denySources, connect: ctx.runtime.guardedFetch },
         totalLimit: cfg.totalLimit,
         cache: { quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {

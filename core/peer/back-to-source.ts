@@ -28,12 +28,16 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
   const { host, taskId, request, stats } = ctx
   const prefix = ctx.task ? ctx.task.have.prefixLength() : 0
   const offset = ctx.task && prefix > 0 ? pieceRange(ctx.task.layout, prefix - 1).end : 0
-  const response = await fetchSource(host.options.plugins, {
-    url: request.url,
-    headers: request.headers ?? {},
-    ...(offset > 0 ? { range: { start: offset } } : {}),
-    signal: request.signal,
-  })
+  const response = await fetchSource(
+    host.options.plugins,
+    {
+      url: request.url,
+      headers: request.headers ?? {},
+      ...(offset > 0 ? { range: { start: offset } } : {}),
+      signal: request.signal,
+    },
+    host.options.sourceGuard,
+  )
   const resumedTotal = offset > 0 && response.status === 206 ? rangeContinues(response, offset, ctx.task!.layout.contentLength) : null
   if (response.status !== 200 && resumedTotal === null) {
     await response.body?.cancel().catch(() => {})

@@ -9,6 +9,7 @@ import { Bitset } from '../protocol/bitset.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import { backToSource } from './back-to-source.ts'
@@ -48,6 +49,8 @@ export interface PeerOptions extends Partial<PeerOptionValues> {
   pieceGet?: PieceHttpGet
   /** The transport of supernode API calls (the runtime's lightest). @default fetch */
   apiFetch?: typeof fetch
+  /** The SSRF guard back-to-source fetches go through (a daemon fetching for local clients). @default none */
+  sourceGuard?: SourceGuard
 }
 
 /**

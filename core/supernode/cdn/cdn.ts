@@ -67,7 +67,7 @@ export class Cdn {
   constructor(options: CdnOptions) {
     this.options = options
     this.guard = options.guard ?? createSourceGuard()
-    this.access = new SourceAccess(options.plugins)
+    this.access = new SourceAccess(options.plugins, { guard: this.guard })
   }
 
   /** The task for this request, starting the source fetch if nobody has. Resolves once the layout is known. */
