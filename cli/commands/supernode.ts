@@ -67,6 +67,8 @@ export default defineCommand({
             }),
           taskFailed: (t, error) =>
             logEvent('error', 'task failed', { ...(t.taskId ? { taskId: t.taskId } : {}), url: t.url, code: error.code, error: error.message }),
+          cacheDamaged: (t, piece) =>
+            logEvent('warn', 'cached pieces failed their digests; fetching them again', { taskId: t.taskId, url: t.url, fromPiece: piece }),
           peerIsolated: (t, peer) => logEvent('warn', 'peer isolated', { taskId: t.taskId, peerId: peer.id, address: peer.address, location: peer.location }),
           backToSource: (r) => logEvent('info', 'peer went back to source', { url: r.url, bytes: r.bytes }),
           cacheCollected: (r) =>

@@ -1,5 +1,6 @@
 import { ensureSpace } from '../cache/disk-space.ts'
 import { createError } from '../errors.ts'
+import { hashHex } from '../protocol/digest.ts'
 import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
@@ -70,6 +71,7 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
       if (task.have.has(n)) return
       await host.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
       task.have.set(n)
+      task.pieceDigests[n] = hashHex(host.options.createHash, bytes)
       host.progress.notify(taskId)
       await task.digest.advance(task.have, { piece: n, bytes })
       ctx.progress?.()
