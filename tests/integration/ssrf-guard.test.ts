@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { createSourceGuard } from '../../core/source/source-guard.ts'
 import { nodeGuardedFetch } from '../../runtime/node-guarded-fetch.ts'
+import { resolvingFetch } from '../../runtime/resolving-fetch.ts'
 import { killAll, randomFile, type SupernodeProcess, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
@@ -17,21 +18,31 @@ const corpus = JSON.parse(await readFile(resolve(import.meta.dirname, '../corpus
 const { servers } = useTestServers()
 
 describe('the guard checks the address it connects to, not the name', () => {
-  it('a name that resolves into a denied range is refused before any connection; the same name passes without the deny', async () => {
-    let connections = 0
-    const server = createServer((_req, res) => res.end('secret'))
-    server.on('connection', () => connections++)
-    servers.push(server)
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-    const url = `http://localhost:${(server.address() as AddressInfo).port}/`
-    const strict = createSourceGuard({ deny: ['127.0.0.0/8', '::1'], connect: nodeGuardedFetch })
-    expect(() => strict(url)).not.toThrow() // the name alone says nothing
-    await expect(strict.fetch(url)).rejects.toMatchObject({ cause: expect.objectContaining({ code: 'E_FORBIDDEN' }) })
-    expect(connections).toBe(0)
-    const open = createSourceGuard({ connect: nodeGuardedFetch })
-    expect(await (await open.fetch(url)).text()).toBe('secret')
-    expect(connections).toBe(1)
-  })
+  it.each([
+    ['node (undici lookup)', nodeGuardedFetch],
+    ['bun and deno (resolve, check, fetch)', resolvingFetch],
+  ] as const)(
+    '%s: a name that resolves into a denied range is refused before any connection; the same name passes without the deny',
+    async (_name, connect) => {
+      let connections = 0
+      const server = createServer((_req, res) => res.end('secret'))
+      server.on('connection', () => connections++)
+      servers.push(server)
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+      const url = `http://localhost:${(server.address() as AddressInfo).port}/`
+      const strict = createSourceGuard({ deny: ['127.0.0.0/8', '::1'], connect })
+      expect(() => strict(url)).not.toThrow() // the name alone says nothing
+      const refusal = await strict.fetch(url).then(
+        () => null,
+        (error: Error & { code?: string; cause?: { code?: string } }) => error.code ?? error.cause?.code,
+      )
+      expect(refusal).toBe('E_FORBIDDEN')
+      expect(connections).toBe(0)
+      const open = createSourceGuard({ connect })
+      expect(await (await open.fetch(url)).text()).toBe('secret')
+      expect(connections).toBe(1)
+    },
+  )
 })
 
 describe('SSRF: every URL of the corpus is refused by the supernode, the daemon proxy and the mirror', () => {
