@@ -49,10 +49,11 @@ export function createSourceGuard(options: SourceGuardOptions = {}): SourceGuard
   const deny = toRules([...DEFAULT_DENY, ...(options.deny ?? [])])
   const allowAll = (options.allow ?? []).length === 0
 
-  const checkAddress = (bytes: IpBytes, shown: string): void => {
+  /** `named`: the host is on the allow list by name, so only the deny ranges apply to where it resolves. */
+  const checkAddress = (bytes: IpBytes, shown: string, named = false): void => {
     const forms = [bytes, ...embeddedIpv4(bytes)]
     const refused = forms.some((b) => deny.ranges.some((r) => inCidr(b, r)))
-    if (refused || !(allowAll || forms.some((b) => allow.ranges.some((r) => inCidr(b, r))))) forbid(shown)
+    if (refused || !(allowAll || named || forms.some((b) => allow.ranges.some((r) => inCidr(b, r))))) forbid(shown)
   }
   const guard = ((url: string) => {
     const host = hostOf(url)
@@ -65,11 +66,11 @@ export function createSourceGuard(options: SourceGuardOptions = {}): SourceGuard
   guard.address = (address, host) => {
     const bytes = parseIp(address)
     if (!bytes) throw createError('E_FORBIDDEN', `${host} resolved to something that is not an address: ${JSON.stringify(address)}`)
-    // An allowed name keeps its addresses' allow verdict; a denied range is refused whatever the name.
-    const named = !allowAll && allow.names.some((m) => m(normalHost(host)))
-    const forms = [bytes, ...embeddedIpv4(bytes)]
-    if (forms.some((b) => deny.ranges.some((r) => inCidr(b, r)))) forbid(`${host} (${formatIp(bytes)})`)
-    if (!named) checkAddress(bytes, `${host} (${formatIp(bytes)})`)
+    checkAddress(
+      bytes,
+      `${host} (${formatIp(bytes)})`,
+      allow.names.some((m) => m(normalHost(host))),
+    )
   }
   const connectFetch = options.connect ? options.connect(guard.address) : fetch
   guard.fetch = ((input: string | URL | Request, init?: RequestInit) => {
