@@ -2,7 +2,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import type { DragonflyPlugin } from '../core/contract/plugin.ts'
-import { Count, Port, RegExpSource, Share, Size, Url, wholeNumber } from '../core/option-values.ts'
+import { Count, Port, RegExpSource, Share, Size, SourcePattern, Url, wholeNumber } from '../core/option-values.ts'
 import { PeerOptionsSchema } from '../core/peer/peer-options.ts'
 
 /**
@@ -29,10 +29,10 @@ export const SupernodeSchema = v.strictObject({
   peerSlots: v.optional(Count, 6),
   /** An assignment not reported back within this is reclaimed. @default 30000 */
   pieceTimeoutMs: v.optional(Count, 30_000),
-  /** Source hosts the supernode may fetch from (`*.example.com`); empty = any. @default [] */
-  allowSources: v.optional(v.array(v.string()), () => []),
-  /** Source hosts refused, on top of the cloud metadata endpoints that are always refused. @default [] */
-  denySources: v.optional(v.array(v.string()), () => []),
+  /** Hosts (`*.example.com`), addresses or CIDR ranges the supernode may fetch from; empty = any not denied (docs/security.md). @default [] */
+  allowSources: v.optional(v.array(SourcePattern), () => []),
+  /** Refused on top of the link-local and cloud metadata ranges that are always refused (docs/security.md). @default [] */
+  denySources: v.optional(v.array(SourcePattern), () => []),
   /** Disk quota of the CDN cache (`50GB`, or bytes); 0 = unlimited. @default 0 */
   cacheQuota: v.optional(Size, 0),
   /** Eviction starts above this share of the quota... @default 0.9 */
@@ -64,6 +64,10 @@ export const DaemonSchema = v.strictObject({
   insecureRegistries: v.optional(v.array(v.string()), () => []),
   /** Regular expressions: proxied GETs whose URL matches one go through the swarm. @default [] */
   proxyRules: v.optional(v.array(RegExpSource), () => []),
+  /** Hosts, addresses or CIDR ranges the proxy, the mirror and back-to-source may connect to; empty = any not denied (docs/security.md). @default [] */
+  allowSources: v.optional(v.array(SourcePattern), () => []),
+  /** Refused on top of the link-local and cloud metadata ranges that are always refused (docs/security.md). @default [] */
+  denySources: v.optional(v.array(SourcePattern), () => []),
   /** Disk quota of the daemon's cache (`20GB`, or bytes); 0 = unlimited. @default 0 */
   cacheQuota: v.optional(Size, 0),
   /** Eviction starts above this share of the quota... @default 0.9 */

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { isSize, parseSize } from './size.ts'
+import { parseCidr } from './source/ip-address.ts'
 
 /**
  * The kinds of value options are made of, each with its check and the words
@@ -48,4 +49,13 @@ function isRegExp(source: string): boolean {
   } catch {
     return false
   }
+}
+
+const SOURCE_PATTERN = 'must be a host name (*.example.com), an address or a CIDR range (10.0.0.0/8)'
+/** An `allowSources`/`denySources` entry (core/source/source-guard.ts). */
+export const SourcePattern = v.pipe(v.string(SOURCE_PATTERN), v.check(isSourcePattern, SOURCE_PATTERN))
+
+function isSourcePattern(pattern: string): boolean {
+  const p = pattern.trim()
+  return parseCidr(p) !== null || /^[a-z0-9*](?:[a-z0-9*.-]*)$/i.test(p)
 }

@@ -1,5 +1,6 @@
 import type { ServeFn } from '../core/contract/serve.ts'
 import { createSha256 } from './node-hash.ts'
+import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
 
 interface BunServer {
@@ -15,4 +16,4 @@ const bunServe: ServeFn = async (fetch, options) => {
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }
 
-export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256 }
+export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256, guardedFetch: resolvingFetch }

@@ -1,5 +1,6 @@
 import type { ServeFn } from '../core/contract/serve.ts'
 import { createSha256 } from './node-hash.ts'
+import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
 
 interface DenoServer {
@@ -17,4 +18,4 @@ const denoServe: ServeFn = async (fetch, options) => {
   return { port: server.addr.port, close: () => server.shutdown() }
 }
 
-export const denoRuntime: Runtime = { name: 'deno', serve: denoServe, createHash: createSha256 }
+export const denoRuntime: Runtime = { name: 'deno', serve: denoServe, createHash: createSha256, guardedFetch: resolvingFetch }

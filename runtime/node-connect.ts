@@ -1,29 +1,40 @@
 import type { IncomingMessage, Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TunnelGuard } from '../core/contract/serve.ts'
+import { checkedLookup } from './node-guarded-fetch.ts'
 
 /**
  * CONNECT for a forward proxy: open a TCP connection to `host:port` and
  * splice the two sockets. The bytes (usually TLS) are not looked at; HTTPS
- * through the proxy is passed on, not distributed.
+ * through the proxy is passed on, not distributed. With a guard, the target
+ * is checked as written and each address it resolves to before connecting.
  */
-export function tunnelConnect(server: Server): void {
+export function tunnelConnect(server: Server, guard?: TunnelGuard): void {
   server.on('connect', (request: IncomingMessage, client: Duplex, head: Buffer) => {
     const m = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(request.url ?? '')
     if (!m || Number(m[2]) > 65535) {
       client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
       return
     }
+    const host = m[1]!
+    try {
+      guard?.(`http://${host.includes(':') ? `[${host}]` : host}:${m[2]}/`)
+    } catch {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+      return
+    }
     let established = false
-    const upstream: Socket = connect(Number(m[2]), m[1]!, () => {
+    const upstream: Socket = connect({ port: Number(m[2]), host, ...(guard ? { lookup: checkedLookup(guard.address) } : {}) }, () => {
       established = true
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length > 0) upstream.write(head)
       upstream.pipe(client)
       client.pipe(upstream)
     })
-    upstream.on('error', () => {
+    upstream.on('error', (error) => {
       if (established) client.destroy()
+      else if ((error as { code?: string }).code === 'E_FORBIDDEN') client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
       else client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
     })
     client.on('error', () => upstream.destroy())

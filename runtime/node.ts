@@ -5,6 +5,7 @@ import type { PieceHttpGet } from '../core/contract/piece-get.ts'
 import type { ServeFn } from '../core/contract/serve.ts'
 import { nodeApiFetch } from './node-api-fetch.ts'
 import { tunnelConnect } from './node-connect.ts'
+import { nodeGuardedFetch } from './node-guarded-fetch.ts'
 import { createSha256 } from './node-hash.ts'
 import { allocateShared, createPieceHasher } from './node-hash-thread.ts'
 import { nodePieceGet } from './node-piece-get.ts'
@@ -24,7 +25,7 @@ const nodeServe: ServeFn = (fetch, options) =>
       http.requestTimeout = 0
       http.headersTimeout = 60_000
       http.keepAliveTimeout = 65_000
-      if (options.tunnelConnect) tunnelConnect(http)
+      if (options.tunnelConnect) tunnelConnect(http, options.tunnelConnect === true ? undefined : options.tunnelConnect)
       resolve({
         port: info.port,
         close: () =>
@@ -48,4 +49,5 @@ export const nodeRuntime: Runtime = {
   apiFetch: nodeApiFetch,
   createPieceHasher,
   allocate: allocateShared,
+  guardedFetch: nodeGuardedFetch,
 }

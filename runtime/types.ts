@@ -1,3 +1,4 @@
+import type { GuardedFetchFactory } from '../core/contract/guarded-fetch.ts'
 import type { CreateHash, CreatePieceHasher } from '../core/contract/hash.ts'
 import type { PieceHttpGet } from '../core/contract/piece-get.ts'
 import type { ServeFn } from '../core/contract/serve.ts'
@@ -15,4 +16,6 @@ export interface Runtime {
   createPieceHasher?: CreatePieceHasher
   /** Receive-buffer memory that `createPieceHasher` reads in place and direct I/O accepts. */
   allocate?: (bytes: number) => Uint8Array
+  /** `fetch` that connects only to addresses a check accepts (the SSRF guard's connect side). */
+  guardedFetch: GuardedFetchFactory
 }

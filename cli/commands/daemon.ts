@@ -4,6 +4,7 @@ import { defineCommand } from 'citty'
 import { createDaemonApp } from '../../core/daemon/app.ts'
 import { createDaemonMetrics } from '../../core/daemon/metrics.ts'
 import { createError } from '../../core/errors.ts'
+import { createSourceGuard } from '../../core/source/source-guard.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
@@ -45,7 +46,12 @@ export default defineCommand({
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : peerCfg.supernodes
       if (supernodes.length === 0 && !peerCfg.backSource) throw createError('E_BAD_ARGUMENT', 'no --supernode given and back-to-source is off')
       const metrics = createDaemonMetrics()
-      const peer = createConfiguredPeer(ctx, supernodes, { port: cfg.uploadPort, onServed: (_task, _piece, bytes) => metrics.served(bytes) })
+      const guard = createSourceGuard({ allow: cfg.allowSources, deny: cfg.denySources, connect: ctx.runtime.guardedFetch })
+      const peer = createConfiguredPeer(ctx, supernodes, {
+        port: cfg.uploadPort,
+        onServed: (_task, _piece, bytes) => metrics.served(bytes),
+        sourceGuard: guard,
+      })
       const upload = await peer.start()
       let port = cfg.port
       const daemon = createDaemonApp({
@@ -55,8 +61,9 @@ export default defineCommand({
         proxyRules: cfg.proxyRules.map((rule) => new RegExp(rule)),
         port: () => port,
         metrics,
+        guard,
       })
-      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: true })
+      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard })
       port = server.port
       const reach = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host
       const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${server.port}`

@@ -9,7 +9,7 @@ import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
-import { supernodeApi } from '../supernode-api.ts'
+import { pluginHeaders, supernodeApi } from '../supernode-api.ts'
 
 interface PreheatItem {
   url: string
@@ -40,7 +40,8 @@ export default defineCommand({
     try {
       if (!args.url === !args.image) throw createError('E_BAD_ARGUMENT', 'give either a URL or --image, not both')
       const cli = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
-      const supernodes = cli.length > 0 ? cli : (await loadDragonflyConfig({ configFile: args.config })).peer.supernodes
+      const config = await loadDragonflyConfig({ configFile: args.config })
+      const supernodes = cli.length > 0 ? cli : config.peer.supernodes
       if (supernodes.length === 0) throw createError('E_BAD_ARGUMENT', 'no supernode: pass --supernode URL or set peer.supernodes in the config')
       const headers = parseHeaders(repeated(rawArgs, 'H', 'header'))
       const deadline = Date.now() + (parseIntArg('timeout', args.timeout, 1, 7 * 86_400) ?? 3600) * 1000
@@ -52,8 +53,9 @@ export default defineCommand({
       } else {
         items = [{ url: args.url!, ...(args.digest ? { digest: args.digest } : {}), headers }]
       }
+      const admin = pluginHeaders(config)
       const results = await Promise.all(
-        supernodes.flatMap((base) => items.map((item) => preheatOne(base, { ...item, filter: args.filter, tag: args.tag }, deadline))),
+        supernodes.flatMap((base) => items.map((item) => preheatOne(base, { ...item, filter: args.filter, tag: args.tag }, deadline, admin))),
       )
       const failed = results.find((r) => r.state !== 'complete')
       if (args.json) process.stdout.write(`${JSON.stringify({ ok: !failed, items: results })}\n`)
@@ -76,12 +78,14 @@ async function preheatOne(
   base: string,
   body: PreheatItem & { filter?: string; tag?: string },
   deadline: number,
+  headers: (url: string) => Record<string, string>,
 ): Promise<PreheatState & { supernode: string }> {
-  let state = await supernodeApi<PreheatState>(base, SUPERNODE_ROUTES.preheat, { method: 'POST', body, timeoutMs: 120_000 })
+  let state = await supernodeApi<PreheatState>(base, SUPERNODE_ROUTES.preheat, { method: 'POST', body, timeoutMs: 120_000, headers })
   while (state.state === 'running' && Date.now() < deadline) {
     const wait = Math.min(15_000, Math.max(0, deadline - Date.now()))
     state = await supernodeApi<PreheatState>(base, `${routePath(SUPERNODE_ROUTES.preheatState, { taskId: state.taskId })}?wait=${wait}`, {
       timeoutMs: wait + 30_000,
+      headers,
     })
   }
   return { ...state, supernode: base }

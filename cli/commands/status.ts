@@ -7,7 +7,7 @@ import { parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
 import { reportError } from '../report-error.ts'
-import { supernodeApi } from '../supernode-api.ts'
+import { pluginHeaders, supernodeApi } from '../supernode-api.ts'
 import { formatTable } from '../table.ts'
 
 export default defineCommand({
@@ -19,13 +19,17 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     try {
-      const base = parseSupernodes(repeated(rawArgs, 's', 'supernode'))[0] ?? (await loadDragonflyConfig({ configFile: args.config })).peer.supernodes[0]
+      const config = await loadDragonflyConfig({ configFile: args.config })
+      const base = parseSupernodes(repeated(rawArgs, 's', 'supernode'))[0] ?? config.peer.supernodes[0]
       if (!base) throw createError('E_BAD_ARGUMENT', 'no supernode: pass --supernode URL or set peer.supernodes in the config')
+      const headers = pluginHeaders(config)
       const [status, list] = await Promise.all([
-        supernodeApi<SupernodeStatus>(base, SUPERNODE_ROUTES.status),
-        supernodeApi<{ tasks: TaskSummary[] }>(base, SUPERNODE_ROUTES.tasks),
+        supernodeApi<SupernodeStatus>(base, SUPERNODE_ROUTES.status, { headers }),
+        supernodeApi<{ tasks: TaskSummary[] }>(base, SUPERNODE_ROUTES.tasks, { headers }),
       ])
-      const tasks = await Promise.all(list.tasks.map((t) => supernodeApi<TaskDetail>(base, routePath(SUPERNODE_ROUTES.task, { taskId: t.taskId }))))
+      const tasks = await Promise.all(
+        list.tasks.map((t) => supernodeApi<TaskDetail>(base, routePath(SUPERNODE_ROUTES.task, { taskId: t.taskId }), { headers })),
+      )
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ supernode: base, ...status, taskCounts: status.tasks, tasks })}\n`)
         return

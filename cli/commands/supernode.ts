@@ -51,7 +51,7 @@ export default defineCommand({
         createHash: ctx.runtime.createHash,
         longPollMs: cfg.longPollMs,
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
-        sources: { allow: cfg.allowSources, deny: cfg.denySources },
+        sources: { allow: cfg.allowSources, deny: cfg.denySources, connect: ctx.runtime.guardedFetch },
         totalLimit: cfg.totalLimit,
         cache: { quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {
@@ -67,6 +67,8 @@ export default defineCommand({
             }),
           taskFailed: (t, error) =>
             logEvent('error', 'task failed', { ...(t.taskId ? { taskId: t.taskId } : {}), url: t.url, code: error.code, error: error.message }),
+          cacheDamaged: (t, piece) =>
+            logEvent('warn', 'cached pieces failed their digests; fetching them again', { taskId: t.taskId, url: t.url, fromPiece: piece }),
           peerIsolated: (t, peer) => logEvent('warn', 'peer isolated', { taskId: t.taskId, peerId: peer.id, address: peer.address, location: peer.location }),
           backToSource: (r) => logEvent('info', 'peer went back to source', { url: r.url, bytes: r.bytes }),
           cacheCollected: (r) =>

@@ -12,6 +12,11 @@ export interface SourceRequest {
   validators?: { etag?: string; lastModified?: string }
   method?: 'GET' | 'HEAD'
   signal?: AbortSignal
+  /**
+   * The `fetch` to connect with, where core hands one: on supernodes and daemons it connects only to
+   * addresses the SSRF guard accepts (docs/security.md). Network adapters should use it.
+   */
+  fetch?: typeof fetch
 }
 
 /**
@@ -90,6 +95,13 @@ export interface PluginSet {
   transforms: PieceTransform[]
   hooks: PluginHooks[]
   clusters: Map<string, ClusterBackend>
+}
+
+/** The headers every plugin's `outgoingHeaders` hook adds to a request to `url` (later plugins win a name). */
+export function outgoingHeaders(plugins: PluginSet, url: string): Record<string, string> {
+  let headers: Record<string, string> = {}
+  for (const hook of plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
+  return headers
 }
 
 const STAGE_ORDER: Record<PieceTransform['stage'], number> = { compress: 0, custom: 1, encrypt: 2 }

@@ -1,3 +1,5 @@
+import type { AddressCheck } from './guarded-fetch.ts'
+
 /** The serve capability each runtime adapter provides (Node, Bun, Deno). */
 export type FetchHandler = (request: Request, bindings?: ServeBindings) => Response | Promise<Response>
 
@@ -14,8 +16,17 @@ export interface ServeBindings {
 export interface ServeOptions {
   port: number
   hostname: string
-  /** Answer CONNECT by tunnelling to its target (the daemon's forward proxy); only the Node adapter can. */
-  tunnelConnect?: boolean
+  /**
+   * Answer CONNECT by tunnelling to its target (the daemon's forward proxy); only the Node adapter can.
+   * A guard is asked about `http://host:port/` first and about each address the host resolves to.
+   */
+  tunnelConnect?: boolean | TunnelGuard
+}
+
+/** The SSRF guard's two checks, as the CONNECT tunnel uses them. */
+export interface TunnelGuard {
+  (url: string): void
+  address: AddressCheck
 }
 
 export interface ServerHandle {

@@ -8,6 +8,7 @@ import { toErrorResponse } from '../protocol/error-body.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { DAEMON_ROUTES, HEALTH_PATH, METRICS_PATH, READY_PATH } from '../protocol/routes.ts'
 import { TASK_ID_HEADER, TASK_ID_RE } from '../protocol/task-id.ts'
+import { createSourceGuard, type SourceGuard } from '../source/source-guard.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import { DownloadFlights, type Flight } from './download-flights.ts'
 import { createForwardProxy } from './forward-proxy.ts'
@@ -26,6 +27,8 @@ export interface DaemonAppOptions {
   port(): number
   /** `/metrics` renders these; the peer should report what it serves to `metrics.served`. @default new ones */
   metrics?: DaemonMetrics
+  /** Where the proxy and the mirror may connect (SSRF guard). @default link-local and metadata refused, the rest allowed */
+  guard?: SourceGuard
 }
 
 export interface DaemonApp {
@@ -45,8 +48,9 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
   const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed })
   metrics.bind(peer, flights)
   let closing = false
-  const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries })
-  const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [] })
+  const guard = options.guard ?? createSourceGuard()
+  const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries, guard })
+  const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [], guard })
   const app = new Hono()
 
   app.get(HEALTH_PATH, (c) => c.json({ ok: true }))

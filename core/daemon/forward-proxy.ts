@@ -2,6 +2,7 @@ import { toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
 import { errorBody, toErrorResponse } from '../protocol/error-body.ts'
 import { TASK_ID_HEADER } from '../protocol/task-id.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import type { DownloadFlights } from './download-flights.ts'
 import { endToEndHeaders, forwardRequest } from './http-forward.ts'
@@ -11,6 +12,8 @@ export interface ForwardProxyOptions {
   flights: DownloadFlights
   /** URLs matching any of these go through the swarm. */
   rules: RegExp[]
+  /** Every request, P2P or passed on, goes only where it lets it. */
+  guard: SourceGuard
 }
 
 /** Request headers that are not for the source: conditional and range fields are answered by the daemon. */
@@ -26,6 +29,7 @@ const NOT_FOR_SOURCE = ['range', 'if-range', 'if-match', 'if-none-match', 'if-mo
 export function createForwardProxy(options: ForwardProxyOptions): (request: Request) => Promise<Response> {
   return async (request) => {
     try {
+      options.guard(request.url)
       if (request.method === 'GET' && options.rules.some((rule) => rule.test(request.url))) {
         const headers = endToEndHeaders(request.headers)
         for (const name of NOT_FOR_SOURCE) headers.delete(name)
@@ -33,7 +37,7 @@ export function createForwardProxy(options: ForwardProxyOptions): (request: Requ
         const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
         return contentResponse(stream, request.method, { [TASK_ID_HEADER]: flight.taskId })
       }
-      return await forwardRequest(request, request.url)
+      return await forwardRequest(request, request.url, options.guard.fetch)
     } catch (error) {
       const err = toDragonflyError(error)
       // The source's own refusal (404, 401, …) is what a proxy client expects to see.

@@ -1,5 +1,6 @@
 import { type DragonflyError, toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import type { DownloadFlights } from './download-flights.ts'
 import { endToEndHeaders, forwardRequest } from './http-forward.ts'
@@ -8,6 +9,8 @@ import { createBlobProber, resolveUpstream, type UpstreamOptions } from './regis
 export interface RegistryMirrorOptions extends UpstreamOptions {
   peer: Peer
   flights: DownloadFlights
+  /** Every upstream request goes through it (the `?ns=` and path forms name any host). */
+  guard: SourceGuard
 }
 
 /** OCI digest grammar (algorithm:encoded); sha256 must also have 64 lower-case hex characters. */
@@ -30,7 +33,8 @@ export function registryError(status: number, code: string, message: string, det
  * its URL, streamed to the client as pieces arrive.
  */
 export function createRegistryMirror(options: RegistryMirrorOptions): (request: Request) => Promise<Response> {
-  const probe = createBlobProber()
+  const connect = options.guard.fetch
+  const probe = createBlobProber(connect)
 
   const serveBlob = async (request: Request, url: string, digest: string): Promise<Response> => {
     const headers = endToEndHeaders(request.headers)
@@ -39,7 +43,7 @@ export function createRegistryMirror(options: RegistryMirrorOptions): (request: 
     // The upstream decides, per credential, whether this client may have the blob; a refusal (401 with its
     // challenge, 403, 404) reaches the client as the upstream wrote it.
     const granted = await probe(url, headers, request.signal)
-    if (granted.status >= 400) return forwardRequest(request, url)
+    if (granted.status >= 400) return forwardRequest(request, url, connect)
     const authorization = request.headers.get('authorization')
     const flight = await options.flights.start({ url, digest, headers: authorization ? { authorization } : {} })
     const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
@@ -62,7 +66,7 @@ export function createRegistryMirror(options: RegistryMirrorOptions): (request: 
         }
         if (request.method === 'GET' && digest.startsWith('sha256:')) return await serveBlob(request, target.url, digest)
       }
-      return await forwardRequest(request, target.url)
+      return await forwardRequest(request, target.url, connect)
     } catch (error) {
       return toRegistryError(toDragonflyError(error))
     }
@@ -89,6 +93,8 @@ export function toRegistryError(error: DragonflyError): Response {
     case 'E_SOURCE_TRUNCATED':
     case 'E_SOURCE_TOO_LONG':
       return registryError(502, 'UNAVAILABLE', error.message, detail)
+    case 'E_FORBIDDEN':
+      return registryError(403, 'DENIED', error.message, detail)
     case 'E_NO_SUPERNODE':
       return registryError(503, 'UNAVAILABLE', error.message, detail)
     case 'E_SOURCE_STATUS':

@@ -1,4 +1,4 @@
-import { createError } from '../errors.ts'
+import { createError, isDragonflyError } from '../errors.ts'
 
 export interface UpstreamOptions {
   /** Default upstream (`--registry-mirror`), e.g. `https://registry-1.docker.io`. */
@@ -73,17 +73,19 @@ export interface BlobProbe {
  * are shared by concurrent callers and kept briefly per URL and credential,
  * so a pull of many layers asks once per layer, not once per request.
  */
-export function createBlobProber(ttlMs = 30_000, max = 1024) {
+export function createBlobProber(connect: typeof fetch = fetch, ttlMs = 30_000, max = 1024) {
   const cache = new Map<string, { at: number; answer: Promise<BlobProbe> }>()
   return (url: string, headers: Headers, signal?: AbortSignal): Promise<BlobProbe> => {
     const key = `${url}\n${headers.get('authorization') ?? ''}`
     const now = Date.now()
     const hit = cache.get(key)
     if (hit && now - hit.at < ttlMs) return hit.answer
-    const answer = fetch(url, { method: 'HEAD', headers, redirect: 'manual', signal }).then(
+    const answer = connect(url, { method: 'HEAD', headers, redirect: 'manual', signal }).then(
       (r) => ({ status: r.status, headers: r.headers }),
       (error: unknown) => {
         cache.delete(key)
+        const refusal = [error, (error as Error)?.cause].find(isDragonflyError)
+        if (refusal) throw refusal
         const why = ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message ?? String(error)
         throw createError('E_SOURCE_UNREACHABLE', `cannot reach ${new URL(url).host}: ${why}`, { cause: error })
       },

@@ -1,5 +1,6 @@
 import { ensureSpace } from '../cache/disk-space.ts'
 import { createError } from '../errors.ts'
+import { hashHex } from '../protocol/digest.ts'
 import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
@@ -28,12 +29,16 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
   const { host, taskId, request, stats } = ctx
   const prefix = ctx.task ? ctx.task.have.prefixLength() : 0
   const offset = ctx.task && prefix > 0 ? pieceRange(ctx.task.layout, prefix - 1).end : 0
-  const response = await fetchSource(host.options.plugins, {
-    url: request.url,
-    headers: request.headers ?? {},
-    ...(offset > 0 ? { range: { start: offset } } : {}),
-    signal: request.signal,
-  })
+  const response = await fetchSource(
+    host.options.plugins,
+    {
+      url: request.url,
+      headers: request.headers ?? {},
+      ...(offset > 0 ? { range: { start: offset } } : {}),
+      signal: request.signal,
+    },
+    host.options.sourceGuard,
+  )
   const resumedTotal = offset > 0 && response.status === 206 ? rangeContinues(response, offset, ctx.task!.layout.contentLength) : null
   if (response.status !== 200 && resumedTotal === null) {
     await response.body?.cancel().catch(() => {})
@@ -66,6 +71,7 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
       if (task.have.has(n)) return
       await host.options.storage.writeAt(taskId, pieceRange(task.layout, n).start, bytes)
       task.have.set(n)
+      task.pieceDigests[n] = hashHex(host.options.createHash, bytes)
       host.progress.notify(taskId)
       await task.digest.advance(task.have, { piece: n, bytes })
       ctx.progress?.()

@@ -3,6 +3,7 @@ import type { PieceHttpGet } from '../contract/piece-get.ts'
 import type { PluginSet } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import type { PieceLayout } from '../protocol/piece-layout.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import type { Limits } from '../transfer/rate-limit.ts'
 import type { PeerOptionValues } from './peer-options.ts'
 import type { LocalTask } from './peer-tasks.ts'
@@ -18,6 +19,7 @@ export interface DownloadSettings extends Pick<PeerOptionValues, 'pieceTimeoutMs
   pieceGet?: PieceHttpGet
   /** The transport of small JSON requests (supernode API, parents' piece maps). @default fetch */
   apiFetch?: typeof fetch
+  sourceGuard?: SourceGuard
 }
 
 /**

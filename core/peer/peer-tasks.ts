@@ -3,6 +3,7 @@ import type { StorageDriver } from '../contract/storage.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { OrderedDigest } from '../transfer/ordered-digest.ts'
+import { findBadPieces } from '../transfer/stored-pieces.ts'
 
 /** A task as this peer holds it: what it can serve to others. */
 export interface LocalTask {
@@ -10,6 +11,8 @@ export interface LocalTask {
   layout: PieceLayout
   have: Bitset
   digest: OrderedDigest
+  /** The digest (hex) each held piece was verified against, so a later run can check the bytes on disk. */
+  pieceDigests: (string | undefined)[]
 }
 
 /** What a peer keeps beside a task's bytes so an interrupted download resumes. */
@@ -18,6 +21,8 @@ interface PeerMeta {
   contentLength: number
   pieceSize: number
   have: string
+  /** Per piece, the digest it was verified against (null: none); a held piece without one is fetched again. */
+  digests?: (string | null)[]
 }
 
 /** The whole-content digest of a task, fed in piece order from what is stored. */
@@ -30,11 +35,21 @@ export function newTaskDigest(storage: StorageDriver, createHash: CreateHash, ta
 
 /** Saves which pieces are verified. Best effort: a failed save costs a refetch, not the download. */
 export async function saveTaskState(storage: StorageDriver, task: LocalTask, url: string): Promise<void> {
-  const meta: PeerMeta = { url, contentLength: task.layout.contentLength, pieceSize: task.layout.pieceSize, have: task.have.toBase64() }
+  const meta: PeerMeta = {
+    url,
+    contentLength: task.layout.contentLength,
+    pieceSize: task.layout.pieceSize,
+    have: task.have.toBase64(),
+    digests: Array.from({ length: task.layout.pieceCount }, (_, n) => (task.have.has(n) ? (task.pieceDigests[n] ?? null) : null)),
+  }
   await storage.setMeta(task.taskId, meta).catch(() => {})
 }
 
-/** The verified pieces a previous run left, or undefined when there are none or the record is damaged. */
+/**
+ * The verified pieces a previous run left, or undefined when there are none or
+ * the record is damaged. Each is read back and hashed first: a piece whose bytes
+ * changed on disk since (or that has no recorded digest) is dropped, to be fetched again.
+ */
 export async function loadTaskState(storage: StorageDriver, createHash: CreateHash, taskId: string): Promise<LocalTask | undefined> {
   const meta = await storage.getMeta<PeerMeta>(taskId).catch(() => null)
   if (!meta || !isValidLayout(meta.contentLength, meta.pieceSize)) return undefined
@@ -45,7 +60,14 @@ export async function loadTaskState(storage: StorageDriver, createHash: CreateHa
   } catch {
     return undefined
   }
-  return { taskId, layout, have, digest: newTaskDigest(storage, createHash, taskId, layout) }
+  const recorded = meta.digests ?? []
+  const pieceDigests = Array.from({ length: layout.pieceCount }, (_, n) => recorded[n] ?? undefined)
+  const held = Array.from({ length: layout.pieceCount }, (_, n) => n).filter((n) => have.has(n))
+  for (const n of await findBadPieces(storage, createHash, taskId, layout, held, (n) => pieceDigests[n])) {
+    have.clear(n)
+    pieceDigests[n] = undefined
+  }
+  return { taskId, layout, have, digest: newTaskDigest(storage, createHash, taskId, layout), pieceDigests }
 }
 
 /** Bytes of `task` not yet held: what its download still has to store. */

@@ -9,6 +9,7 @@ import { Bitset } from '../protocol/bitset.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
+import type { SourceGuard } from '../source/source-guard.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import { backToSource } from './back-to-source.ts'
@@ -48,6 +49,8 @@ export interface PeerOptions extends Partial<PeerOptionValues> {
   pieceGet?: PieceHttpGet
   /** The transport of supernode API calls (the runtime's lightest). @default fetch */
   apiFetch?: typeof fetch
+  /** The SSRF guard back-to-source fetches go through (a daemon fetching for local clients). @default none */
+  sourceGuard?: SourceGuard
 }
 
 /**
@@ -193,6 +196,8 @@ export class Peer implements DownloadHost {
     let task: LocalTask | undefined
     let lastError: DragonflyError | undefined
     let announced: string | undefined
+    // Pieces a previous run left on disk: checked when loaded, and the whole content is hashed from disk at the end.
+    let fromDisk = false
     const snapshot = () => this.tasks.get(taskId)
     const progress = throttleProgress(request.onProgress, () => progressOf(taskId, snapshot(), stats, started), request.progressIntervalMs)
     // Each supernode gets one try, and a second one when it forgot us; the list may grow as the cluster answers.
@@ -204,6 +209,7 @@ export class Peer implements DownloadHost {
       if (base === undefined) break
       try {
         const previous = task ?? (await this.resume(taskId))
+        if (!task && previous && previous.have.count > 0) fromDisk = true
         const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
         const registration = await this.client
           .register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo })
@@ -218,7 +224,16 @@ export class Peer implements DownloadHost {
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
         progress.tick()
-        announced = await runSwarmDownload({ host: this, base, registration, task, stats, request, hashWhole: expected !== undefined, progress: progress.tick })
+        announced = await runSwarmDownload({
+          host: this,
+          base,
+          registration,
+          task,
+          stats,
+          request,
+          hashWhole: expected !== undefined || fromDisk,
+          progress: progress.tick,
+        })
         break
       } catch (error) {
         // The supernode forgot us (took us for dead, or restarted): register again, once.
@@ -250,9 +265,10 @@ export class Peer implements DownloadHost {
       usedSource = true
       await this.reportBackToSource(request.url, stats.bytesFromSource)
     }
-    // Every piece matched the supernode's digest, so its whole-content digest holds
-    // unless the user named another; only then (or after going to the source) is it recomputed.
-    let digest = !usedSource && !expected ? announced : undefined
+    // Every piece was verified as it was written in this run, so the supernode's whole-content digest holds
+    // for the bytes on disk; it is recomputed from them when the user named another, after going to the
+    // source, or when pieces came from an earlier run's disk.
+    let digest = !usedSource && !expected && !fromDisk ? announced : undefined
     if (!digest) {
       await task.digest.advance(task.have)
       digest = (await task.digest.digest()) ?? undefined
@@ -297,7 +313,7 @@ export class Peer implements DownloadHost {
     const same = previous && previous.layout.contentLength === layout.contentLength && previous.layout.pieceSize === layout.pieceSize
     const have = same ? previous.have : new Bitset(layout.pieceCount)
     const digest = same ? previous.digest : newTaskDigest(this.options.storage, this.options.createHash, taskId, layout)
-    const task: LocalTask = { taskId, layout, have, digest }
+    const task: LocalTask = { taskId, layout, have, digest, pieceDigests: same ? previous.pieceDigests : [] }
     this.tasks.set(taskId, task)
     this.progress.notify(taskId)
     return task

@@ -116,6 +116,7 @@ export class PieceReceiver {
       // A duplicate that won, or a coded piece: its bytes are in memory, not written yet.
       if (!outcome.handed && !(await writer.writeWhole(outcome.bytes, () => task.have.has(a.piece)))) return done
       if (!task.have.set(a.piece)) return done
+      task.pieceDigests[a.piece] = a.digest
       host.progress.notify(task.taskId)
       this.perPiece.delete(a.piece)
       if (a.from === SUPERNODE_ID) {

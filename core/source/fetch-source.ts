@@ -1,5 +1,6 @@
 import type { PluginSet, SourceRequest } from '../contract/plugin.ts'
 import { createError, isDragonflyError } from '../errors.ts'
+import type { SourceGuard } from './source-guard.ts'
 
 /** Redirects followed before a source is given up on (browsers and curl use 20 and 50). */
 const MAX_REDIRECTS = 10
@@ -9,12 +10,14 @@ const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
 /**
  * Fetches from the source, following redirects here rather than in the
- * adapter so every hop passes `guard` (the supernode's SSRF guard: an allowed
- * host must not bounce it to a metadata endpoint) and credentials stay with
+ * adapter so every hop passes `guard` (the SSRF guard: an allowed host must
+ * not bounce it to a metadata endpoint; the adapter connects with `guard.fetch`,
+ * which checks the addresses it resolves) and credentials stay with
  * the origin they were given for.
  */
-export async function fetchSource(plugins: PluginSet, request: SourceRequest, guard?: (url: string) => void): Promise<Response> {
-  let current = request
+export async function fetchSource(plugins: PluginSet, request: SourceRequest, guard?: SourceGuard): Promise<Response> {
+  guard?.(request.url)
+  let current: SourceRequest = guard ? { ...request, fetch: guard.fetch } : request
   for (let hop = 0; ; hop++) {
     const response = await fetchOnce(plugins, current)
     const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null

@@ -1,6 +1,7 @@
 import type { PluginSet } from '../contract/plugin.ts'
 import { createError } from '../errors.ts'
 import { fetchSource } from './fetch-source.ts'
+import type { SourceGuard } from './source-guard.ts'
 
 /** Request headers that carry a user's credentials toward a source. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
@@ -25,6 +26,8 @@ export interface AccessTask {
 export interface SourceAccessOptions {
   /** How long a source's yes (or no) to a credential is trusted. @default 300000 */
   ttlMs?: number
+  /** The SSRF guard the checks connect through. */
+  guard?: SourceGuard
 }
 
 /**
@@ -37,12 +40,14 @@ export class SourceAccess {
   private readonly verdicts = new Map<string, { ok: boolean; until: number }>()
   private readonly inflight = new Map<string, Promise<boolean>>()
   private readonly ttlMs: number
+  private readonly guard: SourceGuard | undefined
 
   constructor(
     private readonly plugins: PluginSet,
     options: SourceAccessOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? 300_000
+    this.guard = options.guard
   }
 
   /** Resolves when this registrant may have the task's pieces; throws E_FORBIDDEN otherwise. */
@@ -74,10 +79,10 @@ export class SourceAccess {
   }
 
   private async ask(url: string, headers: Record<string, string>): Promise<boolean> {
-    let response = await fetchSource(this.plugins, { url, headers, method: 'HEAD' })
+    let response = await fetchSource(this.plugins, { url, headers, method: 'HEAD' }, this.guard)
     if (response.status === 405 || response.status === 501) {
       await response.body?.cancel().catch(() => {})
-      response = await fetchSource(this.plugins, { url, headers, range: { start: 0, end: 0 } })
+      response = await fetchSource(this.plugins, { url, headers, range: { start: 0, end: 0 } }, this.guard)
     }
     await response.body?.cancel().catch(() => {})
     if (response.status === 401 || response.status === 403 || response.status === 404) return false

@@ -1,6 +1,7 @@
 import type { PluginSet, SourceRequest } from '../contract/plugin.ts'
 import { type DragonflyError, isDragonflyError } from '../errors.ts'
 import { fetchSource, sourceStatusError } from './fetch-source.ts'
+import type { SourceGuard } from './source-guard.ts'
 
 export interface RetryPolicy {
   /** Attempts after the first. @default 3 */
@@ -20,7 +21,7 @@ export async function fetchSourceWithRetry(
   plugins: PluginSet,
   request: SourceRequest,
   policy: RetryPolicy = DEFAULT_RETRY,
-  guard?: (url: string) => void,
+  guard?: SourceGuard,
 ): Promise<Response> {
   let last: DragonflyError | Error | undefined
   for (let attempt = 0; attempt <= policy.retries; attempt++) {

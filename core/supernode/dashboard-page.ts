@@ -3,7 +3,9 @@ import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 /**
  * The supernode dashboard served at `GET /`: plain HTML and a small script
  * that polls the status, the task list and each task's piece map (base64
- * bitsets) once a second.
+ * bitsets) once a second. The page itself holds no data: when the API answers
+ * 401 (auth-header on) it asks for the token once, keeps it in sessionStorage
+ * (gone with the tab) and sends it as a bearer token with every request.
  */
 export const DASHBOARD_HTML = /* html */ `<!doctype html>
 <html lang="en">
@@ -27,11 +29,13 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   .who { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: .8rem; }
   .isolated .who { color: #c0262d; }
   .muted { color: #5b6475; }
+  #login { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
   .legend i { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; vertical-align: -2px; }
 </style>
 </head>
 <body>
 <h1>dragonfly supernode <small class="muted" id="updated"></small></h1>
+<form id="login" hidden><label>This supernode needs its token: <input id="token" type="password" autocomplete="off"></label> <button>Open</button> <span class="muted" id="login-why"></span></form>
 <div class="cards" id="cards"></div>
 <h2>Tasks</h2>
 <table><thead><tr><th>task</th><th>url</th><th>size</th><th>cached</th><th>peers</th><th>from source</th><th>state</th></tr></thead><tbody id="tasks"></tbody></table>
@@ -56,8 +60,34 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     for (var i = 0; i < size; i++) out[i] = (raw.charCodeAt(i >> 3) >> (i & 7)) & 1;
     return out;
   }
+  var TOKEN = 'dragonfly-token', unlocked = null;
+  function headers() {
+    var t = sessionStorage.getItem(TOKEN);
+    return t ? { authorization: 'Bearer ' + t } : {};
+  }
+  // Resolves once the user gave a token; the data requests wait for it instead of polling 401s.
+  function askToken(why) {
+    var form = document.getElementById('login');
+    document.getElementById('login-why').textContent = why;
+    form.hidden = false;
+    document.getElementById('token').focus();
+    return unlocked || (unlocked = new Promise(function (done) {
+      form.onsubmit = function (e) {
+        e.preventDefault();
+        sessionStorage.setItem(TOKEN, document.getElementById('token').value.trim());
+        form.hidden = true;
+        unlocked = null;
+        done();
+      };
+    }));
+  }
+  function Locked(why) { this.message = why; }
   function get(path) {
-    return fetch(path, { cache: 'no-store' }).then(function (r) { if (!r.ok) throw new Error(path + ': ' + r.status); return r.json(); });
+    return fetch(path, { cache: 'no-store', headers: headers() }).then(function (r) {
+      if (r.status === 401) throw new Locked(sessionStorage.getItem(TOKEN) ? 'that token was refused' : '');
+      if (!r.ok) throw new Error(path + ': ' + r.status);
+      return r.json();
+    });
   }
   function card(value, label) {
     var c = el('div', { class: 'card' });
@@ -116,7 +146,10 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
         swarms.replaceChildren.apply(swarms, maps.map(function (m, i) { return renderSwarm(m, tasks[i]); }));
         document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
       });
-    }).catch(function (e) { document.getElementById('updated').textContent = String(e.message || e); });
+    }).catch(function (e) {
+      if (e instanceof Locked) return askToken(e.message);
+      document.getElementById('updated').textContent = String(e.message || e);
+    });
   }
   function loop() { refresh().then(function () { setTimeout(loop, 1000); }); }
   loop();

@@ -18,6 +18,8 @@ export interface SupernodeEvents {
   /** The task's content is complete in the cache; `cached` when it was already on disk. */
   taskCompleted?(task: TaskInfo & { digest?: string }, cached: boolean): void
   taskFailed?(task: TaskInfo, error: DragonflyError): void
+  /** A cache left on disk no longer matched its digests from `piece` on; that part is fetched again. */
+  cacheDamaged?(task: TaskInfo, piece: number): void
   sourceBytes?(bytes: number): void
   pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
   peerIsolated?(task: TaskInfo, peer: PeerState): void
@@ -39,6 +41,7 @@ export function combineEvents(...listeners: (SupernodeEvents | undefined)[]): Su
     taskStarted: fan('taskStarted'),
     taskCompleted: fan('taskCompleted'),
     taskFailed: fan('taskFailed'),
+    cacheDamaged: fan('cacheDamaged'),
     sourceBytes: fan('sourceBytes'),
     pieceDelivered: fan('pieceDelivered'),
     peerIsolated: fan('peerIsolated'),

@@ -30,7 +30,7 @@ export interface PreheatRoutesOptions {
 export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
   const { cdn } = options
   const app = new Hono()
-  const doFetch = options.fetch ?? fetch
+  const doFetch = options.fetch ?? options.guard?.fetch ?? fetch
   const guardedFetch = ((input: string | URL | Request, init?: RequestInit) => {
     options.guard?.(input instanceof Request ? input.url : String(input))
     return doFetch(input, init)

@@ -4,7 +4,7 @@ import { type Cluster, createCluster } from '../cluster/cluster.ts'
 import type { ClusterSelf } from '../cluster/directory.ts'
 import type { ClusterStore } from '../contract/cluster-store.ts'
 import type { CreateHash } from '../contract/hash.ts'
-import type { PluginSet } from '../contract/plugin.ts'
+import { outgoingHeaders, type PluginSet } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createMetricsRegistry, type MetricsRegistry } from '../metrics.ts'
 import { createSourceGuard, type SourceGuardOptions } from '../source/source-guard.ts'
@@ -145,10 +145,4 @@ function localPeers(cdn: Cdn): number {
   let n = 0
   for (const entry of cdn.tasks.values()) for (const p of entry.task?.swarm.peers.values() ?? []) if (p.remote === undefined) n++
   return n
-}
-
-function outgoingHeaders(plugins: PluginSet, url: string): Record<string, string> {
-  let headers: Record<string, string> = {}
-  for (const hook of plugins.hooks) headers = { ...headers, ...hook.outgoingHeaders?.(url) }
-  return headers
 }

@@ -1,9 +1,13 @@
 import type { MiddlewareHandler } from 'hono'
 import type { PluginHooks } from '../contract/plugin.ts'
-import { HEALTH_PATH, READY_PATH } from '../protocol/routes.ts'
+import { HEALTH_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 
-/** Paths any client may reach without passing the plugins' checks (load balancers, probes). */
-const OPEN_PATHS = new Set<string>([HEALTH_PATH, READY_PATH])
+/**
+ * Paths any client may reach without passing the plugins' checks: probes, and
+ * the dashboard's HTML shell, which holds no data (its script asks for the
+ * token and sends it with every data request).
+ */
+const OPEN_PATHS = new Set<string>([HEALTH_PATH, READY_PATH, SUPERNODE_ROUTES.dashboard])
 
 /**
  * Runs every `checkRequest` hook before the route; a hook refuses by throwing

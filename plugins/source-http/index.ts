@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
-import { createError } from '../../core/errors.ts'
+import { createError, isDragonflyError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'source-http'
 
@@ -64,9 +64,13 @@ async function fetchHttp(request: SourceRequest, options: ResolvedOptions): Prom
   else caller?.addEventListener('abort', follow, { once: true })
   let response: Response
   try {
-    response = await fetch(request.url, { method: request.method ?? 'GET', headers, signal: controller.signal, redirect: 'manual' })
+    const connect = request.fetch ?? fetch
+    response = await connect(request.url, { method: request.method ?? 'GET', headers, signal: controller.signal, redirect: 'manual' })
   } catch (error) {
     unfollow()
+    // The SSRF guard's refusal, raised while connecting, keeps its own code.
+    const refusal = [error, (error as Error)?.cause].find(isDragonflyError)
+    if (refusal) throw refusal
     const why = timedOut ? 'no response headers in time' : (((error as Error).cause as Error)?.message ?? (error as Error).message)
     throw createError('E_SOURCE_UNREACHABLE', `cannot fetch ${request.url}: ${why}`, { cause: error })
   } finally {

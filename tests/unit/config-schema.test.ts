@@ -126,6 +126,8 @@ describe('config schema: defaults and values', () => {
       uploadPort: 65002,
       insecureRegistries: [],
       proxyRules: [],
+      allowSources: [],
+      denySources: [],
       cacheQuota: 0,
       highWatermark: 0.9,
       lowWatermark: 0.7,

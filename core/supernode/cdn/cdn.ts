@@ -13,6 +13,7 @@ import { createSourceGuard, type SourceGuard } from '../../source/source-guard.t
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from '../../source/source-retry.ts'
 import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
 import type { Limits } from '../../transfer/rate-limit.ts'
+import { findBadPieces } from '../../transfer/stored-pieces.ts'
 import type { SupernodeEvents } from '../events.ts'
 import { Swarm } from '../scheduler/swarm.ts'
 import type { SwarmOptions } from '../scheduler/swarm-types.ts'
@@ -67,7 +68,7 @@ export class Cdn {
   constructor(options: CdnOptions) {
     this.options = options
     this.guard = options.guard ?? createSourceGuard()
-    this.access = new SourceAccess(options.plugins)
+    this.access = new SourceAccess(options.plugins, { guard: this.guard })
   }
 
   /** The task for this request, starting the source fetch if nobody has. Resolves once the layout is known. */
@@ -137,7 +138,7 @@ export class Cdn {
     const url = normalizeTaskUrl(request.url, parseFilter(request.filter))
     const credential = await credentialHash(request.headers)
     const stored = await storage.getMeta<CdnMeta>(taskId).catch(() => null)
-    const meta = stored && stored.url === url && isSaneMeta(stored) ? stored : null
+    const meta = stored && stored.url === url && isSaneMeta(stored) ? await this.checkCache(taskId, stored) : null
     const complete = isComplete(meta)
     // Content named by its digest never changes: a complete cache of it needs no revalidation.
     if (complete && request.digest) return this.fromCache(taskId, url, meta!, entry, meta!.private ? '*' : '')
@@ -265,6 +266,21 @@ export class Cdn {
     entry.task = task
     this.options.coordinator?.opened(task, meta)
     return task
+  }
+
+  /**
+   * A cache left by an earlier process is read back and hashed before it is
+   * served or resumed: from the first piece that no longer matches its digest
+   * on, it is treated as never fetched (the source is asked for the rest).
+   */
+  private async checkCache(taskId: string, meta: CdnMeta): Promise<CdnMeta> {
+    const layout = createPieceLayout(meta.contentLength, meta.pieceSize)
+    const held = [...meta.digests.keys()]
+    const bad = await findBadPieces(this.options.storage, this.options.createHash, taskId, layout, held, (n) => meta.digests[n])
+    if (bad.length === 0) return meta
+    const first = Math.min(...bad)
+    this.options.events?.cacheDamaged?.({ taskId, url: meta.url }, first)
+    return { ...meta, digests: meta.digests.slice(0, first), complete: false, digest: undefined }
   }
 
   private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry, credential: string): CdnTask {

@@ -5,6 +5,7 @@ import { createError } from '../../errors.ts'
 import { hashHex } from '../../protocol/digest.ts'
 import { pieceRange } from '../../protocol/piece-layout.ts'
 import { sourceStatusError } from '../../source/fetch-source.ts'
+import type { SourceGuard } from '../../source/source-guard.ts'
 import { fetchSourceWithRetry, isRetryable, type RetryPolicy } from '../../source/source-retry.ts'
 import { cutIntoPieces, rangeContinues } from '../../transfer/piece-cutter.ts'
 import type { RateLimiter } from '../../transfer/rate-limit.ts'
@@ -26,7 +27,7 @@ export interface IngestOptions {
   /** Bytes read from the source, as they arrive (metrics). */
   onSourceBytes?: (bytes: number) => void
   /** Checks where the source redirects to (SSRF guard). */
-  guard?: (url: string) => void
+  guard?: SourceGuard
   /** Paces source reads (the supernode's `--total-limit`). */
   limiter?: RateLimiter
   /** Piece the response body starts at. @default the pieces in `meta` (a Range resume) */
