@@ -126,7 +126,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     }
   })
 
-  mountSyncRoute(app, { taskOf, longPollMs, stopping, shutdown: options.shutdown, inflight: options.inflight })
+  mountSyncRoute(app, { taskOf, longPollMs, stopping, shutdown: options.shutdown, inflight: options.inflight, scheduleDuration })
 
   app.post(SUPERNODE_ROUTES.leave, async (c) => {
     const task = taskOf(c.req.param('taskId'))

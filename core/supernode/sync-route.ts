@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { Histogram } from '../metrics.ts'
 import { type ParentDto, parseBody, SYNC_DIGESTS, SyncBody, type SyncResponse } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { readJson } from '../protocol/http-json.ts'
@@ -14,6 +15,8 @@ export interface SyncRouteOptions {
   shutdown?: AbortSignal
   /** Long-polls being answered right now (the shutdown waits for them). */
   inflight?: { pulls: number }
+  /** Observes each `swarm.sync` (dragonfly_schedule_duration_seconds). */
+  scheduleDuration?: Histogram
 }
 
 /**
@@ -42,7 +45,8 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
     if (options.inflight) options.inflight.pulls++
     try {
       for (;;) {
-        const answer = swarm.sync(body.peerId, report, Date.now())
+        const run = () => swarm.sync(body.peerId, report, Date.now())
+        const answer = options.scheduleDuration ? options.scheduleDuration.time(run) : run()
         report = { ...report, have: undefined, received: [], failed: [] }
         const digests: (string | null)[] = []
         let fresh = false
