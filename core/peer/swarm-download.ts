@@ -126,7 +126,9 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       })
   }
 
-  const launch = (piece: number, from: string, address: string | undefined): void => {
+  const launch = (piece: number, from: string, address: string | undefined): boolean => {
+    // A held piece settles at once: launching one would spin this loop on microtasks and starve the sockets.
+    if (task.have.has(piece)) return false
     const sources = inflight.get(piece)
     if (sources) sources.push(from)
     else inflight.set(piece, [from])
@@ -166,6 +168,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         wake()
       })
     running.add(job)
+    return true
   }
 
   /** Starts every fetch there is room and a source for; returns whether something runs. */
@@ -184,13 +187,14 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         if (link.inflight >= PER_PARENT) continue
         const piece = pickPiece({ parent: link.have, have: task.have, inflight, verifiable, availability: parents.availability, offset })
         if (piece === undefined) continue
-        launch(piece, link.id, link.address)
-        launched = true
+        if (launch(piece, link.id, link.address)) launched = true
       }
     }
+    // In flight and still missing: a held piece may still have a losing copy settling.
+    const wanted = [...inflight].filter(([piece]) => !task.have.has(piece))
     const missing = pieceCount - task.have.count
-    if (running.size < concurrency && missing <= ENDGAME_PIECES && missing === inflight.size) {
-      for (const [piece, sources] of inflight) {
+    if (running.size < concurrency && missing <= ENDGAME_PIECES && missing === wanted.length) {
+      for (const [piece, sources] of wanted) {
         if (running.size >= concurrency || sources.length >= 2) continue
         const spare = [...parents.links.values()].find((l) => l.inflight < PER_PARENT && l.have.has(piece) && !sources.includes(l.id))
         if (spare) launch(piece, spare.id, spare.address)

@@ -21,7 +21,12 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
   const origin = await startOrigin(await randomFile(dir, SIZE), { rate: 4 * 1024 * 1024 })
   const supernode = await startSupernode(join(dir, 'sn'))
   // A liar that claims every piece and serves random bytes: the swarm isolates it.
-  const liar = await nodeRuntime.serve(new Hono().get('/pieces/:task/:piece', (c) => c.body(randomBytes(256 * 1024))).fetch, { port: 0, hostname: '127.0.0.1' })
+  // It answers the piece map (every piece) as the parents protocol's have-announcements, and random piece bytes.
+  let claimed = 0
+  const liarApp = new Hono()
+    .get('/pieces/:task', (c) => c.json({ count: claimed, have: Bitset.full(claimed).toBase64() }))
+    .get('/pieces/:task/:piece', (c) => c.body(randomBytes(256 * 1024)))
+  const liar = await nodeRuntime.serve(liarApp.fetch, { port: 0, hostname: '127.0.0.1' })
   const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'df-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
@@ -58,6 +63,7 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
         { timeout: 30_000, interval: 100 },
       )
       .toBeGreaterThanOrEqual(4)
+    claimed = pieceCount
     const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -93,9 +93,10 @@ export class Swarm extends SwarmState {
       }
     }
     for (const r of report.received) {
+      if (r.bytes === 0) continue
+      // A parent may have left before its child reported: the bytes still count, with no source to credit.
       const source = this.source(r.from)
-      if (!source || r.bytes === 0) continue
-      source.bytesUploaded += r.bytes
+      if (source) source.bytesUploaded += r.bytes
       peer.bytesDownloaded += r.bytes
       this.events.pieceDelivered?.(r.from === SUPERNODE_ID ? 'supernode' : 'peer', r.bytes)
     }
