@@ -41,6 +41,44 @@ describe('cluster-redis on a real redis-server', () => {
     }
   })
 
+  it('an ACL user and password in the URL: the conformance checks pass; a wrong password is E_CLUSTER and never printed', async () => {
+    const acl = await startRedis(await tempDir(), { args: ['--user', 'app', 'on', '>s3cret', '~*', '&*', '+@all', '--user', 'default', 'off'] })
+    try {
+      await testClusterStore(clusterRedis(), { url: `redis://app:s3cret@127.0.0.1:${acl.port}` })
+      const refused = await connectRedisStore(`redis://app:wrong-pass@127.0.0.1:${acl.port}`, { commandTimeoutMs: 2_000 }).catch((e: Error) => e)
+      expect(refused).toMatchObject({ code: 'E_CLUSTER', message: expect.stringContaining(`redis://app:***@127.0.0.1:${acl.port}`) })
+      expect((refused as Error).message).not.toContain('wrong-pass')
+    } finally {
+      await acl.stop()
+    }
+  })
+
+  it('tells another connection of a change, and reports the connection lost and back when redis-server restarts', async () => {
+    const dir = await tempDir()
+    let own = await startRedis(dir)
+    const [a, b] = await Promise.all([connectRedisStore(own.url), connectRedisStore(own.url)])
+    try {
+      const heard: string[] = []
+      await b.subscribe!((taskId, from) => heard.push(`${from} ${taskId}`))
+      await a.notify!(TASK, 'sn-a')
+      await expect.poll(() => heard).toContain(`sn-a ${TASK}`)
+      const states: boolean[] = []
+      a.onConnection!((up) => states.push(up))
+      await own.stop()
+      await expect.poll(() => states, { timeout: 10_000 }).toContain(false)
+      await expect(a.getTask(TASK)).rejects.toMatchObject({ code: 'E_CLUSTER' })
+      own = await startRedis(dir, { port: own.port })
+      await expect.poll(() => states.at(-1), { timeout: 10_000 }).toBe(true)
+      expect(await a.getTask(TASK)).toBeNull()
+      // The subscription survives the restart.
+      await a.notify!(TASK, 'sn-again')
+      await expect.poll(() => heard, { timeout: 5_000 }).toContain(`sn-again ${TASK}`)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+      await own.stop()
+    }
+  })
+
   it('an unreachable Redis is a clear E_CLUSTER error', async () => {
     const port = await freePort()
     await expect(clusterRedis({ commandTimeoutMs: 1_000 }).cluster.connect(`redis://127.0.0.1:${port}`)).rejects.toMatchObject({
