@@ -47,7 +47,7 @@ try {
   const real = values.real === undefined ? d.real : positive(values.real, 'real')
   const idleSeconds = values.idle === undefined ? d.idleSeconds : positive(values.idle, 'idle')
   for (const tasks of sizes) {
-    const result = await runClusterBench({ tasks, real, idleSeconds })
+    const result = await runClusterBench({ tasks, real, idleSeconds, log: (line) => console.error(line) })
     console.log(values.json ? JSON.stringify(result) : `${format(result)}\n`)
   }
 } catch (error) {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
-import type { SupernodeStatus } from '../../core/protocol/supernode-answers.ts'
+import type { PreheatState, SupernodeStatus } from '../../core/protocol/supernode-answers.ts'
 import { procUsage } from '../lib/proc-stats.ts'
 import { BIN, median, run, startSupernode } from '../lib/processes.ts'
 import { startBlobOrigin } from './blob-origin.ts'
@@ -17,6 +17,8 @@ export interface ClusterBenchOptions {
   real: number
   /** Length of the idle measurement. */
   idleSeconds: number
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void
 }
 
 export const DEFAULT_CLUSTER_BENCH: ClusterBenchOptions = { tasks: 200, real: 200, idleSeconds: 3 }
@@ -53,15 +55,21 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
         return s
       }),
     )
+    const log = options.log ?? (() => {})
     const real = Math.min(options.real, options.tasks)
+    log(`preheating ${real} tasks through A`)
     const t0 = performance.now()
     await preheatAll(a!.url, real, (i) => origin.url(`/blob/${i}`))
     // B keeps copies of every tenth task (from A, through the cluster).
     await preheatAll(b!.url, Math.ceil(real / 10), (i) => origin.url(`/blob/${i * 10}`))
     const preheatSeconds = (performance.now() - t0) / 1000
+    log(`preheated in ${preheatSeconds.toFixed(1)} s; writing ${options.tasks - real} synthetic records`)
     await writeSyntheticTasks(redis, options.tasks - real, { id: 'f'.repeat(16), url: 'http://127.0.0.1:9' })
 
     const held = await Promise.all([a!.url, b!.url].map((url) => settled(url)))
+    log(`settled: ${JSON.stringify(held)}; idle for ${options.idleSeconds} s`)
+    // What settling and the synthetic writes left behind (GC, JIT) is not idle cost.
+    await new Promise((r) => setTimeout(r, 3_000))
     const idle = await measureIdle(redis, [a!.child.pid!, b!.child.pid!], options.idleSeconds)
 
     const gets = async (via: string, blobs: number[]): Promise<number> => {
@@ -86,7 +94,9 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     }
     // Blobs B never held: it follows A's record and copies from A first.
     const pick = (offset: number) => [1, 2, 3].map((k) => (k * 10 + offset) % Math.max(real, 1)).filter((i) => i % 10 !== 0)
+    log('gets through A and B')
     const getMs = { owner: await gets(a!.url, pick(1)), nonOwner: await gets(b!.url, pick(3)) }
+    log('failover')
     const failoverMs = await measureFailover(redis, a!, b!.url, origin.url('/slow'))
     return { options, preheatSeconds, held, ...idle, getMs, failoverMs, sourceBytes: origin.bytes }
   } finally {
@@ -103,20 +113,35 @@ async function api<T>(url: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T
 }
 
+/** A 503 (the store slow to answer on a loaded machine) is retried, as a client would, and said on stderr. */
+async function retry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (n >= 4 || !/: 503 /.test((error as Error).message)) throw error
+      console.error(`retrying after ${(error as Error).message}`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+}
+
 /** Preheats `count` URLs through `supernode`, 16 at a time, each until complete. */
 async function preheatAll(supernode: string, count: number, url: (i: number) => string): Promise<void> {
   let next = 0
   const worker = async (): Promise<void> => {
     for (let i = next++; i < count; i = next++) {
-      const { taskId } = await api<{ taskId: string }>(`${supernode}${SUPERNODE_ROUTES.preheat}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url: url(i) }),
-      })
+      const { taskId } = await retry(() =>
+        api<{ taskId: string }>(`${supernode}${SUPERNODE_ROUTES.preheat}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: url(i) }),
+        }),
+      )
       for (;;) {
-        const state = await api<{ complete: boolean; error?: unknown }>(`${supernode}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}?wait=30000`)
-        if (state.error) throw new Error(`preheat of ${url(i)} failed: ${JSON.stringify(state.error)}`)
-        if (state.complete) break
+        const state = await api<PreheatState>(`${supernode}${routePath(SUPERNODE_ROUTES.preheatState, { taskId })}?wait=30000`)
+        if (state.state === 'failed') throw new Error(`preheat of ${url(i)} failed: ${JSON.stringify(state.error)}`)
+        if (state.state === 'complete') break
       }
     }
   }

@@ -17,11 +17,17 @@ export interface ClusterRedisOptions {
    * @default 5000
    */
   commandTimeoutMs?: number
+  /**
+   * PEM certificate(s) of a private CA to trust for `rediss://` URLs (read the
+   * file in dragonfly.config.ts); the system's CAs are trusted without it.
+   */
+  tlsCa?: string
 }
 
 const OPTIONS = v.strictObject({
   keyPrefix: v.optional(v.string(), 'dragonfly:'),
   commandTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(1, 'must be at least 1 ms')), 5_000),
+  tlsCa: v.optional(v.string()),
 } satisfies PluginOptionsEntries<ClusterRedisOptions>)
 
 /**
@@ -55,14 +61,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 const ADD_HASH = `redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 
 export async function connectRedisStore(url: string, options: ClusterRedisOptions = {}): Promise<ClusterStore> {
-  const { keyPrefix: prefix, commandTimeoutMs: timeout } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  const { keyPrefix: prefix, commandTimeoutMs: timeout, tlsCa } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  const tls = url.startsWith('rediss:') ? { tls: true as const, ...(tlsCa ? { ca: tlsCa } : {}) } : {}
   const where = redactUrl(url)
   const { createClient } = await import('@redis/client')
   let lastError = ''
   let connected = false
   // The first connection fails fast (a wrong URL is a startup error); a lost one is retried with backoff.
   const reconnectStrategy = (retries: number, cause: Error): number | Error => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause)
-  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
+  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy, ...tls } })
   // Without a listener an 'error' event would crash the process; the commands report it instead.
   const listeners: ((up: boolean) => void)[] = []
   let up = true
@@ -100,7 +107,9 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
       ])
     } catch (cause) {
       if (isDragonflyError(cause)) throw cause
-      throw createError('E_CLUSTER', `cluster store ${where}: ${args[0]} failed: ${(cause as Error).message}`, { cause })
+      // Some client errors carry no message: name them by their class so the log still says something.
+      const said = (cause as Error)?.message || (cause as Error)?.name || String(cause)
+      throw createError('E_CLUSTER', `cluster store ${where}: ${args[0]} failed: ${said}`, { cause })
     } finally {
       clearTimeout(timer)
     }

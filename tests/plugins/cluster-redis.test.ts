@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import clusterRedis, { connectRedisStore } from '../../plugins/cluster-redis/index.ts'
 import { testClusterStore } from '../../testing/index.ts'
@@ -50,6 +53,46 @@ describe('cluster-redis on a real redis-server', () => {
       expect((refused as Error).message).not.toContain('wrong-pass')
     } finally {
       await acl.stop()
+    }
+  })
+
+  it('rediss:// with a private CA given as tlsCa passes the conformance checks; without it the certificate is refused', async () => {
+    const dir = await tempDir()
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    )
+    const tlsPort = await freePort()
+    const server = await startRedis(dir, {
+      args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'],
+    })
+    try {
+      const url = `rediss://127.0.0.1:${tlsPort}`
+      await testClusterStore(clusterRedis({ tlsCa: await readFile(cert, 'utf8') }), { url })
+      await expect(clusterRedis({ commandTimeoutMs: 2_000 }).cluster.connect(url)).rejects.toMatchObject({
+        code: 'E_CLUSTER',
+        message: expect.stringMatching(/certificate/i),
+      })
+    } finally {
+      await server.stop()
     }
   })
 
@@ -106,7 +149,7 @@ describe('cluster-redis on a real redis-server', () => {
   })
 
   it('refuses misspelt and mistyped options when the config loads, before any connection', () => {
-    expect(optionError(() => clusterRedis({ prefix: 'x:' } as never))).toBe('cluster-redis: unknown option `prefix`; known: keyPrefix, commandTimeoutMs')
+    expect(optionError(() => clusterRedis({ prefix: 'x:' } as never))).toBe('cluster-redis: unknown option `prefix`; known: keyPrefix, commandTimeoutMs, tlsCa')
     expect(optionError(() => clusterRedis({ keyprefix: 'x:' } as never))).toMatch(/unknown option `keyprefix` \(did you mean `keyPrefix`\?\)/)
     expect(optionError(() => clusterRedis({ commandTimeoutMs: '5s' } as never))).toBe('cluster-redis: option `commandTimeoutMs` must be a number, got a string')
     expect(optionError(() => clusterRedis({ commandTimeoutMs: 0 }))).toBe('cluster-redis: option `commandTimeoutMs` must be at least 1 ms, got 0')
