@@ -32,7 +32,8 @@ export class ProblemLog {
       if (condition !== undefined && key !== condition) continue
       clearTimeout(seen.timer)
       this.open.delete(key)
-      if (seen.repeats > 0) this.write(`${seen.last} (${seen.repeats} more like it in the last ${Math.round(this.windowMs / 1000)} s)`)
+      const window = this.windowMs >= 1_000 ? `${Math.round(this.windowMs / 1_000)} s` : `${this.windowMs} ms`
+      if (seen.repeats > 0) this.write(`${seen.last} (${seen.repeats} more like it in the last ${window})`)
     }
   }
 }
