@@ -47,8 +47,8 @@ export const SupernodeSchema = v.strictObject({
   location: v.optional(v.pipe(v.string(), v.maxLength(256)), ''),
   /** URL peers and other supernodes reach this one at. @default http://<host>:<port> (127.0.0.1 for 0.0.0.0) */
   advertiseUrl: v.optional(v.pipe(v.string(ADVERTISE_URL), v.regex(/^$|^https?:\/\/[^/\s]+$/, ADVERTISE_URL)), ''),
-  /** Lifetime of a source lease and of an announcement: how long a dead supernode's work waits. @default 6000 */
-  clusterLeaseMs: v.optional(wholeNumber(500, 600_000), 6_000),
+  /** Lifetime of a source lease and of an announcement: how long a dead supernode's work waits (docs/cluster.md, "Failure and timing"). @default 1500 */
+  clusterLeaseMs: v.optional(wholeNumber(500, 600_000), 1_500),
 })
 
 export const DaemonSchema = v.strictObject({

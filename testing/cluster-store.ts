@@ -169,6 +169,20 @@ export async function testClusterStore(input: DragonflyPlugin | ClusterBackend |
         await a.putMembers(t, 'big', {}, LONG_MS)
       },
     ],
+    [
+      'notify/subscribe (when the store has them): another connection hears which task changed and who said so',
+      async () => {
+        if (!a.notify || !b.subscribe) {
+          assert(!a.notify && !a.subscribe, 'a store with only one of notify and subscribe')
+          return
+        }
+        const t = task()
+        const heard: string[] = []
+        await b.subscribe((taskId, from) => void (taskId === t && heard.push(from)))
+        await a.notify(t, 'sn-a')
+        await eventually(async () => heard.includes('sn-a'), 2_000, 'a notify was not heard by a subscriber on another connection')
+      },
+    ],
   ]
   try {
     return await runChecks('cluster store', checks)

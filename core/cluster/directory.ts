@@ -12,6 +12,9 @@ export interface ClusterSelf {
   location?: string
 }
 
+/** How long the peers a departed supernode listed are still tried as holders. */
+const DEPARTED_MS = 600_000
+
 /**
  * The config service: every supernode announces itself (address, location,
  * load) with a TTL, and reads everyone's announcements back; any supernode
@@ -22,6 +25,7 @@ export class ClusterDirectory {
   live: Announcement[] = []
   /** Announcements that failed to parse at the last read (a log line each, not a crash). */
   rejected: string[] = []
+  private readonly gone = new Map<string, number>()
 
   constructor(
     private readonly store: ClusterStore,
@@ -43,8 +47,16 @@ export class ClusterDirectory {
       }
     }
     if (!live.some((a) => a.id === this.self.id)) live.push(mine)
+    const now = Date.now()
+    for (const a of this.live) if (!live.some((b) => b.id === a.id)) this.gone.set(a.id, now)
+    for (const [id, at] of this.gone) if (live.some((b) => b.id === id) || now - at > DEPARTED_MS) this.gone.delete(id)
     this.live = live
     this.rejected = rejected
+  }
+
+  /** Ids of supernodes that were live and are no longer, for DEPARTED_MS. */
+  departed(): string[] {
+    return [...this.gone.keys()]
   }
 
   /** Ids of the other live supernodes. */

@@ -16,6 +16,8 @@ export interface ReplicatorContext {
   concurrency?: number
   /** @default 30000 */
   pieceTimeoutMs?: number
+  /** Supernodes that left the cluster lately (their peers are tried, but not waited for). */
+  departed?(): string[]
 }
 
 /** A holder that failed is left alone this long. */
@@ -60,7 +62,14 @@ export class ClusterReplicator {
     if (first >= swarm.layout.pieceCount) return false
     if (this.inflight.has(first)) return false
     if (swarm.digests[first] === undefined) return true
-    for (const p of swarm.peers.values()) if (!p.isolated && p.have.has(first)) return false
+    // A peer listed only by a supernode that left counts until it fails once: it may have left with it.
+    const now = Date.now()
+    const departed = new Set(this.ctx.departed?.() ?? [])
+    for (const p of swarm.peers.values()) {
+      if (p.isolated || !p.have.has(first)) continue
+      if (p.remote !== undefined && departed.has(p.remote) && (this.backoff.get(p.id) ?? 0) > now) continue
+      return false
+    }
     return true
   }
 

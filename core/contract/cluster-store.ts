@@ -28,6 +28,16 @@ export interface ClusterStore {
   /** Replaces the members one supernode has in a task's swarm (member id → JSON), for `ttlMs`. */
   putMembers(taskId: string, supernodeId: string, members: Record<string, string>, ttlMs: number): Promise<void>
   members(taskId: string, supernodeId: string): Promise<Record<string, string>>
+  /**
+   * Tells the other supernodes that what `from` shares about `taskId` changed
+   * (record, digests, members). Optional: without `notify`/`subscribe`,
+   * supernodes poll the tasks they are downloading instead of waiting to be told.
+   */
+  notify?(taskId: string, from: string): Promise<void>
+  /** Calls `listener` for every `notify` of any connection (this one included); resolves once listening. */
+  subscribe?(listener: (taskId: string, from: string) => void): Promise<void>
+  /** Calls `listener(false)` when the store stops answering and `listener(true)` when it answers again. */
+  onConnection?(listener: (up: boolean) => void): void
   close(): Promise<void>
 }
 

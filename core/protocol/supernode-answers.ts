@@ -16,6 +16,8 @@ export interface SupernodeStatus {
   bytesFromSource: number
   bytesDelivered: { supernode: number; peers: number }
   backToSource: number
+  /** Cluster mode only: whether the store answers, tasks linked to it, and the ones still downloading. */
+  cluster?: { storeReachable: boolean; tasks: number; active: number }
 }
 
 /** One entry of the task list. */

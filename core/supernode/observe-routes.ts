@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import type { ClusterHealth } from '../cluster/cluster.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createError } from '../errors.ts'
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../metrics.ts'
@@ -18,6 +19,8 @@ export interface ObserveRoutesOptions {
   /** False once the supernode is shutting down. */
   accepting: () => boolean
   startedAt: number
+  /** Cluster mode: the store's reachability (not ready while it does not answer). */
+  cluster?: () => ClusterHealth
 }
 
 /** What people and monitoring look at: the dashboard, metrics, readiness, status, piece maps. */
@@ -38,6 +41,9 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
     } catch (cause) {
       throw createError('E_NOT_READY', `cache storage ${storage.name} does not answer`, { cause })
     }
+    // Cached tasks are still served meanwhile; a balancer should send new work to a supernode that can coordinate it.
+    if (options.cluster && !options.cluster().storeReachable)
+      throw createError('E_NOT_READY', 'cluster store does not answer: serving the tasks held here, refusing new ones')
     return c.json({ ready: true })
   })
 
@@ -49,7 +55,7 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
     for (const t of all) state[t.error ? 'failed' : t.complete ? 'complete' : 'running']++
     return c.json<SupernodeStatus>({
       uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
-      ready: options.accepting(),
+      ready: options.accepting() && (options.cluster?.().storeReachable ?? true),
       tasks: { total: all.length, ...state },
       peers: peers.length,
       isolatedPeers: peers.filter((p) => p.isolated).length,
@@ -60,6 +66,7 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
       bytesFromSource: totals.sourceBytes,
       bytesDelivered: { supernode: totals.fromSupernode, peers: totals.fromPeers },
       backToSource: totals.backToSource,
+      ...(options.cluster ? { cluster: options.cluster() } : {}),
     })
   })
 

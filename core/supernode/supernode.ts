@@ -99,7 +99,15 @@ export function createSupernode(options: SupernodeOptions): Supernode {
     scheduleDuration: metrics.scheduleDuration,
     ...(cluster ? { supernodesFor: cluster.supernodesFor } : {}),
     routes: [
-      createObserveRoutes({ cdn, storage: options.storage, registry, metrics, accepting: () => accepting, startedAt: Date.now() }),
+      createObserveRoutes({
+        cdn,
+        storage: options.storage,
+        registry,
+        metrics,
+        accepting: () => accepting,
+        startedAt: Date.now(),
+        ...(cluster ? { cluster: cluster.health } : {}),
+      }),
       createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
       ...(cluster ? [cluster.routes] : []),
     ],

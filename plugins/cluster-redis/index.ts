@@ -17,11 +17,17 @@ export interface ClusterRedisOptions {
    * @default 5000
    */
   commandTimeoutMs?: number
+  /**
+   * PEM certificate(s) of a private CA to trust for `rediss://` URLs (read the
+   * file in dragonfly.config.ts); the system's CAs are trusted without it.
+   */
+  tlsCa?: string
 }
 
 const OPTIONS = v.strictObject({
   keyPrefix: v.optional(v.string(), 'dragonfly:'),
   commandTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(1, 'must be at least 1 ms')), 5_000),
+  tlsCa: v.optional(v.string()),
 } satisfies PluginOptionsEntries<ClusterRedisOptions>)
 
 /**
@@ -29,7 +35,8 @@ const OPTIONS = v.strictObject({
  * supernode joins a cluster). Keys, all under the prefix:
  * `supernodes` (set of ids) and `supernode:<id>` (announcement, with TTL),
  * `lease:<task>` (owner id, with TTL), `task:<task>` (record), `digests:<task>`
- * (hash piece → sha256), `members:<task>:<supernode>` (hash member → JSON, with TTL).
+ * (hash piece → sha256), `members:<task>:<supernode>` (hash member → JSON, with TTL);
+ * changes are announced on the pub/sub channel `<prefix>changes` as `<supernode> <task>`.
  */
 export default definePlugin((options: ClusterRedisOptions = {}) => {
   // Checked here too, so a misspelt option fails when the config loads rather than when a cluster is joined.
@@ -54,16 +61,30 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 const ADD_HASH = `redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`
 
 export async function connectRedisStore(url: string, options: ClusterRedisOptions = {}): Promise<ClusterStore> {
-  const { keyPrefix: prefix, commandTimeoutMs: timeout } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  const { keyPrefix: prefix, commandTimeoutMs: timeout, tlsCa } = checkPluginOptions(PLUGIN_NAME, options, OPTIONS)
+  const tls = url.startsWith('rediss:') ? { tls: true as const, ...(tlsCa ? { ca: tlsCa } : {}) } : {}
   const where = redactUrl(url)
   const { createClient } = await import('@redis/client')
   let lastError = ''
   let connected = false
   // The first connection fails fast (a wrong URL is a startup error); a lost one is retried with backoff.
   const reconnectStrategy = (retries: number, cause: Error): number | Error => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause)
-  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy } })
+  const client = createClient({ url, socket: { connectTimeout: timeout, reconnectStrategy, ...tls } })
   // Without a listener an 'error' event would crash the process; the commands report it instead.
-  client.on('error', (error: Error) => (lastError = error.message))
+  const listeners: ((up: boolean) => void)[] = []
+  let up = true
+  const setUp = (now: boolean): void => {
+    if (now === up) return
+    up = now
+    for (const listener of listeners) listener(now)
+  }
+  client.on('error', (error: Error) => {
+    lastError = error.message
+    if (connected) setUp(false)
+  })
+  client.on('reconnecting', () => connected && setUp(false))
+  client.on('ready', () => connected && setUp(true))
+  let subscriber: typeof client | undefined
   // connectTimeout covers only the TCP connection: a server that accepts and never answers the handshake would hang here.
   let handshake: ReturnType<typeof setTimeout> | undefined
   try {
@@ -86,7 +107,9 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
       ])
     } catch (cause) {
       if (isDragonflyError(cause)) throw cause
-      throw createError('E_CLUSTER', `cluster store ${where}: ${args[0]} failed: ${(cause as Error).message}`, { cause })
+      // Some client errors carry no message: name them by their class so the log still says something.
+      const said = (cause as Error)?.message || (cause as Error)?.name || String(cause)
+      throw createError('E_CLUSTER', `cluster store ${where}: ${args[0]} failed: ${said}`, { cause })
     } finally {
       clearTimeout(timer)
     }
@@ -110,6 +133,7 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
     task: (task: string) => `${prefix}task:${task}`,
     digests: (task: string) => `${prefix}digests:${task}`,
     members: (task: string, sn: string) => `${prefix}members:${task}:${sn}`,
+    changes: `${prefix}changes`,
   }
 
   return {
@@ -146,7 +170,27 @@ export async function connectRedisStore(url: string, options: ClusterRedisOption
       await script(REPLACE_HASH, k.members(task, sn), ttlMs, ...pairs(members))
     },
     members: async (task, sn) => hash(await run(['HGETALL', k.members(task, sn)])),
+    async notify(task, from) {
+      await run(['PUBLISH', k.changes, `${from} ${task}`])
+    },
+    async subscribe(listener) {
+      // A connection in subscriber mode takes no other commands: pub/sub gets its own, resubscribed by the client after a reconnect.
+      if (!subscriber) {
+        subscriber = client.duplicate()
+        subscriber.on('error', () => {})
+        await subscriber.connect()
+      }
+      await subscriber.subscribe(k.changes, (message: string) => {
+        const space = message.indexOf(' ')
+        if (space > 0 && message.length <= 1024) listener(message.slice(space + 1), message.slice(0, space))
+      })
+    },
+    onConnection(listener) {
+      listeners.push(listener)
+    },
     async close() {
+      listeners.length = 0
+      await subscriber?.close().catch(() => subscriber?.destroy())
       await client.close().catch(() => client.destroy())
     },
   }

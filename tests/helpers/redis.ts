@@ -13,16 +13,25 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
+export interface RedisOptions {
+  /** A port to reuse (a restart at the same address); a free one by default. */
+  port?: number
+  /** More `redis-server` arguments, e.g. `['--user', 'app', 'on', '>secret', '~*', '&*', '+@all']`. */
+  args?: string[]
+}
+
 /** Debian's `redis-server` on a free loopback port, in `dir`, with no persistence; stopped by the caller. */
-export async function startRedis(dir: string): Promise<RedisServer> {
-  const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+export async function startRedis(dir: string, options: RedisOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort())
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])]
+  const child: ChildProcess = spawn('redis-server', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
   const until = Date.now() + 20_000
+  // With ACL users the default user may be off: a NOAUTH or auth error still proves the server answers.
   while (!(await answersPing(port))) {
     if (Date.now() > until || child.exitCode !== null) {
       child.kill('SIGKILL')
@@ -43,7 +52,7 @@ function answersPing(port: number): Promise<boolean> {
     socket.setTimeout(1_000)
     socket.once('data', (d) => {
       socket.destroy()
-      resolve(d.toString().startsWith('+PONG'))
+      resolve(/^(\+PONG|-NOAUTH|-NOPERM|-WRONGPASS)/.test(d.toString()))
     })
     socket.once('error', () => resolve(false))
     socket.once('timeout', () => (socket.destroy(), resolve(false)))

@@ -81,7 +81,8 @@ describe('supernode cluster on Redis', () => {
       expect(results.map((r) => r.supernode)).toEqual(runs.map((_, i) => supernodes[i % 3]!.url))
       expect(results.every((r) => !r.backToSource)).toBe(true)
       console.info(`cluster of 3, 6 peers: origin egress ${(origin.bytes / SIZE).toFixed(3)}x the file`)
-      expect(origin.bytes / SIZE).toBeLessThanOrEqual(1.02)
+      const logs = supernodes.map((s) => s.run.stdout + s.run.stderr).join('\n')
+      expect(origin.bytes / SIZE, logs).toBeLessThanOrEqual(1.02)
     } finally {
       await Promise.all(supernodes.map((s) => s.stop()))
       await redis.stop()
@@ -129,6 +130,40 @@ describe('supernode cluster on Redis', () => {
       expect(logs).toMatch(/took over the source lease/)
       console.info(`owner killed mid-transfer: origin egress ${(origin.bytes / SIZE).toFixed(3)}x the file`)
       expect(origin.bytes / SIZE, logs).toBeLessThanOrEqual(1.1)
+    } finally {
+      await Promise.all([b!.stop(), c!.stop()])
+      await redis.stop()
+      await origin.close()
+    }
+  })
+
+  it('a complete task whose owner died is copied from a surviving supernode, not read from the source again', async () => {
+    const dir = await tempDir()
+    const SIZE = 8 * MiB
+    const file = await randomFile(dir, SIZE)
+    const origin = await startOrigin(file)
+    const redis = await startRedis(dir)
+    const [owner, b, c] = await startCluster(dir, redis, 3)
+    try {
+      for (const [name, via, location] of [
+        ['p0', owner!, 'r0|z1'],
+        ['p1', c!, 'r2|z1'],
+      ] as const) {
+        const run = get(dir, origin.url(), name, [via.url], location)
+        expect(await run.done, run.stderr).toBe(0)
+      }
+      expect(origin.bytes).toBe(SIZE)
+      // c copies the task from the cluster in the background; the owner dies once that copy is whole.
+      await waitUntil(async () => {
+        const { tasks } = (await (await fetch(`${c!.url}${SUPERNODE_ROUTES.tasks}`)).json()) as { tasks: { complete: boolean }[] }
+        return tasks[0]?.complete === true
+      })
+      owner!.run.child.kill('SIGKILL')
+      // b never held the task: the record says complete, the owner is gone, c has a whole copy.
+      const run = get(dir, origin.url(), 'p2', [b!.url], 'r1|z1')
+      expect(await run.done, run.stderr).toBe(0)
+      expect(await sha256File(join(dir, 'p2.out'))).toBe(await sha256File(file))
+      expect(origin.bytes, b!.run.stderr + b!.run.stdout).toBe(SIZE)
     } finally {
       await Promise.all([b!.stop(), c!.stop()])
       await redis.stop()

@@ -116,7 +116,7 @@ describe('config schema: defaults and values', () => {
       longPollMs: 15_000,
       uploadSlots: 48,
       peerSlots: 6,
-      clusterLeaseMs: 6_000,
+      clusterLeaseMs: 1_500,
       cluster: '',
       advertiseUrl: '',
     })
