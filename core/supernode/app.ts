@@ -47,6 +47,9 @@ export interface SupernodeAppOptions {
   plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
 }
 
+/** Longest a piece map request waits here (the route caps the wait it is asked for below this). */
+const MAP_WAIT_MAX_MS = 30_000
+
 /** The supernode's HTTP surface: peer API (SUPERNODE_ROUTES), piece transfer, health. */
 export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   const { cdn, storage, longPollMs, events, scheduleDuration } = options
@@ -165,7 +168,18 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     createPieceRoutes({
       lookup: (taskId) => {
         const task = cdn.get(taskId)
-        return task && { layout: task.layout, storage, has: (n) => task.swarm.seed.have.has(n), digest: (n) => task.swarm.digests[n], limiter: cdn.limits?.up }
+        return (
+          task && {
+            layout: task.layout,
+            storage,
+            has: (n) => task.swarm.seed.have.has(n),
+            digest: (n) => task.swarm.digests[n],
+            // Its piece map too: in a cluster, peers of another supernode take this one as a parent.
+            held: () => task.swarm.seed.have,
+            changed: (signal) => task.swarm.waitForChange(MAP_WAIT_MAX_MS, signal),
+            limiter: cdn.limits?.up,
+          }
+        )
       },
       transforms: options.plugins?.transforms,
     }),
