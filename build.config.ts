@@ -41,7 +41,9 @@ export default defineBuildConfig({
       options.external = (id, importer, resolved) => isBundled(id) || (typeof bundle === 'function' ? bundle(id, importer, resolved) : false)
     },
   },
-  rollup: { emitCJS: false, inlineDependencies: BUNDLED, esbuild: { target: 'es2022' } },
+  // The "node" condition: without it consola resolved to its browser build, whose reporter logs through
+  // console.log, so every log line (and `get -o -`'s success line) went to stdout.
+  rollup: { emitCJS: false, inlineDependencies: BUNDLED, esbuild: { target: 'es2022' }, resolve: { exportConditions: ['node'] } },
   failOnWarn: false,
 })
 

@@ -1,5 +1,6 @@
 import { formatWithOptions } from 'node:util'
 import type { ConsolaReporter, LogObject } from 'consola'
+import { createError } from '../core/errors.ts'
 import { consola } from './logger.ts'
 
 export type LogFormat = 'pretty' | 'json'
@@ -24,7 +25,9 @@ export function resolveLogFormat(argv: string[], env: Record<string, string | un
   if (i < 0) return { format: env.DRAGONFLY_LOG_FORMAT === 'json' ? 'json' : 'pretty', rest: argv }
   const inline = argv[i]!.includes('=')
   const value = inline ? argv[i]!.slice('--log-format='.length) : argv[i + 1]
-  return { format: value === 'json' ? 'json' : 'pretty', rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
+  if (value !== 'json' && value !== 'pretty')
+    throw createError('E_BAD_ARGUMENT', `--log-format must be 'pretty' or 'json', got ${JSON.stringify(value ?? '')}`, { details: { flag: '--log-format' } })
+  return { format: value, rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
 }
 
 export function configureLogging(format: LogFormat): void {
@@ -49,3 +52,10 @@ export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: stri
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
 }
+
+/** Declared by every command so its help lists it; the value is taken out of argv before citty sees it. */
+export const LOG_FORMAT_ARG = {
+  type: 'string',
+  valueHint: 'pretty|json',
+  description: 'Log lines as text (default) or one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)',
+} as const

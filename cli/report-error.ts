@@ -3,9 +3,9 @@ import { errorBody } from '../core/protocol/error-body.ts'
 import { consola } from './logger.ts'
 
 /** Prints an error once, with its code, and sets the exit code; never a stack trace. */
-export function reportError(error: unknown, json = false): void {
+export function reportError(error: unknown, json = false, stream: NodeJS.WritableStream = process.stdout): void {
   const err = toDragonflyError(error)
-  if (json) process.stdout.write(`${JSON.stringify(errorBody(err))}\n`)
+  if (json) stream.write(`${JSON.stringify(errorBody(err))}\n`)
   else consola.error(`${err.code}: ${err.message}`)
   if (process.env.DRAGONFLY_DEBUG && err.cause) console.error(err.cause)
   process.exitCode = err.exitCode

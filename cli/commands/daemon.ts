@@ -8,6 +8,7 @@ import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -23,6 +24,7 @@ export default defineCommand({
     location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
     'rate-limit': { type: 'string', description: "Bytes/s each download may receive, and serve ('20MB', '512KB'; 0 = no limit)" },
     'total-limit': { type: 'string', description: 'Bytes/s for everything this daemon transfers, across downloads (same units)' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     try {

@@ -8,6 +8,7 @@ import { parseImageRef, resolveImage } from '../../core/supernode/registry-clien
 import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 import { supernodeApi } from '../supernode-api.ts'
 
@@ -35,6 +36,7 @@ export default defineCommand({
     timeout: { type: 'string', description: 'Seconds to wait for the cache to fill (default 3600)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     try {

@@ -5,7 +5,7 @@ import { advertiseUrl, connectCluster } from '../cluster.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
-import { logEvent } from '../logging.ts'
+import { LOG_FORMAT_ARG, logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -19,7 +19,7 @@ export default defineCommand({
     cluster: { type: 'string', description: 'Share tasks and swarms with other supernodes through this store, e.g. redis://127.0.0.1:6379 (docs/cluster.md)' },
     location: { type: 'string', description: "This supernode's location, 'region|zone|rack' (peers are sent to the nearest)" },
     advertise: { type: 'string', description: 'URL peers and other supernodes reach this one at (default http://<host>:<port>)' },
-    'log-format': { type: 'string', description: "'pretty' (default) or 'json': one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)" },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args }) {
     try {
