@@ -1,6 +1,7 @@
 import { formatWithOptions } from 'node:util'
 import type { ConsolaReporter, LogObject } from 'consola'
 import { createError } from '../core/errors.ts'
+import { formatField, guardReporter } from './log-safety.ts'
 import { consola } from './logger.ts'
 
 export type LogFormat = 'pretty' | 'json'
@@ -30,12 +31,17 @@ export function resolveLogFormat(argv: string[], env: Record<string, string | un
   return { format: value, rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
 }
 
+let json = false
+
 export function configureLogging(format: LogFormat): void {
-  if (format === 'json') consola.setReporters([jsonReporter])
+  json = format === 'json'
+  // JSON lines escape control characters themselves.
+  if (json) consola.setReporters([jsonReporter])
+  else consola.setReporters(consola.options.reporters.map(guardReporter))
 }
 
 export function isJsonLogging(): boolean {
-  return consola.options.reporters.length === 1 && consola.options.reporters[0] === jsonReporter
+  return json
 }
 
 /** A log line with fields: an object for the JSON reporter, `key=value` pairs for people. */
@@ -44,7 +50,7 @@ export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: stri
   else
     consola[level](
       `${msg} ${Object.entries(fields)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .map(([k, v]) => formatField(k, v))
         .join(' ')}`,
     )
 }

@@ -7,6 +7,7 @@ import { createError } from '../../core/errors.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
+import { listenError } from '../listen-error.ts'
 import { consola } from '../logger.ts'
 import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
@@ -48,7 +49,10 @@ export default defineCommand({
       if (supernodes.length === 0 && !peerCfg.backSource) throw createError('E_BAD_ARGUMENT', 'no --supernode given and back-to-source is off')
       const metrics = createDaemonMetrics()
       const peer = createConfiguredPeer(ctx, supernodes, { port: cfg.uploadPort, onServed: (_task, _piece, bytes) => metrics.served(bytes) })
-      const upload = await peer.start()
+      const upload = await peer.start().catch(async (error: unknown) => {
+        await peer.close().catch(() => {})
+        throw listenError(error, { port: '--upload-port' }, `upload port ${cfg.uploadPort}`)
+      })
       let port = cfg.port
       const daemon = createDaemonApp({
         peer,
@@ -58,7 +62,11 @@ export default defineCommand({
         port: () => port,
         metrics,
       })
-      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: true })
+      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: true }).catch(async (error: unknown) => {
+        daemon.close()
+        await peer.close().catch(() => {})
+        throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
+      })
       port = server.port
       const reach = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host
       const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${server.port}`

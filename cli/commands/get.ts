@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty'
 import { createError } from '../../core/errors.ts'
 import type { Peer } from '../../core/peer/peer.ts'
-import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated, urlArg } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
@@ -58,7 +58,8 @@ export default defineCommand({
     if (args.output === '-') consola.options.stdout = process.stderr
     const bar = await createProgressDisplay({ enabled: !args.json && !args.quiet })
     try {
-      const target = await resolveOutputTarget(args.output, args.url)
+      const url = urlArg(args.url)
+      const target = await resolveOutputTarget(args.output, url)
       const output = target.kind === 'file' ? target.path : target.label
       const headers = parseHeaders(repeated(rawArgs, 'H', 'header'))
       const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
@@ -79,7 +80,7 @@ export default defineCommand({
           : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
       if (daemon) {
         const { rateLimit } = ctx.config.peer
-        const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
+        const request = { url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
         const result = await downloadViaDaemon(daemon, request, target, abort.signal)
         if (args.json) report.write(`${JSON.stringify({ output, ...result })}\n`)
         else if (!args.quiet)
@@ -91,7 +92,7 @@ export default defineCommand({
       const storage = peer.options.storage
       if (supernodes.length > 0) await peer.start()
       const result = await peer.download({
-        url: args.url,
+        url,
         headers,
         digest: args.digest,
         filter: args.filter,

@@ -5,7 +5,7 @@ import { decodeError } from '../../core/protocol/error-body.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import type { PreheatState } from '../../core/protocol/supernode-answers.ts'
 import { parseImageRef, resolveImage } from '../../core/supernode/registry-client.ts'
-import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, repeated, urlArg } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
 import { LOG_FORMAT_ARG } from '../logging.ts'
@@ -52,7 +52,7 @@ export default defineCommand({
         if (!args.json) consola.info(`${args.image}: ${image.layers.length} layers (manifest ${image.manifestDigest.slice(0, 19)}…)`)
         items = image.layers.map((l) => ({ url: l.url, digest: l.digest, ...(image.authorization ? { headers: { authorization: image.authorization } } : {}) }))
       } else {
-        items = [{ url: args.url!, ...(args.digest ? { digest: args.digest } : {}), headers }]
+        items = [{ url: urlArg(args.url!), ...(args.digest ? { digest: args.digest } : {}), headers }]
       }
       const results = await Promise.all(
         supernodes.flatMap((base) => items.map((item) => preheatOne(base, { ...item, filter: args.filter, tag: args.tag }, deadline))),

@@ -4,6 +4,7 @@ import { parseIntArg, rateArg } from '../args.ts'
 import { advertiseUrl, connectCluster } from '../cluster.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
+import { listenError } from '../listen-error.ts'
 import { consola } from '../logger.ts'
 import { LOG_FORMAT_ARG, logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
@@ -73,7 +74,10 @@ export default defineCommand({
             logEvent('info', 'cache over quota: tasks evicted', { evicted: r.removed.length, before: r.before, after: r.after, taskIds: r.removed }),
         },
       })
-      const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
+      const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host }).catch(async (error: unknown) => {
+        await supernode.close().catch(() => {})
+        throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
+      })
       if (store) {
         const url = advertiseUrl(cfg.advertiseUrl, cfg.host, server.port)
         await supernode.join({ url, ...(cfg.location ? { location: cfg.location } : {}) })
