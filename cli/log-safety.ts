@@ -17,12 +17,13 @@ export function escapeControl(text: string): string {
 export function guardReporter(reporter: ConsolaReporter): ConsolaReporter {
   return {
     log(entry: LogObject, ctx) {
-      const indent = entry.type !== 'log'
-      const args = entry.args.map((a: unknown) => {
-        if (typeof a !== 'string') return a
-        const escaped = escapeControl(a)
-        return indent ? escaped.replace(/\n/g, '\n  ') : escaped
-      })
+      // `consola.log` is the program's own output (tables, reports): as it is, without a `[log]` badge.
+      if (entry.type === 'log') {
+        const stream = ctx.options.stdout ?? process.stdout
+        stream.write(`${entry.args.map((a: unknown) => (typeof a === 'string' ? escapeControl(a) : String(a))).join(' ')}\n`)
+        return
+      }
+      const args = entry.args.map((a: unknown) => (typeof a === 'string' ? escapeControl(a).replace(/\n/g, '\n  ') : a))
       reporter.log({ ...entry, args }, ctx)
     },
   }

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   E_TIMEOUT: { status: 504, exit: 11 },
   E_ADDRESS_IN_USE: { status: 500, exit: 12 },
   E_ADDRESS_UNAVAILABLE: { status: 500, exit: 12 },
+  E_PERMISSION: { status: 500, exit: 13 },
   E_ABORTED: { status: 499, exit: 130 },
   E_INTERNAL: { status: 500, exit: 1 },
 } as const satisfies Record<string, { status: number; exit: number }>
