@@ -5,12 +5,14 @@ import { defineBuildConfig } from 'unbuild'
  * as packages: ~55 modules resolved through node_modules one by one, valibot's single 206 KB module
  * compiled whole, hono's and consola's many files. Bundled, a `get` from a warm supernode starts in
  * ~177 ms of CPU instead of ~218 (median of 10, `perf stat`), and 32 peers starting at once on two cores
- * reach their first piece sooner. Only hono and valibot stay dependencies: the declarations import their
- * types; the others are build dependencies.
+ * reach their first piece sooner. All of them are build dependencies, none is a dependency of the package:
+ * installing it installs nothing that is already inside.
  * ofetch is bundled with node-fetch-native's native build: its Node entry evaluates a bundled node-fetch
  * and web-streams polyfill (112 KB) at start though every runtime here has fetch.
  */
-const BUNDLED = ['ofetch', 'node-fetch-native', 'destr', 'ufo', 'valibot', 'hono', '@hono/node-server', 'consola', 'citty', 'scule', 'defu']
+export const BUNDLED = ['ofetch', 'node-fetch-native', 'destr', 'ufo', 'valibot', 'hono', '@hono/node-server', 'consola', 'citty', 'scule', 'defu']
+
+const TYPES_INLINED = ['valibot', 'hono']
 
 export default defineBuildConfig({
   entries: [
@@ -36,13 +38,18 @@ export default defineBuildConfig({
     'build:before'(ctx) {
       ctx.options.externals = ctx.options.externals.filter((id) => typeof id !== 'string' || !isBundled(id))
     },
-    // Types are not bundled: a declaration that needs hono's or valibot's types imports them from the package.
+    // The declarations use hono's types (the supernode app) and valibot's (the config schema): they are
+    // inlined like the code, so a TypeScript user gets them without installing either.
     'rollup:dts:options'(_ctx, options) {
       const bundle = options.external
-      options.external = (id, importer, resolved) => isBundled(id) || (typeof bundle === 'function' ? bundle(id, importer, resolved) : false)
+      options.external = (id, importer, resolved) =>
+        (isBundled(id) && !TYPES_INLINED.some((name) => id === name || id.startsWith(`${name}/`))) ||
+        (typeof bundle === 'function' ? bundle(id, importer, resolved) : false)
     },
   },
-  rollup: { emitCJS: false, inlineDependencies: BUNDLED, esbuild: { target: 'es2022' } },
+  // The "node" condition: without it consola resolved to its browser build, whose reporter logs through
+  // console.log, so every log line (and `get -o -`'s success line) went to stdout.
+  rollup: { emitCJS: false, inlineDependencies: BUNDLED, esbuild: { target: 'es2022' }, resolve: { exportConditions: ['node'] } },
   failOnWarn: false,
 })
 

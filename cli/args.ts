@@ -60,3 +60,10 @@ export function rateArg(name: string, value: string | undefined): string | undef
   if (!isSize(value)) throw createError('E_BAD_ARGUMENT', `--${name} must be bytes per second like 20MB or 512KB, got ${JSON.stringify(value)}`)
   return value
 }
+
+/** The URL a user typed: whitespace or control characters are refused, not silently dropped as the URL parser would. */
+export function urlArg(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) throw createError('E_BAD_ARGUMENT', `a URL can't hold spaces or control characters: ${JSON.stringify(value)}`)
+  return value
+}

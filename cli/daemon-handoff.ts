@@ -10,6 +10,7 @@ import type { DaemonDownloadBody } from '../core/protocol/api-schema.ts'
 import { errorFromResponse } from '../core/protocol/error-body.ts'
 import { DAEMON_ROUTES, routePath, serverUrl } from '../core/protocol/routes.ts'
 import { TASK_ID_HEADER } from '../core/protocol/task-id.ts'
+import { type OutputTarget, openSink } from './output-target.ts'
 
 /** Written by `dragonfly daemon` into its home: `{url, pid, upload}`. */
 export const DAEMON_FILE = 'daemon.json'
@@ -60,11 +61,13 @@ function alive(pid: number): boolean {
  * task already running there) and copies the verified content to `output`.
  * The daemon ends the body only after the whole content matched its digest,
  * so `output` appears (by rename) only then; it is hashed again on the way.
+ * A stream target (stdout, a FIFO) gets the bytes as they come: a failed
+ * check then shows as the exit code, as with curl.
  */
 export async function downloadViaDaemon(
   daemon: string,
   request: DaemonDownloadBody,
-  output: string,
+  target: OutputTarget,
   signal: AbortSignal,
 ): Promise<DownloadResult & { daemon: string }> {
   const started = Date.now()
@@ -78,7 +81,7 @@ export async function downloadViaDaemon(
   })
   if (!res.ok || !res.body) throw await errorFromResponse(res, { from: `daemon ${daemon}`, fallback: 'E_DOWNLOAD_FAILED' })
   const taskId = res.headers.get(TASK_ID_HEADER) ?? ''
-  const tmp = `${output}.dragonfly-${crypto.randomUUID()}.tmp`
+  const tmp = target.kind === 'file' ? `${target.path}.dragonfly-${crypto.randomUUID()}.tmp` : undefined
   const hash = createHash('sha256')
   let bytes = 0
   try {
@@ -86,12 +89,16 @@ export async function downloadViaDaemon(
       hash.update(chunk)
       bytes += chunk.length
     })
-    await pipeline(body, createWriteStream(tmp), { signal })
+    if (tmp) await pipeline(body, createWriteStream(tmp), { signal })
+    else if (target.kind === 'stream') {
+      const { sink, end } = openSink(target)
+      await pipeline(body, sink, { signal, end })
+    }
     const expected = Number(res.headers.get('content-length'))
     if (bytes !== expected) throw createError('E_DOWNLOAD_FAILED', `daemon sent ${bytes} of ${expected} bytes`)
-    await rename(tmp, output)
+    if (tmp) await rename(tmp, target.path)
   } catch (error) {
-    await rm(tmp, { force: true })
+    if (tmp) await rm(tmp, { force: true })
     if (error instanceof DragonflyError) throw error
     throw createError(signal.aborted ? 'E_ABORTED' : 'E_DOWNLOAD_FAILED', `download through daemon ${daemon} failed: ${(error as Error)?.message ?? error}`, {
       cause: error,

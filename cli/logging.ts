@@ -1,5 +1,7 @@
 import { formatWithOptions } from 'node:util'
 import type { ConsolaReporter, LogObject } from 'consola'
+import { createError } from '../core/errors.ts'
+import { formatField, guardReporter } from './log-safety.ts'
 import { consola } from './logger.ts'
 
 export type LogFormat = 'pretty' | 'json'
@@ -24,15 +26,22 @@ export function resolveLogFormat(argv: string[], env: Record<string, string | un
   if (i < 0) return { format: env.DRAGONFLY_LOG_FORMAT === 'json' ? 'json' : 'pretty', rest: argv }
   const inline = argv[i]!.includes('=')
   const value = inline ? argv[i]!.slice('--log-format='.length) : argv[i + 1]
-  return { format: value === 'json' ? 'json' : 'pretty', rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
+  if (value !== 'json' && value !== 'pretty')
+    throw createError('E_BAD_ARGUMENT', `--log-format must be 'pretty' or 'json', got ${JSON.stringify(value ?? '')}`, { details: { flag: '--log-format' } })
+  return { format: value, rest: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))] }
 }
 
+let json = false
+
 export function configureLogging(format: LogFormat): void {
-  if (format === 'json') consola.setReporters([jsonReporter])
+  json = format === 'json'
+  // JSON lines escape control characters themselves.
+  if (json) consola.setReporters([jsonReporter])
+  else consola.setReporters(consola.options.reporters.map(guardReporter))
 }
 
 export function isJsonLogging(): boolean {
-  return consola.options.reporters.length === 1 && consola.options.reporters[0] === jsonReporter
+  return json
 }
 
 /** A log line with fields: an object for the JSON reporter, `key=value` pairs for people. */
@@ -41,7 +50,7 @@ export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: stri
   else
     consola[level](
       `${msg} ${Object.entries(fields)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .map(([k, v]) => formatField(k, v))
         .join(' ')}`,
     )
 }
@@ -49,3 +58,10 @@ export function logEvent(level: 'info' | 'warn' | 'error' | 'success', msg: stri
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
 }
+
+/** Declared by every command so its help lists it; the value is taken out of argv before citty sees it. */
+export const LOG_FORMAT_ARG = {
+  type: 'string',
+  valueHint: 'pretty|json',
+  description: 'Log lines as text (default) or one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)',
+} as const

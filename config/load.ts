@@ -12,6 +12,28 @@ export interface LoadOptions {
   cwd?: string
   /** Values from CLI flags; they win over the file. */
   overrides?: DragonflyConfig
+  /** Where `DRAGONFLY_CONFIG` is read. @default process.env */
+  env?: Record<string, string | undefined>
+  /** The system-wide config folder, used when neither `--config`, `DRAGONFLY_CONFIG` nor the working directory names a file. @default '/etc/dragonfly' */
+  systemDir?: string
+}
+
+export const SYSTEM_CONFIG_DIR = '/etc/dragonfly'
+
+/**
+ * The file to load, first found: `--config`, `DRAGONFLY_CONFIG`, a
+ * `dragonfly.config.*` in the working directory (c12's lookup), then one in
+ * the system-wide folder. Undefined: c12 looks in `cwd` (or nothing is loaded).
+ */
+async function pickConfigFile(options: LoadOptions, cwd: string): Promise<{ file?: string; cwd: string }> {
+  if (options.configFile) return { file: resolve(cwd, options.configFile), cwd }
+  const fromEnv = (options.env ?? process.env).DRAGONFLY_CONFIG
+  if (fromEnv) return { file: resolve(cwd, fromEnv), cwd }
+  if (await mayHaveConfigFile(cwd)) return { cwd }
+  const systemDir = options.systemDir ?? SYSTEM_CONFIG_DIR
+  const names = await readdir(systemDir).catch(() => [] as string[])
+  const found = names.filter((n) => /^dragonfly\.config\.(ts|mts|js|mjs|json)$/.test(n)).sort()[0]
+  return found ? { file: join(systemDir, found), cwd: systemDir } : { cwd }
 }
 
 /**
@@ -31,8 +53,8 @@ const merge = createDefu((object, key, value) => {
 
 /** Loads `dragonfly.config.{ts,mjs,js,json}` with c12, lays the flags over it, then checks it and fills the defaults. */
 export async function loadDragonflyConfig(options: LoadOptions = {}): Promise<ResolvedDragonflyConfig> {
-  const cwd = options.cwd ?? process.cwd()
-  const file = options.configFile ? resolve(cwd, options.configFile) : undefined
+  const picked = await pickConfigFile(options, options.cwd ?? process.cwd())
+  const { file, cwd } = picked
   let loaded: Pick<Awaited<ReturnType<typeof loadConfig<DragonflyConfig>>>, 'config' | 'configFile' | '_configFile'>
   try {
     // c12 (and the jiti it brings) is loaded only when there is a file for it to read: measured, a

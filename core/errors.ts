@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   E_IO: { status: 500, exit: 10 },
   E_NO_SPACE: { status: 507, exit: 10 },
   E_TIMEOUT: { status: 504, exit: 11 },
+  E_ADDRESS_IN_USE: { status: 500, exit: 12 },
+  E_ADDRESS_UNAVAILABLE: { status: 500, exit: 12 },
+  E_PERMISSION: { status: 500, exit: 13 },
   E_ABORTED: { status: 499, exit: 130 },
   E_INTERNAL: { status: 500, exit: 1 },
 } as const satisfies Record<string, { status: number; exit: number }>

@@ -8,7 +8,9 @@ import { createSourceGuard } from '../../core/source/source-guard.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { DAEMON_FILE } from '../daemon-handoff.ts'
+import { listenError } from '../listen-error.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -24,6 +26,7 @@ export default defineCommand({
     location: { type: 'string', description: "This host's location, 'region|zone|rack'" },
     'rate-limit': { type: 'string', description: "Bytes/s each download may receive, and serve ('20MB', '512KB'; 0 = no limit)" },
     'total-limit': { type: 'string', description: 'Bytes/s for everything this daemon transfers, across downloads (same units)' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     try {
@@ -52,7 +55,10 @@ export default defineCommand({
         onServed: (_task, _piece, bytes) => metrics.served(bytes),
         sourceGuard: guard,
       })
-      const upload = await peer.start()
+      const upload = await peer.start().catch(async (error: unknown) => {
+        await peer.close().catch(() => {})
+        throw listenError(error, { port: '--upload-port' }, `upload port ${cfg.uploadPort}`)
+      })
       let port = cfg.port
       const daemon = createDaemonApp({
         peer,
@@ -63,7 +69,11 @@ export default defineCommand({
         metrics,
         guard,
       })
-      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard })
+      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard }).catch(async (error: unknown) => {
+        daemon.close()
+        await peer.close().catch(() => {})
+        throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
+      })
       port = server.port
       const reach = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host
       const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${server.port}`

@@ -10,6 +10,7 @@ import { createRoleContext, defined, openStorage, peerRuntime } from '../context
 import { createDemoOrigin } from '../demo-origin.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -20,6 +21,7 @@ export default defineCommand({
     size: { type: 'string', description: 'Size of the generated file in MiB (default 64)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     json: { type: 'boolean', description: 'Print the report as JSON' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args }) {
     const home = await mkdtemp(join(tmpdir(), 'dragonfly-demo-'))

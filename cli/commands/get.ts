@@ -1,14 +1,14 @@
-import { stat } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { createError } from '../../core/errors.ts'
 import type { Peer } from '../../core/peer/peer.ts'
-import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, rateArg, repeated, urlArg } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
 import { downloadViaDaemon, findDaemon } from '../daemon-handoff.ts'
 import { exportFile } from '../export-file.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
+import { resolveOutputTarget, streamFromStorage } from '../output-target.ts'
 import { createProgressDisplay } from '../progress.ts'
 import { reportError } from '../report-error.ts'
 
@@ -16,7 +16,12 @@ export default defineCommand({
   meta: { name: 'get', description: 'Download a URL through the swarm (wget-like), verifying every piece' },
   args: {
     url: { type: 'positional', description: 'URL to download', required: true },
-    output: { type: 'string', alias: 'o', description: 'Output file', required: true },
+    output: {
+      type: 'string',
+      alias: ['o', 'O'],
+      valueHint: 'file',
+      description: "Output file; '-' for stdout; a FIFO or character device is written into (default: the URL's file name, as wget)",
+    },
     supernode: { type: 'string', alias: 's', description: 'Supernode URL (repeat for failover)' },
     header: { type: 'string', alias: 'H', description: "Header for the source, 'Name: value' (repeatable)" },
     digest: { type: 'string', description: 'Expected content digest, sha256:<hex>' },
@@ -40,6 +45,7 @@ export default defineCommand({
     },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
     quiet: { type: 'boolean', alias: 'q', description: 'No progress bar and no success line; errors only' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     const abort = new AbortController()
@@ -47,10 +53,14 @@ export default defineCommand({
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     let peer: Peer | undefined
+    // With `-o -` stdout carries the file: the JSON line and errors go to stderr then.
+    const report = args.output === '-' ? process.stderr : process.stdout
+    if (args.output === '-') consola.options.stdout = process.stderr
     const bar = await createProgressDisplay({ enabled: !args.json && !args.quiet })
     try {
-      const output = resolve(args.output)
-      await checkOutput(output)
+      const url = urlArg(args.url)
+      const target = await resolveOutputTarget(args.output, url)
+      const output = target.kind === 'file' ? target.path : target.label
       const headers = parseHeaders(repeated(rawArgs, 'H', 'header'))
       const cliSupernodes = parseSupernodes(repeated(rawArgs, 's', 'supernode'))
       const ctx = await createRoleContext(args.config, {
@@ -70,9 +80,9 @@ export default defineCommand({
           : await findDaemon(typeof daemonArg === 'string' ? daemonArg : undefined, ctx.config.home, ctx.runtime.apiFetch)
       if (daemon) {
         const { rateLimit } = ctx.config.peer
-        const request = { url: args.url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
-        const result = await downloadViaDaemon(daemon, request, output, abort.signal)
-        if (args.json) process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
+        const request = { url, headers, digest: args.digest, filter: args.filter, tag: args.tag, ...(rateLimit ? { rateLimit } : {}) }
+        const result = await downloadViaDaemon(daemon, request, target, abort.signal)
+        if (args.json) report.write(`${JSON.stringify({ output, ...result })}\n`)
         else if (!args.quiet)
           consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (through daemon ${daemon})`)
         return
@@ -82,7 +92,7 @@ export default defineCommand({
       const storage = peer.options.storage
       if (supernodes.length > 0) await peer.start()
       const result = await peer.download({
-        url: args.url,
+        url,
         headers,
         digest: args.digest,
         filter: args.filter,
@@ -92,10 +102,11 @@ export default defineCommand({
       })
       bar?.stop()
       await peer.leave(result.taskId)
-      await exportFile(storage, result.storageKey, output)
+      if (target.kind === 'file') await exportFile(storage, result.storageKey, target.path)
+      else await streamFromStorage(storage, result.storageKey, target)
       peer.tasks.delete(result.taskId)
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ output, ...result })}\n`)
+        report.write(`${JSON.stringify({ output, ...result })}\n`)
       } else if (!args.quiet) {
         const from = `${formatBytes(result.bytesFromPeers)} from peers, ${formatBytes(result.bytesFromSupernode)} from supernode, ${formatBytes(result.bytesFromSource)} from source`
         consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (${from})`)
@@ -105,6 +116,7 @@ export default defineCommand({
       reportError(
         abort.signal.aborted ? createError('E_ABORTED', 'interrupted; verified pieces are kept for the next run', { cause: error }) : error,
         args.json,
+        report,
       )
     } finally {
       process.off('SIGINT', onSignal)
@@ -113,10 +125,3 @@ export default defineCommand({
     }
   },
 })
-
-async function checkOutput(output: string): Promise<void> {
-  const parent = await stat(dirname(output)).catch(() => null)
-  if (!parent?.isDirectory()) throw createError('E_BAD_ARGUMENT', `the directory of --output does not exist: ${dirname(output)}`)
-  const existing = await stat(output).catch(() => null)
-  if (existing?.isDirectory()) throw createError('E_BAD_ARGUMENT', `--output is a directory: ${output}`)
-}

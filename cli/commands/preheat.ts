@@ -5,9 +5,10 @@ import { decodeError } from '../../core/protocol/error-body.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import type { PreheatState } from '../../core/protocol/supernode-answers.ts'
 import { parseImageRef, resolveImage } from '../../core/supernode/registry-client.ts'
-import { parseHeaders, parseIntArg, parseSupernodes, repeated } from '../args.ts'
+import { parseHeaders, parseIntArg, parseSupernodes, repeated, urlArg } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 import { pluginHeaders, supernodeApi } from '../supernode-api.ts'
 
@@ -35,6 +36,7 @@ export default defineCommand({
     timeout: { type: 'string', description: 'Seconds to wait for the cache to fill (default 3600)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     json: { type: 'boolean', description: 'Print one JSON object when done' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     try {
@@ -51,7 +53,7 @@ export default defineCommand({
         if (!args.json) consola.info(`${args.image}: ${image.layers.length} layers (manifest ${image.manifestDigest.slice(0, 19)}…)`)
         items = image.layers.map((l) => ({ url: l.url, digest: l.digest, ...(image.authorization ? { headers: { authorization: image.authorization } } : {}) }))
       } else {
-        items = [{ url: args.url!, ...(args.digest ? { digest: args.digest } : {}), headers }]
+        items = [{ url: urlArg(args.url!), ...(args.digest ? { digest: args.digest } : {}), headers }]
       }
       const admin = pluginHeaders(config)
       const results = await Promise.all(

@@ -6,6 +6,7 @@ import type { SupernodeStatus, TaskDetail, TaskSummary } from '../../core/protoc
 import { parseSupernodes, repeated } from '../args.ts'
 import { formatBytes } from '../format.ts'
 import { consola } from '../logger.ts'
+import { LOG_FORMAT_ARG } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 import { pluginHeaders, supernodeApi } from '../supernode-api.ts'
 import { formatTable } from '../table.ts'
@@ -16,6 +17,7 @@ export default defineCommand({
     supernode: { type: 'string', alias: 's', description: 'Supernode URL (default: the first in the config)' },
     config: { type: 'string', description: 'Config file (default ./dragonfly.config.*)' },
     json: { type: 'boolean', description: 'Print one JSON object' },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args, rawArgs }) {
     try {

@@ -4,8 +4,9 @@ import { parseIntArg, rateArg } from '../args.ts'
 import { advertiseUrl, connectCluster } from '../cluster.ts'
 import { createRoleContext, defined, openStorage } from '../context.ts'
 import { formatBytes } from '../format.ts'
+import { listenError } from '../listen-error.ts'
 import { consola } from '../logger.ts'
-import { logEvent } from '../logging.ts'
+import { LOG_FORMAT_ARG, logEvent } from '../logging.ts'
 import { reportError } from '../report-error.ts'
 
 export default defineCommand({
@@ -19,7 +20,7 @@ export default defineCommand({
     cluster: { type: 'string', description: 'Share tasks and swarms with other supernodes through this store, e.g. redis://127.0.0.1:6379 (docs/cluster.md)' },
     location: { type: 'string', description: "This supernode's location, 'region|zone|rack' (peers are sent to the nearest)" },
     advertise: { type: 'string', description: 'URL peers and other supernodes reach this one at (default http://<host>:<port>)' },
-    'log-format': { type: 'string', description: "'pretty' (default) or 'json': one JSON object per line on stderr (also DRAGONFLY_LOG_FORMAT)" },
+    'log-format': LOG_FORMAT_ARG,
   },
   async run({ args }) {
     try {
@@ -75,7 +76,10 @@ export default defineCommand({
             logEvent('info', 'cache over quota: tasks evicted', { evicted: r.removed.length, before: r.before, after: r.after, taskIds: r.removed }),
         },
       })
-      const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host })
+      const server = await ctx.runtime.serve(supernode.app.fetch, { port: cfg.port, hostname: cfg.host }).catch(async (error: unknown) => {
+        await supernode.close().catch(() => {})
+        throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
+      })
       if (store) {
         const url = advertiseUrl(cfg.advertiseUrl, cfg.host, server.port)
         await supernode.join({ url, ...(cfg.location ? { location: cfg.location } : {}) })

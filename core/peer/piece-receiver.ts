@@ -103,6 +103,14 @@ export class PieceReceiver {
       if (!outcome.ok) {
         // Bad bytes from one source isolate it; the same piece failing verification from source after source
         // is not the sources (a transform that cannot decode here, a corrupt cache): stop instead of asking forever.
+        if (outcome.missingCoding) {
+          const { coding, stage } = outcome.missingCoding
+          this.fatal ??= createError(
+            'E_PLUGIN',
+            `the swarm's pieces need the ${coding} coding and this peer has no plugin for it (the piece server's ${stage ?? 'transform'} plugin provides it): add the same plugin, with the same options, to this peer's config`,
+            { details: { coding, ...(stage ? { plugin: stage } : {}) } },
+          )
+        }
         const bad = outcome.error === 'digest' ? (this.badCopies.get(a.piece) ?? 0) + 1 : 0
         if (bad) this.badCopies.set(a.piece, bad)
         if (bad >= MAX_BAD_COPIES) {

@@ -76,7 +76,9 @@ export function createPieceEncoder(transforms: readonly PieceTransform[], option
         const coding = codingsOf(transform).find((c) => accept.has(c))
         if (!coding) {
           if (transform.required)
-            throw createError('E_NOT_ACCEPTABLE', `this piece server requires the ${transform.coding} coding; add the plugin that provides it`)
+            throw createError('E_NOT_ACCEPTABLE', `this piece server requires the ${transform.coding} coding; add the plugin that provides it`, {
+              details: { coding: transform.coding, stage: transform.stage },
+            })
           continue
         }
         const step = { taskId: context.taskId, piece: context.piece, coding }

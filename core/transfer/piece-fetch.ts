@@ -70,7 +70,9 @@ export const STREAM_RUN = 2 * 1024 * 1024
 
 export type PieceOutcome =
   /** `handed`: every byte went through `onBytes`. */
-  { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean } | { ok: false; error: NonNullable<PieceResult['error']>; message: string }
+  | { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean }
+  /** `missingCoding`: the server requires a coding (406) this receiver has no transform for; asking again won't help. */
+  | { ok: false; error: NonNullable<PieceResult['error']>; message: string; missingCoding?: { coding: string; stage?: string } }
 
 /**
  * Fetches one piece and verifies it against the digest the supernode gave.
@@ -98,8 +100,9 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
     return failure(timeout.timedOut ? 'timeout' : 'unreachable', error)
   }
   if (response.status !== 200) {
+    const missingCoding = response.status === 406 ? await requiredCoding(response) : undefined
     response.cancel()
-    return { ok: false, error: 'http', message: `piece server answered ${response.status}` }
+    return { ok: false, error: 'http', message: `piece server answered ${response.status}`, ...(missingCoding ? { missingCoding } : {}) }
   }
   const have = job.onHave ? response.header(HAVE_HEADER) : null
   if (have) job.onHave!(have)
@@ -244,4 +247,22 @@ class PieceTimeout {
 
 function failure(error: 'timeout' | 'unreachable', cause: unknown): PieceOutcome {
   return { ok: false, error, message: (cause as Error)?.message ?? String(cause) }
+}
+
+/** The coding a 406 names in its error body's details (E_NOT_ACCEPTABLE from the piece encoder). */
+async function requiredCoding(response: PieceHttpResponse): Promise<{ coding: string; stage?: string } | undefined> {
+  try {
+    const parts: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of response.chunks) {
+      size += chunk.byteLength
+      if (size > 4096) return undefined
+      parts.push(chunk.slice())
+    }
+    const body = JSON.parse(await new Blob(parts as BlobPart[]).text()) as { error?: { details?: { coding?: unknown; stage?: unknown } } }
+    const { coding, stage } = body.error?.details ?? {}
+    return typeof coding === 'string' ? { coding, ...(typeof stage === 'string' ? { stage } : {}) } : undefined
+  } catch {
+    return undefined
+  }
 }
