@@ -53,7 +53,9 @@ export const STREAM_RUN = 2 * 1024 * 1024
 
 export type PieceOutcome =
   /** `handed`: every byte went through `onBytes`. */
-  { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean } | { ok: false; error: NonNullable<PieceResult['error']>; message: string }
+  | { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean }
+  /** `status`: the piece server's answer when it was not 200. */
+  | { ok: false; error: NonNullable<PieceResult['error']>; message: string; status?: number }
 
 /**
  * Fetches one piece and verifies it against the digest the supernode gave.
@@ -82,7 +84,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   }
   if (response.status !== 200) {
     response.cancel()
-    return { ok: false, error: 'http', message: `piece server answered ${response.status}` }
+    return { ok: false, error: 'http', message: `piece server answered ${response.status}`, status: response.status }
   }
   const coding = response.header(CODING_HEADER)
   const coded = coding !== null && coding !== 'identity'
