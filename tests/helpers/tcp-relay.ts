@@ -16,9 +16,10 @@ export interface TcpRelay {
 }
 
 /**
- * A TCP relay on a free loopback port that copies each connection to `target` (host:port) and keeps what
- * passed, to read the wire. With `holdAfter`, a connection whose answer passes that many bytes stops there
- * until `release()`: the test, not the clock, decides when the rest of a response may go.
+ * A TCP relay on a free loopback port that copies each connection to `target` (host:port, read per connection:
+ * it may be set after the relay starts) and keeps what passed, to read the wire. With `holdAfter`, a connection
+ * whose answer passes that many bytes stops there until `release()`: the test, not the clock, decides when
+ * the rest of a response may go.
  */
 export async function startTcpRelay(target: { host: string; port: number }, options: { holdAfter?: number } = {}): Promise<TcpRelay> {
   const down: Buffer[] = []
