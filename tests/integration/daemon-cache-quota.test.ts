@@ -42,7 +42,7 @@ it('a daemon process keeps its cache under daemon.cacheQuota: the least recently
   const second = await startDaemon(home, supernode.url, ['--config', join(dir, 'quota.json')])
   const fresh = await download(second.url, origins[2]!.url())
   // 24 MiB is over 18 MiB (0.9 of 20): both old downloads go (16 MiB is still over the low 14 MiB), the new one stays.
-  await expect.poll(async () => (await readdir(data)).sort(), { timeout: 40_000, interval: 250 }).toEqual([fresh])
+  await expect.poll(async () => (await readdir(data)).sort(), { timeout: 60_000, interval: 250 }).toEqual([fresh])
   // The evicted content is fetched again when asked for.
   expect(await download(second.url, origins[0]!.url())).toBe(old[0])
   await second.stop()

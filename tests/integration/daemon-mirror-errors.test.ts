@@ -51,7 +51,7 @@ describe('daemon mirror against docker-registry: streaming, wrong content and th
       // Liveness bound only: a daemon that waited for the whole layer would never get here, since the relay holds it.
       const first = await Promise.race([
         reader.read(),
-        new Promise<never>((_, fail) => setTimeout(() => fail(new Error('no byte while upstream held')), 60_000)),
+        new Promise<never>((_, fail) => setTimeout(() => fail(new Error('no byte while upstream held')), 100_000)),
       ])
       expect(first.done).toBe(false)
       await relay.held

@@ -38,7 +38,7 @@ it('preheat: complete (exit 0), --timeout running out (E_TIMEOUT, exit 11), a 40
     expect(errorOf(missing.stdout)).toBe('E_SOURCE_STATUS')
     await expect.poll(() => finished('failed'), { timeout: 5_000 }).toBe(1)
     // The timed-out preheat did not stop the supernode's fetch: it completes by itself.
-    await expect.poll(() => finished('complete'), { timeout: 60_000, interval: 500 }).toBe(2)
+    await expect.poll(() => finished('complete'), { timeout: 90_000, interval: 500 }).toBe(2)
   } finally {
     await supernode.stop()
   }
