@@ -38,6 +38,7 @@ export class PieceReceiver {
   private readonly pool: Uint8Array[] = []
   private readonly perPiece = new Map<number, AbortController[]>()
   private readonly badCopies = new Map<number, number>()
+  private refusals = 0
   private readonly writes: PieceWrites
   private readonly bufferSize: number
   private readonly timeoutMs: number
@@ -115,6 +116,13 @@ export class PieceReceiver {
         if (bad) this.badCopies.set(a.piece, bad)
         if (bad >= MAX_BAD_COPIES) {
           this.fatal ??= createError('E_DIGEST_MISMATCH', `piece ${a.piece} failed verification ${MAX_BAD_COPIES} times (last: ${outcome.message})`)
+        }
+        // 406: the piece servers encode with a transform (encrypt, ...) this peer lacks; no retry can fix that.
+        if (outcome.status === 406 && ++this.refusals >= MAX_BAD_COPIES) {
+          this.fatal ??= createError(
+            'E_NOT_ACCEPTABLE',
+            `piece servers refused ${this.refusals} pieces with 406: they require a coding this peer has no plugin for (encrypt, compress: configure the same plugins as the supernode)`,
+          )
         }
         return { piece: a.piece, from: a.from, ok: false, error: outcome.error }
       }

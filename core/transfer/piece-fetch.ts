@@ -71,8 +71,8 @@ export const STREAM_RUN = 2 * 1024 * 1024
 export type PieceOutcome =
   /** `handed`: every byte went through `onBytes`. */
   | { ok: true; bytes: Uint8Array; wireBytes: number; handed: boolean }
-  /** `missingCoding`: the server requires a coding (406) this receiver has no transform for; asking again won't help. */
-  | { ok: false; error: NonNullable<PieceResult['error']>; message: string; missingCoding?: { coding: string; stage?: string } }
+  /** `status`: the piece server's answer when it was not 200; `missingCoding`: it requires a coding (406) this receiver has no transform for. */
+  | { ok: false; error: NonNullable<PieceResult['error']>; message: string; status?: number; missingCoding?: { coding: string; stage?: string } }
 
 /**
  * Fetches one piece and verifies it against the digest the supernode gave.
@@ -102,7 +102,7 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   if (response.status !== 200) {
     const missingCoding = response.status === 406 ? await requiredCoding(response) : undefined
     response.cancel()
-    return { ok: false, error: 'http', message: `piece server answered ${response.status}`, ...(missingCoding ? { missingCoding } : {}) }
+    return { ok: false, error: 'http', message: `piece server answered ${response.status}`, status: response.status, ...(missingCoding ? { missingCoding } : {}) }
   }
   const have = job.onHave ? response.header(HAVE_HEADER) : null
   if (have) job.onHave!(have)

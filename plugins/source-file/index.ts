@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises'
+import { open, realpath, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
 import { definePlugin, type SourceRequest } from '../../core/contract/plugin.ts'
@@ -43,7 +43,14 @@ async function fetchFile(request: SourceRequest, options: ResolvedOptions): Prom
   } catch (cause) {
     throw createError('E_BAD_ARGUMENT', `${PLUGIN_NAME}: not a local file URL: ${request.url}`, { cause })
   }
-  if (options.root && !path.startsWith(options.root.replace(/\/?$/, '/'))) return new Response('outside the allowed root', { status: 403 })
+  if (options.root) {
+    if (!path.startsWith(options.root.replace(/\/?$/, '/'))) return new Response('outside the allowed root', { status: 403 })
+    // A symlink under root may point anywhere: the jail holds for the file it resolves to, and that file is read.
+    const real = await realpath(path).catch(() => null)
+    const realRoot = await realpath(options.root).catch(() => options.root!)
+    if (real && !real.startsWith(realRoot.replace(/\/?$/, '/'))) return new Response('outside the allowed root', { status: 403 })
+    if (real) path = real
+  }
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null
     throw createError('E_SOURCE_UNREACHABLE', `${PLUGIN_NAME}: cannot stat ${path}: ${error.message}`, { cause: error })

@@ -8,16 +8,28 @@ export type Fault = (n: number, req: IncomingMessage, res: ServerResponse, body:
 export interface FaultOrigin {
   url: string
   bytes: number
-  requests: { range?: string; ifRange?: string; ifNoneMatch?: string; status: number }[]
-  /** Replace the served content (a new ETag goes with it). */
-  setContent(body: Buffer, etag: string): void
+  requests: { range?: string; ifRange?: string; ifNoneMatch?: string; ifModifiedSince?: string; status: number }[]
+  /** Replace the served content (a new validator goes with it: an ETag, or a Last-Modified date in that mode). */
+  setContent(body: Buffer, validator: string): void
   close(): Promise<void>
 }
 
-/** An origin whose misbehaviour each test scripts: resets, 5xx, ignored Range, changed content. */
-export async function startFaultOrigin(file: string, fault: Fault = () => false, options: { ranges?: boolean } = {}): Promise<FaultOrigin> {
+export const FIRST_LAST_MODIFIED = 'Tue, 01 Dec 2026 10:00:00 GMT'
+
+/**
+ * An origin whose misbehaviour each test scripts: resets, 5xx, ignored Range, changed content. It validates
+ * with an ETag (`"v1"` at first), or with `validator: 'last-modified'` only with a Last-Modified date, as
+ * many plain file servers do.
+ */
+export async function startFaultOrigin(
+  file: string,
+  fault: Fault = () => false,
+  options: { ranges?: boolean; validator?: 'etag' | 'last-modified' } = {},
+): Promise<FaultOrigin> {
   let body: Buffer = await readFile(file)
-  let etag = '"v1"'
+  const byDate = options.validator === 'last-modified'
+  let etag = byDate ? FIRST_LAST_MODIFIED : '"v1"'
+  const validatorHeaders = (): Record<string, string> => (byDate ? { 'last-modified': etag } : { etag })
   let n = 0
   const origin: FaultOrigin = {
     url: '',
@@ -30,13 +42,19 @@ export async function startFaultOrigin(file: string, fault: Fault = () => false,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
   const server = createServer((req, res) => {
-    const record = { range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, ifNoneMatch: req.headers['if-none-match'], status: 0 }
+    const record = {
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+      ifNoneMatch: req.headers['if-none-match'],
+      ifModifiedSince: req.headers['if-modified-since'],
+      status: 0,
+    }
     origin.requests.push(record)
     res.on('finish', () => (record.status = res.statusCode))
     if (fault(n++, req, res, body)) return
-    if (req.headers['if-none-match'] === etag) {
+    if ((byDate ? req.headers['if-modified-since'] : req.headers['if-none-match']) === etag) {
       record.status = 304
-      res.writeHead(304, { etag }).end()
+      res.writeHead(304, validatorHeaders()).end()
       return
     }
     const m = options.ranges !== false && (!req.headers['if-range'] || req.headers['if-range'] === etag) ? /^bytes=(\d+)-$/.exec(req.headers.range ?? '') : null
@@ -44,7 +62,7 @@ export async function startFaultOrigin(file: string, fault: Fault = () => false,
     const slice = body.subarray(start)
     res.writeHead(m ? 206 : 200, {
       'content-length': slice.length,
-      etag,
+      ...validatorHeaders(),
       ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     })
     origin.bytes += slice.length
@@ -56,9 +74,9 @@ export async function startFaultOrigin(file: string, fault: Fault = () => false,
 }
 
 /** Sends the headers and `cut` bytes of the body, then drops the connection (FIN, so the bytes sent arrive first). */
-export function resetAfter(cut: number): Fault {
+export function resetAfter(cut: number, validator: Record<string, string> = { etag: '"v1"' }): Fault {
   return (_n, _req, res, body) => {
-    res.writeHead(200, { 'content-length': body.length, etag: '"v1"' })
+    res.writeHead(200, { 'content-length': body.length, ...validator })
     res.write(body.subarray(0, cut), () => res.socket?.end())
     return true
   }

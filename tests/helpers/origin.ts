@@ -7,8 +7,10 @@ import { Transform } from 'node:stream'
 export interface OriginOptions {
   /** Bytes per second; 0 = unlimited. */
   rate?: number
-  /** Required `authorization` header value, if any. */
+  /** Required value of the `authHeader` header, if any. */
   auth?: string
+  /** Which request header carries the credential. @default 'authorization' */
+  authHeader?: 'authorization' | 'cookie' | 'proxy-authorization'
 }
 
 export interface Origin {
@@ -31,7 +33,7 @@ export async function startOrigin(file: string, options: OriginOptions = {}): Pr
   }
   const server: Server = createServer((req, res) => {
     origin.requests.push({ path: req.url ?? '', headers: req.headers })
-    if (options.auth && req.headers.authorization !== options.auth) {
+    if (options.auth && req.headers[options.authHeader ?? 'authorization'] !== options.auth) {
       res.writeHead(401).end('unauthorized')
       return
     }

@@ -27,8 +27,19 @@ export interface Registry {
   stop(): Promise<void>
 }
 
-/** Debian's `docker-registry` (distribution 2.8) on a free loopback port, storage in `dir`; push notifications to `webhook` if given. */
-export async function startRegistry(dir: string, options: { webhook?: string } = {}): Promise<Registry> {
+/** What docker-registry's `auth: token:` section needs: where clients get tokens, and the certificate the tokens are signed with. */
+export interface RegistryTokenAuth {
+  realm: string
+  service: string
+  issuer: string
+  rootCertBundle: string
+}
+
+/**
+ * Debian's `docker-registry` (distribution 2.8) on a free loopback port, storage in `dir`; push notifications
+ * to `webhook` if given; with `auth`, every request needs a Bearer token from that realm.
+ */
+export async function startRegistry(dir: string, options: { webhook?: string; auth?: RegistryTokenAuth } = {}): Promise<Registry> {
   const port = await freePort()
   const config = join(dir, 'registry.yml')
   const notifications = options.webhook
@@ -56,6 +67,16 @@ export async function startRegistry(dir: string, options: { webhook?: string } =
       'http:',
       `  addr: 127.0.0.1:${port}`,
       ...notifications,
+      ...(options.auth
+        ? [
+            'auth:',
+            '  token:',
+            `    realm: ${options.auth.realm}`,
+            `    service: ${options.auth.service}`,
+            `    issuer: ${options.auth.issuer}`,
+            `    rootcertbundle: ${options.auth.rootCertBundle}`,
+          ]
+        : []),
       '',
     ].join('\n'),
   )
@@ -67,7 +88,7 @@ export async function startRegistry(dir: string, options: { webhook?: string } =
   const until = Date.now() + 20_000
   for (;;) {
     const ok = await fetch(`http://${host}/v2/`).then(
-      (r) => r.ok,
+      (r) => r.ok || (options.auth !== undefined && r.status === 401),
       () => false,
     )
     if (ok) break
@@ -218,4 +239,11 @@ export function blobGets(log: string): Map<string, number> {
     counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1)
   }
   return counts
+}
+
+/** Body bytes the registry's access log says it sent for GETs of `digest` (each line: `"GET … HTTP/1.1" <status> <bytes>`). */
+export function blobBytesSent(log: string, digest: string): number {
+  let total = 0
+  for (const m of log.matchAll(/"GET \/v2\/[^"]*?\/blobs\/(sha256:[0-9a-f]{64}) HTTP\/[\d.]+" \d{3} (\d+)/g)) if (m[1] === digest) total += Number(m[2])
+  return total
 }

@@ -25,7 +25,8 @@ it('the supernode cache evicts least recently used tasks between watermarks, kee
   const dir = await tempDir()
   const origins = await Promise.all([1, 2, 3].map(async (i) => startFaultOrigin(await randomFile(dir, 8 * MiB, `f${i}`))))
   for (const o of origins) closers.push(() => o.close())
-  const sn = await serveSupernode(join(dir, 'sn'), { cache: { quotaBytes: 20 * MiB, highWatermark: 0.9, lowWatermark: 0.7 }, sweepIntervalMs: 100 })
+  const cache = { quotaBytes: 20 * MiB, highWatermark: 0.9, lowWatermark: 0.7 }
+  const sn = await serveSupernode(join(dir, 'sn'), { cache, sweepIntervalMs: 100 })
   closers.push(() => sn.close())
   const storage = sn.supernode.cdn['options'].storage
   const get = async (i: number) => {
@@ -37,14 +38,13 @@ it('the supernode cache evicts least recently used tasks between watermarks, kee
     }
   }
   const ids = [(await get(0)).taskId, (await get(1)).taskId]
-  await new Promise((r) => setTimeout(r, 300))
+  // A sweep of its own, awaited: 16 MiB is under the high watermark, nothing goes (the eviction below is the control).
+  expect((await sn.supernode.cdn.collect(cache))?.removed ?? []).toEqual([])
   expect((await storage.listKeys()).sort()).toEqual([...ids].sort())
   ids.push((await get(2)).taskId)
-  const until = Date.now() + 10_000
-  while ((await storage.listKeys()).includes(ids[0]!) && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
-  await new Promise((r) => setTimeout(r, 300))
+  await expect.poll(async () => (await storage.listKeys()).includes(ids[0]!), { timeout: 10_000, interval: 50 }).toBe(false)
   // Over the high watermark (18 MiB) it evicted the least recently used task; it stops under the low one.
-  expect(await storage.usage!()).toBeLessThanOrEqual(18 * MiB)
+  await expect.poll(() => storage.usage!(), { timeout: 10_000, interval: 50 }).toBeLessThanOrEqual(18 * MiB)
   const kept = await storage.listKeys()
   expect(kept).not.toContain(ids[0])
   expect(kept).toContain(ids[2])

@@ -129,7 +129,10 @@ describe('supernode cluster on Redis', () => {
       const logs = b!.run.stderr + b!.run.stdout + c!.run.stderr + c!.run.stdout
       expect(logs).toMatch(/took over the source lease/)
       console.info(`owner killed mid-transfer: origin egress ${(origin.bytes / SIZE).toFixed(3)}x the file`)
-      expect(origin.bytes / SIZE, logs).toBeLessThanOrEqual(1.1)
+      // In bytes the test fixes by when it kills, not a share that depends on how far behind the copies ran on a
+      // busy machine: a takeover that started over would read SIZE + sentAtKill; resuming from what the other
+      // supernodes had copied re-reads only what the owner had not passed on (under half of what it had read).
+      expect(origin.bytes, logs).toBeLessThan(SIZE + sentAtKill / 2)
     } finally {
       await Promise.all([b!.stop(), c!.stop()])
       await redis.stop()
@@ -186,11 +189,14 @@ describe('supernode cluster on Redis', () => {
       await waitFor(() => origin.bytes > SIZE / 3)
       expect(origin.bytes).toBeLessThan(SIZE)
       b!.run.child.kill('SIGKILL')
+      const sentAtKill = origin.bytes
       expect(await run.done, run.stderr).toBe(0)
       expect(await sha256File(join(dir, 'p0.out'))).toBe(await sha256File(file))
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ supernode: a!.url, backToSource: false })
       console.info(`supernode killed mid-transfer: origin egress ${(origin.bytes / SIZE).toFixed(3)}x the file`)
-      expect(origin.bytes / SIZE).toBeLessThanOrEqual(1.1)
+      // As in the takeover test: bounded by what the test fixed (the bytes sent when it killed), not a ratio that
+      // depends on the machine's load; starting over would read SIZE + sentAtKill.
+      expect(origin.bytes).toBeLessThan(SIZE + sentAtKill / 2)
     } finally {
       await a!.stop()
       await redis.stop()

@@ -7,6 +7,7 @@ import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
+import { parsePromText, sampleValue } from '../helpers/prom-text.ts'
 
 afterAll(() => killAll())
 
@@ -39,6 +40,8 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
       body: JSON.stringify({ url: origin.url(), peer: { address: `http://127.0.0.1:${evilServer.port}`, have: all.toBase64(), slots: 64 } }),
     })
     expect(reg.status).toBe(200)
+    const isolations = async () => sampleValue(parsePromText(await (await fetch(`${supernode.url}/metrics`)).text()), 'dragonfly_peer_isolations_total')
+    expect(await isolations()).toBe(0)
 
     const victim = dragonfly(['get', origin.url(), '-o', join(dir, 'out'), '--supernode', supernode.url, '--home', join(dir, 'v'), '--json'])
     expect(await victim.done, victim.stderr).toBe(0)
@@ -55,6 +58,7 @@ it('a peer serving corrupted bytes is isolated and the output is still correct',
       .filter((l) => l.includes('"peer isolated"'))
       .map((l) => JSON.parse(l))
     expect(isolated).toEqual([expect.objectContaining({ level: 'warn', taskId, address: `http://127.0.0.1:${evilServer.port}` })])
+    expect(await isolations()).toBe(1)
   } finally {
     await evilServer.close()
     await supernode.stop()

@@ -93,7 +93,11 @@ describe('image preheat against a real docker-registry, pushed with skopeo', () 
           digest: layer.digest,
         })
       }
-      await new Promise((r) => setTimeout(r, 500))
+      // The registry logs each request as it ends: once a marker request sent after the gets is logged, any
+      // layer GET of theirs would be too. (The poll above is the control: layer GETs do show up in this log.)
+      const marker = `/v2/marker-${Date.now()}/tags/list`
+      await fetch(`${registry.url}${marker}`)
+      await expect.poll(() => registry.log().includes(`"GET ${marker} HTTP`), { timeout: 5_000 }).toBe(true)
       expect(arm.layers.map((l) => gets(l.digest))).toEqual(preheated)
 
       const missing = dragonfly([

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -34,6 +34,11 @@ describe('source-file', () => {
     // A sibling whose name starts like the root is outside it too.
     const sibling = await sourceFile({ root: join(dir, 'pub') }).source.fetch({ url, headers: {} })
     expect(sibling.status).toBe(403)
+    // A symlink under root that points outside is outside; one that points inside is served.
+    await symlink(join(dir, 'secret'), join(dir, 'public', 'out'))
+    await symlink(join(dir, 'public', 'blob'), join(dir, 'public', 'in'))
+    expect((await source.fetch({ url: pathToFileURL(join(dir, 'public', 'out')).href, headers: {} })).status).toBe(403)
+    expect((await source.fetch({ url: pathToFileURL(join(dir, 'public', 'in')).href, headers: {}, method: 'HEAD' })).status).toBe(200)
   })
 
   it('refuses misspelt and mistyped options', () => {

@@ -126,8 +126,7 @@ describe('reading a download while it runs', () => {
   it('a reader waiting on a running download is registered once, and not after it read the end', async () => {
     const f = fakePeer(content, 250)
     const opening = openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
-    await new Promise((r) => setTimeout(r, 5))
-    expect(f.peer.progress.waiting(TASK)).toBe(1)
+    await expect.poll(() => f.peer.progress.waiting(TASK)).toBe(1)
     f.adopt()
     for (let n = 0; n < 4; n++) f.verify(n)
     const reading = readAll((await opening).body)
