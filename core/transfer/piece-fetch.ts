@@ -102,7 +102,13 @@ async function receivePiece(job: PieceFetch, signal: AbortSignal, timeout: Piece
   if (response.status !== 200) {
     const missingCoding = response.status === 406 ? await requiredCoding(response) : undefined
     response.cancel()
-    return { ok: false, error: 'http', message: `piece server answered ${response.status}`, status: response.status, ...(missingCoding ? { missingCoding } : {}) }
+    return {
+      ok: false,
+      error: 'http',
+      message: `piece server answered ${response.status}`,
+      status: response.status,
+      ...(missingCoding ? { missingCoding } : {}),
+    }
   }
   const have = job.onHave ? response.header(HAVE_HEADER) : null
   if (have) job.onHave!(have)
