@@ -51,7 +51,7 @@ it('carries the docs its README and docs/ link to', async () => {
     const text = await readFile(join(ROOT, page), 'utf8')
     for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g) as Iterable<[string, string]>) {
       if (/^[a-z]+:/.test(target)) continue
-      const path = normalize(join(dirname(page), target))
+      const path = normalize(join(dirname(page), target)).replace(/\/$/, '')
       if (!packed.includes(path) && !packed.some((p) => p.startsWith(`${path}/`))) dead.push(`${page} → ${target}`)
     }
   }
