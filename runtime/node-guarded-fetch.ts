@@ -60,7 +60,10 @@ export const nodeGuardedFetch: GuardedFetchFactory = (check) => {
 
 function headerRecord(headers: HeadersInit | undefined): Record<string, string> {
   const out: Record<string, string> = {}
-  if (headers) new Headers(headers).forEach((value, name) => (out[name] = value))
+  if (headers)
+    new Headers(headers).forEach((value, name) => {
+      out[name] = value
+    })
   return out
 }
 
