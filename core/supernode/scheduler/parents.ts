@@ -13,7 +13,7 @@ import { localityScore } from './scheduler.ts'
  *   anything yet, and the first copies arrive at exactly those peers);
  * - among candidates: same location prefix first, then the fewest children.
  *
- * Cost per call: O(parents + HOLDER_SAMPLE + PEER_SAMPLE), whatever the swarm size.
+ * Cost per call: O(parents + HOLDER_SAMPLE × HOLDERS_PER_PIECE + PEER_SAMPLE), whatever the swarm size.
  */
 
 export interface ParentCandidate {
@@ -46,6 +46,9 @@ export interface ParentChoiceInput<P extends ParentCandidate> {
 export const HOLDER_SAMPLE = 64
 /** Live peers looked at when holders of missing pieces are not enough. */
 export const PEER_SAMPLE = 64
+/** Holders looked at per sampled piece, and candidates from holders in all. */
+export const HOLDERS_PER_PIECE = 8
+const POOL_LIMIT = 128
 
 export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInput<P>): P[] {
   const { requester, count } = input
@@ -60,7 +63,14 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
       pool.push(p)
     }
   }
-  for (const piece of rarestMissing(requester.have, input.holders, HOLDER_SAMPLE)) for (const p of input.holdersOf(piece)) consider(p)
+  // A few holders per piece, from an offset that differs per requester and piece: a piece half the swarm
+  // holds has thousands (all of them cost 7.7 ms per sync at 10,000 peers).
+  for (const piece of rarestMissing(requester.have, input.holders, HOLDER_SAMPLE)) {
+    if (pool.length >= POOL_LIMIT) break
+    const holders = input.holdersOf(piece)
+    const start = holders.length > HOLDERS_PER_PIECE ? spread(requester.id, piece) % holders.length : 0
+    for (let k = 0; k < holders.length && k < HOLDERS_PER_PIECE; k++) consider(holders[(start + k) % holders.length]!)
+  }
   const byHolders = pool.length
   let seen = 0
   for (const p of input.peers) {
@@ -90,4 +100,11 @@ function rarestMissing(have: Bitset, holders: ArrayLike<number>, limit: number):
     .sort((a, b) => a.n - b.n)
     .slice(0, limit)
     .map((x) => x.piece)
+}
+
+/** FNV-1a of the requester id, mixed with the piece: where a scan of that piece's holders starts. */
+function spread(id: string, piece: number): number {
+  let h = 2166136261 ^ piece
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
+  return h >>> 0
 }
