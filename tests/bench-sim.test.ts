@@ -4,9 +4,9 @@ import { DEFAULT_SIM_OPTIONS } from '../bench/sim/scenario.ts'
 import { simulate } from '../bench/sim/simulate.ts'
 import { FREE_COST_MODEL, type SupernodeCostModel } from '../bench/sim/supernode-core.ts'
 
-const tiny = { ...DEFAULT_SIM_OPTIONS, peers: 50, sizeMiB: 16 }
+const tiny = { ...DEFAULT_SIM_OPTIONS, protocol: 'pull' as const, peers: 50, sizeMiB: 16 }
 
-describe('bench/sim on the real Swarm and scheduler', () => {
+describe('bench/sim --protocol pull on the real Swarm and scheduler', () => {
   it('every peer completes, no faster than the lower bound, the seed serves the file at least once', () => {
     const result = simulate({ ...tiny, late: 0.2 })
     for (const peer of result.peers) expect(peer.doneAt - peer.spec.arrival).toBeGreaterThanOrEqual(result.layout.contentLength / peer.spec.down)
@@ -44,7 +44,7 @@ describe('bench/sim on the real Swarm and scheduler', () => {
 })
 
 describe('bench/sim charges the supernode its time per request', () => {
-  const model: SupernodeCostModel = { requestUs: 400, registerUs: 1500, resultUs: 20, assignmentUs: 35, rerunUs: 60 }
+  const model: SupernodeCostModel = { requestUs: 400, registerUs: 1500, resultUs: 20, assignmentUs: 35, rerunUs: 60, syncUs: 0, syncPieceUs: 0 }
 
   it('charges each request served its modelled cost and reports it per task, per GiB and as a busy share', () => {
     const result = simulate({ ...tiny, cost: model, rttMs: 1 })
