@@ -95,3 +95,34 @@ describe('bench/sim charges the supernode its time per request', () => {
     expect(rttOnly.completion.p50).toBeGreaterThan(free.completion.p50)
   })
 })
+
+describe('bench/sim on the parents protocol (the default)', () => {
+  const small = { ...DEFAULT_SIM_OPTIONS, peers: 30, sizeMiB: 8 }
+
+  it('every peer completes through Swarm.sync, the supernode sends about one copy, peers serve the rest', () => {
+    const r = buildReport(simulate(small))
+    expect(r.protocol).toBe('parents')
+    expect(r.completed).toBe(30)
+    expect(r.seedEgress).toBeGreaterThanOrEqual(1)
+    expect(r.seedEgress).toBeLessThan(1.3)
+    expect(r.peerShare).toBeGreaterThan(0.9)
+    expect(r.completion.max).toBeGreaterThanOrEqual(r.bound.seconds)
+    const q = r.supernode.requests
+    expect(q.register).toBe(30)
+    // No pulls: every piece is picked by the peers; the supernode answers syncs.
+    expect(q.pull + r.supernode.assignments + r.supernode.results).toBe(0)
+    expect(q.sync).toBeGreaterThanOrEqual(60)
+  })
+
+  it('charges each sync the request plus the per-sync cost, a held rerun the per-sync cost alone', () => {
+    const model: SupernodeCostModel = { requestUs: 100, registerUs: 1000, resultUs: 0, assignmentUs: 0, rerunUs: 0, syncUs: 50, syncPieceUs: 1 }
+    const result = simulate({ ...small, cost: model })
+    const r = buildReport(result)
+    const q = r.supernode.requests
+    const perSync = model.syncUs + r.pieceCount * model.syncPieceUs
+    const expected =
+      ((q.register + q.sync + q.heartbeat) * model.requestUs + q.register * model.registerUs + (q.sync + q.heartbeat + q.syncWake) * perSync) / 1e6
+    expect(r.supernode.cpuSeconds).toBeCloseTo(expected, 9)
+    expect(r.supernode.cpuSecondsPerPeer).toBeCloseTo(r.supernode.cpuSeconds / 30, 12)
+  })
+})
