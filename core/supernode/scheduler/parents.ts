@@ -11,7 +11,8 @@ import { localityScore } from './scheduler.ts'
  * - new parents first come from the holders of pieces the child lacks
  *   (rarest first), then from any live peer (early in a download nobody holds
  *   anything yet, and the first copies arrive at exactly those peers);
- * - among candidates: same location prefix first, then the fewest children.
+ * - among candidates: those with fewer than CHILD_LIMIT × count children first,
+ *   then holders, then same location prefix, then the fewest children.
  *
  * Cost per call: O(parents + HOLDER_SAMPLE × HOLDERS_PER_PIECE + PEER_SAMPLE), whatever the swarm size.
  */
@@ -49,6 +50,8 @@ export const PEER_SAMPLE = 64
 /** Holders looked at per sampled piece, and candidates from holders in all. */
 export const HOLDERS_PER_PIECE = 8
 const POOL_LIMIT = 128
+/** Children a parent takes, in multiples of the parents a child has, before others are preferred. */
+const CHILD_LIMIT = 2
 
 export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInput<P>): P[] {
   const { requester, count } = input
@@ -77,8 +80,16 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     if (pool.length >= byHolders + count || ++seen > PEER_SAMPLE) break
     consider(p)
   }
-  const rank = (p: P, i: number) => ({ p, holder: i < byHolders ? 1 : 0, near: localityScore(requester.location, p.location) })
-  const ranked = pool.map(rank).sort((a, b) => b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
+  // A candidate with CHILD_LIMIT × count children goes last: early on the few holders are every child's first
+  // choice, and a parent is kept while it serves (bench:sim, 200 peers: 9 distinct parents for the first 13 s).
+  const full = count * CHILD_LIMIT
+  const rank = (p: P, i: number) => ({
+    p,
+    full: p.children >= full ? 1 : 0,
+    holder: i < byHolders ? 1 : 0,
+    near: localityScore(requester.location, p.location),
+  })
+  const ranked = pool.map(rank).sort((a, b) => a.full - b.full || b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
   return [...kept, ...ranked.slice(0, count - kept.length).map((r) => r.p)]
 }
 
