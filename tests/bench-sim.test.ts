@@ -4,9 +4,9 @@ import { DEFAULT_SIM_OPTIONS } from '../bench/sim/scenario.ts'
 import { simulate } from '../bench/sim/simulate.ts'
 import { FREE_COST_MODEL, type SupernodeCostModel } from '../bench/sim/supernode-core.ts'
 
-const tiny = { ...DEFAULT_SIM_OPTIONS, peers: 50, sizeMiB: 16 }
+const tiny = { ...DEFAULT_SIM_OPTIONS, protocol: 'pull' as const, peers: 50, sizeMiB: 16 }
 
-describe('bench/sim on the real Swarm and scheduler', () => {
+describe('bench/sim --protocol pull on the real Swarm and scheduler', () => {
   it('every peer completes, no faster than the lower bound, the seed serves the file at least once', () => {
     const result = simulate({ ...tiny, late: 0.2 })
     for (const peer of result.peers) expect(peer.doneAt - peer.spec.arrival).toBeGreaterThanOrEqual(result.layout.contentLength / peer.spec.down)
@@ -44,7 +44,7 @@ describe('bench/sim on the real Swarm and scheduler', () => {
 })
 
 describe('bench/sim charges the supernode its time per request', () => {
-  const model: SupernodeCostModel = { requestUs: 400, registerUs: 1500, resultUs: 20, assignmentUs: 35, rerunUs: 60 }
+  const model: SupernodeCostModel = { requestUs: 400, registerUs: 1500, resultUs: 20, assignmentUs: 35, rerunUs: 60, syncUs: 0, syncPieceUs: 0 }
 
   it('charges each request served its modelled cost and reports it per task, per GiB and as a busy share', () => {
     const result = simulate({ ...tiny, cost: model, rttMs: 1 })
@@ -93,5 +93,36 @@ describe('bench/sim charges the supernode its time per request', () => {
     const rttOnly = buildReport(simulate({ ...tiny, cost: FREE_COST_MODEL, rttMs: 5 }))
     expect(rttOnly.supernode.cpuSeconds).toBe(0)
     expect(rttOnly.completion.p50).toBeGreaterThan(free.completion.p50)
+  })
+})
+
+describe('bench/sim on the parents protocol (the default)', () => {
+  const small = { ...DEFAULT_SIM_OPTIONS, peers: 30, sizeMiB: 8 }
+
+  it('every peer completes through Swarm.sync, the supernode sends about one copy, peers serve the rest', () => {
+    const r = buildReport(simulate(small))
+    expect(r.protocol).toBe('parents')
+    expect(r.completed).toBe(30)
+    expect(r.seedEgress).toBeGreaterThanOrEqual(1)
+    expect(r.seedEgress).toBeLessThan(1.3)
+    expect(r.peerShare).toBeGreaterThan(0.9)
+    expect(r.completion.max).toBeGreaterThanOrEqual(r.bound.seconds)
+    const q = r.supernode.requests
+    expect(q.register).toBe(30)
+    // No pulls: every piece is picked by the peers; the supernode answers syncs.
+    expect(q.pull + r.supernode.assignments + r.supernode.results).toBe(0)
+    expect(q.sync).toBeGreaterThanOrEqual(60)
+  })
+
+  it('charges each sync the request plus the per-sync cost, a held rerun the per-sync cost alone', () => {
+    const model: SupernodeCostModel = { requestUs: 100, registerUs: 1000, resultUs: 0, assignmentUs: 0, rerunUs: 0, syncUs: 50, syncPieceUs: 1 }
+    const result = simulate({ ...small, cost: model })
+    const r = buildReport(result)
+    const q = r.supernode.requests
+    const perSync = model.syncUs + r.pieceCount * model.syncPieceUs
+    const expected =
+      ((q.register + q.sync + q.heartbeat) * model.requestUs + q.register * model.registerUs + (q.sync + q.heartbeat + q.syncWake) * perSync) / 1e6
+    expect(r.supernode.cpuSeconds).toBeCloseTo(expected, 9)
+    expect(r.supernode.cpuSecondsPerPeer).toBeCloseTo(r.supernode.cpuSeconds / 30, 12)
   })
 })

@@ -4,17 +4,27 @@ import { DEFAULT_SIM_OPTIONS, type SimOptions } from './scenario.ts'
 import { simulate } from './simulate.ts'
 import { FREE_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
 
-const USAGE = `npm run bench:sim -- [--peers N] [--size MiB] [--piece-size MiB] [--seed N] [--churn F] [--late F]
+const USAGE = `npm run bench:sim -- [--protocol parents|pull] [--peers N] [--size MiB] [--piece-size MiB] [--seed N] [--churn F] [--late F]
   [--want N] [--supernode-gbps G] [--source-gbps G | --warm]
-  [--supernode-cost off|request=µs,register=µs,result=µs,assignment=µs,rerun=µs] [--rtt-ms MS] [--uncharged]
-  [--json] [--progress]
+  [--supernode-cost off|request=µs,register=µs,result=µs,assignment=µs,rerun=µs,sync=µs,sync-piece=µs] [--rtt-ms MS]
+  [--uncharged] [--json] [--progress]
 
+  --protocol        parents (default): peers sync every 2 s and pick pieces from their parents;
+                    pull: the first protocol, every piece assigned by a pull
   --supernode-cost  CPU the supernode's one core spends per request (keys not given keep their
                     defaults, fitted from bench:supernode); off = free
   --rtt-ms          network round trip of each request to the supernode (default 1)
   --uncharged       --supernode-cost off --rtt-ms 0: pulls take no time, as before charging`
 
-const COST_KEYS = { request: 'requestUs', register: 'registerUs', result: 'resultUs', assignment: 'assignmentUs', rerun: 'rerunUs' } as const
+const COST_KEYS = {
+  request: 'requestUs',
+  register: 'registerUs',
+  result: 'resultUs',
+  assignment: 'assignmentUs',
+  rerun: 'rerunUs',
+  sync: 'syncUs',
+  'sync-piece': 'syncPieceUs',
+} as const
 
 function parseCost(spec: string | undefined, fallback: SupernodeCostModel): SupernodeCostModel {
   if (spec === undefined) return fallback
@@ -25,7 +35,7 @@ function parseCost(spec: string | undefined, fallback: SupernodeCostModel): Supe
     const field = COST_KEYS[key.trim() as keyof typeof COST_KEYS]
     const us = Number(value)
     if (!field || value.trim() === '' || !Number.isFinite(us) || us < 0) {
-      throw new Error(`--supernode-cost: expected off or request=µs,register=µs,result=µs,assignment=µs,rerun=µs, got ${part}`)
+      throw new Error(`--supernode-cost: expected off or request=µs,register=µs,result=µs,assignment=µs,rerun=µs,sync=µs,sync-piece=µs, got ${part}`)
     }
     model[field] = us
   }
@@ -36,6 +46,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
   const { values } = parseArgs({
     args: argv,
     options: {
+      protocol: { type: 'string' },
       peers: { type: 'string' },
       size: { type: 'string' },
       'piece-size': { type: 'string' },
@@ -65,8 +76,11 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
     return n
   }
   const d = DEFAULT_SIM_OPTIONS
+  const protocol = values.protocol ?? d.protocol
+  if (protocol !== 'parents' && protocol !== 'pull') throw new Error(`--protocol must be parents or pull, got ${protocol}`)
   const options: SimOptions = {
     ...d,
+    protocol,
     peers: Math.floor(num(values.peers, 'peers', d.peers)),
     sizeMiB: num(values.size, 'size', d.sizeMiB),
     pieceSizeMiB: values['piece-size'] === undefined ? null : num(values['piece-size'], 'piece-size', 1),
@@ -92,8 +106,8 @@ function describe(o: SimOptions): string {
   const charged =
     o.rttMs === 0 && Object.values(c).every((v) => v === 0)
       ? 'supernode uncharged'
-      : `supernode core ${c.requestUs} µs/request + ${c.registerUs}/register + ${c.resultUs}/result + ${c.assignmentUs}/assignment + ${c.rerunUs}/rerun, rtt ${o.rttMs} ms`
-  return `seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}; ${charged}`
+      : `supernode core ${c.requestUs} µs/request + ${c.registerUs}/register + ${c.resultUs}/result + ${c.assignmentUs}/assignment + ${c.rerunUs}/rerun + ${c.syncUs}+${c.syncPieceUs}·pieces/sync, rtt ${o.rttMs} ms`
+  return `${o.protocol} protocol; seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}; ${charged}`
 }
 
 try {

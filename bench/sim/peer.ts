@@ -12,8 +12,23 @@ export interface PieceTransfer extends Transfer {
   piece: number
   /** Scheduler id of the source: a peer id or SUPERNODE_ID. */
   source: string
-  receiver: SimPeer
+  receiver: SimMember
   startedAt: number
+}
+
+/** What the world sees of a simulated peer, whichever protocol it speaks. */
+export interface SimMember {
+  readonly spec: PeerSpec
+  readonly id: string
+  readonly host: Host
+  readonly have: Bitset
+  state: 'pending' | 'active' | 'done' | 'gone'
+  doneAt: number
+  rejoins: number
+  join(): void
+  stop(): void
+  received(t: PieceTransfer): void
+  failed(t: PieceTransfer, error: PieceResult['error']): void
 }
 
 /** What a simulated peer sees of the world; the simulation implements it. */
@@ -25,14 +40,14 @@ export interface PeerWorld {
   /** Seconds before a fetch gives up, like the real peer's pieceTimeoutMs. */
   pieceTimeout: number
   seedHost: Host
-  peer(id: string): SimPeer | undefined
+  peer(id: string): SimMember | undefined
   /** Registers (again, with what it holds, after the supernode expired it); `answer` when the supernode replied. */
-  register(peer: SimPeer, answer: () => void): void
+  register(peer: SimMember, answer: () => void): void
   /** One pull request; the answer comes back later (or at once without charging), `null` when the supernode no longer knows the peer. */
   pull(peer: SimPeer, results: PieceResult[], want: number, wait: boolean, answer: (assignments: Assignment[] | null) => void): void
   delivered(t: PieceTransfer, bytes: number): void
-  completed(peer: SimPeer): void
-  depart(peer: SimPeer): void
+  completed(peer: SimMember): void
+  depart(peer: SimMember): void
 }
 
 /**
@@ -45,7 +60,7 @@ export interface PeerWorld {
  * sizeable share of a piece's time, so with the supernode uncharged (pulls
  * take no time) the loop asks for `want - running` on every settled fetch.
  */
-export class SimPeer {
+export class SimPeer implements SimMember {
   readonly spec: PeerSpec
   readonly host: Host
   readonly have: Bitset
@@ -137,13 +152,13 @@ export class SimPeer {
     this.jobs++
     if (this.have.has(a.piece)) return world.queue.after(0, () => this.settle({ piece: a.piece, from: a.from, ok: true, bytes: 0 }))
     const from = a.from === SUPERNODE_ID ? world.seedHost : world.peer(a.from)
-    if (!from || (from instanceof SimPeer && from.state === 'gone')) {
+    if (!from || (from !== world.seedHost && (from as SimMember).state === 'gone')) {
       // A vanished host: the connection attempt fails after a short while.
       world.queue.after(1, () => this.settle({ piece: a.piece, from: a.from, ok: false, error: 'unreachable' }))
       return
     }
     const t = world.network.start<PieceTransfer>({
-      from: from instanceof SimPeer ? from.host : from,
+      from: from === world.seedHost ? world.seedHost : (from as SimMember).host,
       to: this.host,
       remaining: pieceRange(world.layout, a.piece).length,
       piece: a.piece,

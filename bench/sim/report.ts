@@ -4,6 +4,7 @@ import type { SimResult } from './simulate.ts'
 import type { RequestKind } from './supernode-core.ts'
 
 export interface SimReport {
+  protocol: 'parents' | 'pull'
   peers: number
   fileBytes: number
   pieceSize: number
@@ -74,6 +75,7 @@ export function buildReport(result: SimResult): SimReport {
   const [, region = 0, zone = 0, rack = 0] = result.peerBytesByLocality
   const fromPeers = result.bytesFromPeers || 1
   return {
+    protocol: result.options.protocol,
     peers: peers.length,
     fileBytes: F,
     pieceSize: layout.pieceSize,
@@ -132,8 +134,11 @@ export function formatReport(r: SimReport, describe: string): string {
     ['bytes from peers', pct(r.peerShare)],
     ['peer bytes local', `rack ${pct(r.locality.rack)}, zone ${pct(r.locality.zone)}, region ${pct(r.locality.region)}`],
     ['wire / stored', x(r.wireOverhead)],
-    ['pull calls', `${r.pull.calls} (${pct(r.pull.emptyShare)} empty, ${r.pull.wakeups} long-poll wake-ups)`],
-    ['pull CPU', `mean ${r.pull.meanUs.toFixed(1)} µs, p99 ${r.pull.p99Us.toFixed(1)} µs, total ${s(r.pull.cpuSeconds)}`],
+    [`${r.protocol === 'parents' ? 'Swarm.sync' : 'pull'} calls`, `${r.pull.calls} (${pct(r.pull.emptyShare)} empty, ${r.pull.wakeups} long-poll wake-ups)`],
+    [
+      `${r.protocol === 'parents' ? 'sync' : 'pull'} CPU measured`,
+      `mean ${r.pull.meanUs.toFixed(1)} µs, p99 ${r.pull.p99Us.toFixed(1)} µs, total ${s(r.pull.cpuSeconds)}`,
+    ],
     ['pieces / CPU-s', Math.round(r.pull.piecesPerCpuSecond).toLocaleString('en-US')],
     ...supernodeRows(r.supernode, s, pct),
     ['wall time', `${s(r.wallSeconds)} (${r.events.toLocaleString('en-US')} events)`],
@@ -150,12 +155,12 @@ function supernodeRows(sn: SimReport['supernode'], s: (x: number) => string, pct
   return [
     [
       'supernode requests',
-      `${n(q.register)} register, ${n(q.pull)} pull, ${n(q.wake)} long-poll reruns, ${n(q.heartbeat)} heartbeat, ${n(q.leave)} leave; ${n(sn.results)} results, ${n(sn.assignments)} assignments`,
+      `${n(q.register)} register, ${n(q.sync)} sync (${n(q.syncWake)} held reruns), ${n(q.pull)} pull, ${n(q.wake)} long-poll reruns, ${n(q.heartbeat)} heartbeat, ${n(q.leave)} leave; ${n(sn.results)} results, ${n(sn.assignments)} assignments`,
     ],
     ['supernode CPU', `${s(sn.cpuSeconds)} for the task = ${s(sn.cpuSecondsPerGiB)} per GiB delivered = ${ms(sn.cpuSecondsPerPeer)} per peer`],
     ['supernode core busy', `${pct(sn.busyShare)} of the run${verdict}`],
     [
-      'pull queueing',
+      'pull/sync queueing',
       `p50 ${ms(sn.pullWait.p50)}, p99 ${ms(sn.pullWait.p99)}, max ${ms(sn.pullWait.max)} (register p50 ${ms(sn.registerWait.p50)}, p99 ${ms(sn.registerWait.p99)})`,
     ],
     ...(sn.rejoins > 0 ? [['expired alive', `${n(sn.rejoins)} peers registered again`] as [string, string]] : []),

@@ -2,6 +2,8 @@ import { DEFAULT_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts
 
 /** What to simulate. Bandwidths in Gbit/s, sizes in MiB, times in seconds. */
 export interface SimOptions {
+  /** What the peers speak: `parents` (sync, pieces picked by the peers) or `pull` (the first protocol: every piece assigned by the supernode). */
+  protocol: 'parents' | 'pull'
   peers: number
   sizeMiB: number
   /** Piece size; null = the supernode's dynamic piece size for `sizeMiB` (about 256 pieces). */
@@ -39,6 +41,7 @@ export interface HostClass {
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  protocol: 'parents',
   peers: 200,
   sizeMiB: 64,
   pieceSizeMiB: null,

@@ -1,13 +1,35 @@
-import type { PieceResult } from '../../core/protocol/api-schema.ts'
+import { type PieceResult, type ReceivedFrom, type SourceFailure, SYNC_DIGESTS } from '../../core/protocol/api-schema.ts'
 import type { Bitset } from '../../core/protocol/bitset.ts'
 import type { Assignment } from '../../core/supernode/scheduler/scheduler.ts'
-import type { Swarm } from '../../core/supernode/scheduler/swarm.ts'
+import type { Swarm, SyncReport } from '../../core/supernode/scheduler/swarm.ts'
 import type { EventQueue } from './event-queue.ts'
 import type { PullMeter } from './pull-meter.ts'
 import type { Handler, SupernodeCore } from './supernode-core.ts'
 
 /** The supernode's long-poll timeout (supernode-app: longPollMs). */
 const LONG_POLL_S = 15
+
+/** sync-route.ts: a held sync answers within LONG_POLL_CAP_MS and looks again every SPARE_CHECK_MS. */
+const SYNC_HOLD_S = 5
+const SYNC_RECHECK_S = 0.5
+
+/** A sync request of the parents protocol (SyncBody, parsed). */
+export interface SimSyncBody {
+  have?: Bitset
+  received: ReceivedFrom[]
+  failed: SourceFailure[]
+  digestsFrom: number
+  seed: number
+  dry: boolean
+}
+
+/** Its answer; `digestsTo`: the digests it carried reach up to this piece (the supernode stores pieces in order). */
+export interface SimSyncAnswer {
+  parents: string[]
+  seed: number[]
+  seedSlots: number
+  digestsTo: number
+}
 
 /** A pull the supernode holds (long-poll) until the swarm wakes it or its deadline passes. */
 interface Held {
@@ -75,6 +97,54 @@ export class SimSupernode {
       this.swarm.leave(id)
       return { results: 0, assignments: 0 }
     })
+  }
+
+  /**
+   * The sync route (core/supernode/sync-route.ts): runs `Swarm.sync`; a peer
+   * with nothing to fetch (`dry`) that gets nothing useful is held, and
+   * `Swarm.sync` runs again on each wake-up or every SYNC_RECHECK_S, until
+   * something is useful or SYNC_HOLD_S passed.
+   */
+  sync(id: string, body: SimSyncBody, answer: (a: SimSyncAnswer | null) => void, kind: 'sync' | 'heartbeat' = 'sync'): void {
+    this.core.send(kind, () => {
+      if (!this.swarm.peers.has(id)) return { results: 0, assignments: 0, answer: () => answer(null) }
+      const report: SyncReport = { have: body.have, received: body.received, failed: body.failed, seed: body.seed, dry: body.dry }
+      return this.syncOnce(id, report, body, answer, this.queue.now + SYNC_HOLD_S)
+    })
+  }
+
+  private syncOnce(id: string, report: SyncReport, body: SimSyncBody, answer: (a: SimSyncAnswer | null) => void, deadline: number) {
+    const t0 = performance.now()
+    const a = this.swarm.sync(id, report, this.nowMs)
+    this.meter.record(performance.now() - t0, a.seed.length)
+    const work = { results: 0, assignments: 0, syncs: 1, pieces: this.swarm.layout.pieceCount }
+    const from = Math.min(body.digestsFrom, this.swarm.layout.pieceCount)
+    let to = from
+    while (to < Math.min(this.swarm.layout.pieceCount, from + SYNC_DIGESTS) && this.swarm.digests[to] !== undefined) to++
+    const done = this.swarm.peer(id).have.complete
+    if (!body.dry || done || a.seed.length > 0 || a.useful || to > from || this.queue.now >= deadline) {
+      const out: SimSyncAnswer = { parents: a.parents.map((p) => p.id), seed: a.seed, seedSlots: a.seedSlots, digestsTo: to }
+      return { ...work, answer: () => answer(out) }
+    }
+    const rest: SyncReport = { received: [], failed: [], seed: report.seed, dry: true }
+    const held: Held = { want: 0, deadline, answer: () => {}, cancel: () => {} }
+    const resume = (): void => {
+      if (this.held.get(id) !== held) return
+      this.held.delete(id)
+      held.cancel()
+      this.core.resume(() => {
+        if (!this.swarm.peers.has(id)) return { results: 0, assignments: 0, answer: () => answer(null) }
+        return this.syncOnce(id, rest, { ...body, have: undefined }, answer, deadline)
+      }, 'syncWake')
+    }
+    const off = this.swarm.onWake(() => {
+      this.wakeups++
+      resume()
+    })
+    held.cancel = off
+    this.held.set(id, held)
+    this.queue.at(Math.min(deadline, this.queue.now + SYNC_RECHECK_S), resume)
+    return work
   }
 
   /** Drops a held pull: its peer is gone. */

@@ -2,7 +2,8 @@ import { createPieceLayout, type PieceLayout } from '../../core/protocol/piece-l
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { EventQueue } from './event-queue.ts'
 import { createHost, type Host, Network } from './network.ts'
-import { type PeerWorld, type PieceTransfer, SimPeer } from './peer.ts'
+import { ParentsPeer, type ParentsWorld } from './parents-peer.ts'
+import { type PeerWorld, type PieceTransfer, type SimMember, SimPeer } from './peer.ts'
 import { PullMeter } from './pull-meter.ts'
 import { drawPeers, gbps, type SimOptions } from './scenario.ts'
 import { SimSupernode } from './sim-supernode.ts'
@@ -16,7 +17,7 @@ const HEARTBEAT_S = 10
 export interface SimResult {
   options: SimOptions
   layout: PieceLayout
-  peers: SimPeer[]
+  peers: SimMember[]
   /** Seconds of simulated time until the last peer finished. */
   makespan: number
   seedEgress: number
@@ -46,20 +47,27 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
   const supernode = new SimSupernode(queue, swarm, core, meter)
   const network = new Network(queue, (t) => (t as PieceTransfer).receiver.received(t as PieceTransfer))
   const seedHost: Host = createHost(gbps(options.supernodeGbps), Infinity)
-  const byId = new Map<string, SimPeer>()
+  const byId = new Map<string, SimMember>()
   const byLocality = [0, 0, 0, 0]
   let bytesFromPeers = 0
+  let bytesFromSeed = 0
+  const parentsProtocol = options.protocol === 'parents'
   let unfinished = options.peers
   let makespan = 0
 
-  const world: PeerWorld = {
+  const world: PeerWorld & ParentsWorld = {
     queue,
     network,
     layout,
     want: options.want,
     pieceTimeout: 30,
     seedHost,
+    halfRtt: options.rttMs / 2000,
     peer: (id) => byId.get(id),
+    parents: (id) => {
+      const p = byId.get(id)
+      return p instanceof ParentsPeer ? p : undefined
+    },
     register(peer, answer) {
       const rejoin = peer.state !== 'pending'
       supernode.register(peer.id, { location: peer.spec.location, slots: options.peerSlots, have: rejoin ? peer.have : undefined }, () => {
@@ -68,9 +76,13 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
       })
     },
     pull: (peer, results, want, wait, answer) => supernode.pull(peer.id, results, want, wait, answer),
+    sync: (peer, body, answer) => supernode.sync(peer.id, body, answer),
     delivered(t, bytes) {
       const source = byId.get(t.source)
-      if (!source) return
+      if (!source) {
+        bytesFromSeed += bytes
+        return
+      }
       bytesFromPeers += bytes
       byLocality[sharedDepth(source.spec.location, t.receiver.spec.location)]! += bytes
     },
@@ -86,16 +98,18 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     },
   }
 
-  // The real peer pulls every 10 s from its registration on (done peers too: they seed) until it leaves or dies.
-  const heartbeat = (peer: SimPeer): void => {
+  // The real peer pulls (syncs) every 10 s from its registration on (done peers too: they seed) until it leaves or dies.
+  const heartbeat = (peer: SimMember): void => {
     queue.after(HEARTBEAT_S, () => {
       if (peer.state === 'gone') return
-      supernode.heartbeat(peer.id)
+      if (!parentsProtocol) supernode.heartbeat(peer.id)
+      // A heartbeat sync says only the peer id: no digests asked for is digestsFrom 0.
+      else supernode.sync(peer.id, { received: [], failed: [], digestsFrom: 0, seed: 0, dry: false }, () => {}, 'heartbeat')
       heartbeat(peer)
     })
   }
 
-  const peers = drawPeers(options).map((spec) => new SimPeer(spec, world))
+  const peers = drawPeers(options).map((spec) => (parentsProtocol ? new ParentsPeer(spec, world) : new SimPeer(spec, world)))
   for (const peer of peers) {
     byId.set(peer.id, peer)
     queue.at(peer.spec.arrival, () => peer.join())
@@ -129,7 +143,7 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     if (++events % 65536 === 0 && progress && performance.now() - lastProgress > 30_000) {
       lastProgress = performance.now()
       progress(
-        `t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} pulls, mean ${meter.meanUs.toFixed(0)} µs, supernode busy ${core.busySeconds.toFixed(1)} s`,
+        `t=${queue.now.toFixed(1)} s, ${options.peers - unfinished}/${options.peers} finished, ${meter.calls} ${parentsProtocol ? 'syncs' : 'pulls'}, mean ${meter.meanUs.toFixed(0)} µs, supernode busy ${core.busySeconds.toFixed(1)} s`,
       )
     }
   }
@@ -139,7 +153,8 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     layout,
     peers,
     makespan,
-    seedEgress: swarm.seed.bytesUploaded,
+    // The parents protocol's swarm counts only bytes the peers reported; the network counts them all.
+    seedEgress: parentsProtocol ? bytesFromSeed : swarm.seed.bytesUploaded,
     bytesFromPeers,
     peerBytesByLocality: byLocality,
     wireBytes: network.bytesDelivered,

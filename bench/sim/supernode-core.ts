@@ -1,4 +1,5 @@
 import type { EventQueue } from './event-queue.ts'
+import { SYNC_COST } from './sync-cost.ts'
 
 /**
  * CPU the supernode spends on one request over the whole HTTP path (socket,
@@ -17,6 +18,10 @@ export interface SupernodeCostModel {
   assignmentUs: number
   /** A held long-poll pull scheduling again after a wake-up (part of the same HTTP request). */
   rerunUs: number
+  /** Parents protocol: one `Swarm.sync` and its answer's assembly, on top of the request (a held sync pays it again per rerun). */
+  syncUs: number
+  /** Parents protocol: added to each `Swarm.sync` per piece of the file (its scans over the pieces). */
+  syncPieceUs: number
 }
 
 /**
@@ -25,29 +30,42 @@ export interface SupernodeCostModel {
  * reported once, so a run's results always equal its assignments and only
  * their sum is measurable: it is split evenly.
  */
-export const DEFAULT_COST_MODEL: SupernodeCostModel = { requestUs: 159, registerUs: 1449, resultUs: 9.3, assignmentUs: 9.3, rerunUs: 11.5 }
+export const DEFAULT_COST_MODEL: SupernodeCostModel = {
+  requestUs: 159,
+  registerUs: 1449,
+  resultUs: 9.3,
+  assignmentUs: 9.3,
+  rerunUs: 11.5,
+  ...SYNC_COST,
+}
 
-export const FREE_COST_MODEL: SupernodeCostModel = { requestUs: 0, registerUs: 0, resultUs: 0, assignmentUs: 0, rerunUs: 0 }
+export const FREE_COST_MODEL: SupernodeCostModel = { requestUs: 0, registerUs: 0, resultUs: 0, assignmentUs: 0, rerunUs: 0, syncUs: 0, syncPieceUs: 0 }
 
 /**
  * What the supernode is asked: `wake` is a held long-poll pull running again
  * after a change (or its deadline); it is the same HTTP request, so it pays
- * a rerun and its assignments, not another request.
+ * a rerun and its assignments, not another request. `sync` is the parents
+ * protocol's one call (heartbeats too); `syncWake` a held sync running
+ * `Swarm.sync` again.
  */
-export type RequestKind = 'register' | 'pull' | 'heartbeat' | 'leave' | 'wake'
+export type RequestKind = 'register' | 'pull' | 'heartbeat' | 'leave' | 'wake' | 'sync' | 'syncWake'
 
 /** What a request did, which its cost depends on. */
 export interface Work {
   results: number
   assignments: number
+  /** `Swarm.sync` runs, and the file's piece count they scanned. */
+  syncs?: number
+  pieces?: number
 }
 
 export function requestCost(model: SupernodeCostModel, kind: RequestKind, work: Work): number {
   const us =
-    (kind === 'wake' ? model.rerunUs : model.requestUs) +
+    (kind === 'wake' ? model.rerunUs : kind === 'syncWake' ? 0 : model.requestUs) +
     (kind === 'register' ? model.registerUs : 0) +
     work.results * model.resultUs +
-    work.assignments * model.assignmentUs
+    work.assignments * model.assignmentUs +
+    (work.syncs ?? 0) * (model.syncUs + (work.pieces ?? 0) * model.syncPieceUs)
   return us / 1e6
 }
 
@@ -78,8 +96,8 @@ export class SupernodeCore {
   busySeconds = 0
   results = 0
   assignments = 0
-  readonly requests: Record<RequestKind, number> = { register: 0, pull: 0, heartbeat: 0, leave: 0, wake: 0 }
-  /** Seconds each pull (`pull`, `wake`; not heartbeats) waited for the core. */
+  readonly requests: Record<RequestKind, number> = { register: 0, pull: 0, heartbeat: 0, leave: 0, wake: 0, sync: 0, syncWake: 0 }
+  /** Seconds each pull or sync (`pull`, `wake`, `sync`, `syncWake`; not heartbeats) waited for the core. */
   pullWaits: number[] = []
   registerWaits: number[] = []
 
@@ -97,9 +115,9 @@ export class SupernodeCore {
   }
 
   /** A held request runs again on the supernode (no network in between). Never runs inside the caller: wake-ups come from inside `swarm.pull`. */
-  resume(handle: Handler): void {
-    if (this.free) return this.queue.after(0, () => this.serveAtOnce('wake', handle))
-    this.enqueue({ kind: 'wake', arrivedAt: this.queue.now, handle })
+  resume(handle: Handler, kind: 'wake' | 'syncWake' = 'wake'): void {
+    if (this.free) return this.queue.after(0, () => this.serveAtOnce(kind, handle))
+    this.enqueue({ kind, arrivedAt: this.queue.now, handle })
   }
 
   private serveAtOnce(kind: RequestKind, handle: Handler): void {
@@ -141,7 +159,7 @@ export class SupernodeCore {
     this.results += work.results
     this.assignments += work.assignments
     this.busySeconds += cost
-    if (kind === 'pull' || kind === 'wake') this.pullWaits.push(wait)
+    if (kind === 'pull' || kind === 'wake' || kind === 'sync' || kind === 'syncWake') this.pullWaits.push(wait)
     else if (kind === 'register') this.registerWaits.push(wait)
     return cost
   }

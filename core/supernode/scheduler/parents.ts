@@ -11,9 +11,10 @@ import { localityScore } from './scheduler.ts'
  * - new parents first come from the holders of pieces the child lacks
  *   (rarest first), then from any live peer (early in a download nobody holds
  *   anything yet, and the first copies arrive at exactly those peers);
- * - among candidates: same location prefix first, then the fewest children.
+ * - among candidates: those with fewer than CHILD_LIMIT × count children first,
+ *   then holders, then same location prefix, then the fewest children.
  *
- * Cost per call: O(parents + HOLDER_SAMPLE + PEER_SAMPLE), whatever the swarm size.
+ * Cost per call: O(parents + HOLDER_SAMPLE × HOLDERS_PER_PIECE + PEER_SAMPLE), whatever the swarm size.
  */
 
 export interface ParentCandidate {
@@ -46,6 +47,11 @@ export interface ParentChoiceInput<P extends ParentCandidate> {
 export const HOLDER_SAMPLE = 64
 /** Live peers looked at when holders of missing pieces are not enough. */
 export const PEER_SAMPLE = 64
+/** Holders looked at per sampled piece, and candidates from holders in all. */
+export const HOLDERS_PER_PIECE = 8
+const POOL_LIMIT = 128
+/** Children a parent takes, in multiples of the parents a child has, before others are preferred. */
+const CHILD_LIMIT = 2
 
 export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInput<P>): P[] {
   const { requester, count } = input
@@ -60,15 +66,30 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
       pool.push(p)
     }
   }
-  for (const piece of rarestMissing(requester.have, input.holders, HOLDER_SAMPLE)) for (const p of input.holdersOf(piece)) consider(p)
+  // A few holders per piece, from an offset that differs per requester and piece: a piece half the swarm
+  // holds has thousands (all of them cost 7.7 ms per sync at 10,000 peers).
+  for (const piece of rarestMissing(requester.have, input.holders, HOLDER_SAMPLE)) {
+    if (pool.length >= POOL_LIMIT) break
+    const holders = input.holdersOf(piece)
+    const start = holders.length > HOLDERS_PER_PIECE ? spread(requester.id, piece) % holders.length : 0
+    for (let k = 0; k < holders.length && k < HOLDERS_PER_PIECE; k++) consider(holders[(start + k) % holders.length]!)
+  }
   const byHolders = pool.length
   let seen = 0
   for (const p of input.peers) {
     if (pool.length >= byHolders + count || ++seen > PEER_SAMPLE) break
     consider(p)
   }
-  const rank = (p: P, i: number) => ({ p, holder: i < byHolders ? 1 : 0, near: localityScore(requester.location, p.location) })
-  const ranked = pool.map(rank).sort((a, b) => b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
+  // A candidate with CHILD_LIMIT × count children goes last: early on the few holders are every child's first
+  // choice, and a parent is kept while it serves (bench:sim, 200 peers: 9 distinct parents for the first 13 s).
+  const full = count * CHILD_LIMIT
+  const rank = (p: P, i: number) => ({
+    p,
+    full: p.children >= full ? 1 : 0,
+    holder: i < byHolders ? 1 : 0,
+    near: localityScore(requester.location, p.location),
+  })
+  const ranked = pool.map(rank).sort((a, b) => a.full - b.full || b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
   return [...kept, ...ranked.slice(0, count - kept.length).map((r) => r.p)]
 }
 
@@ -90,4 +111,11 @@ function rarestMissing(have: Bitset, holders: ArrayLike<number>, limit: number):
     .sort((a, b) => a.n - b.n)
     .slice(0, limit)
     .map((x) => x.piece)
+}
+
+/** FNV-1a of the requester id, mixed with the piece: where a scan of that piece's holders starts. */
+function spread(id: string, piece: number): number {
+  let h = 2166136261 ^ piece
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
+  return h >>> 0
 }

@@ -27,6 +27,9 @@ export interface SyncAnswer {
   useful: boolean
 }
 
+/** How long a count of the downloading peers (for `seedSlots`) is used while the swarm's size stays. */
+const SLOTS_RECOUNT_MS = 200
+
 /** Holders of a piece looked at to tell whether a requester has a usable one. */
 const SPARE_HOLDER_SCAN = 16
 
@@ -37,6 +40,8 @@ const SPARE_HOLDER_SCAN = 16
  * for the simulator and the supernode bench.
  */
 export class Swarm extends SwarmState {
+  private slotsCount?: { size: number; at: number; slots: number }
+
   /** Applies a requester's results, then schedules its next batch. */
   pull(peerId: string, results: PieceResult[], want: number, now: number): Assignment[] {
     const peer = this.peer(peerId)
@@ -154,7 +159,7 @@ export class Swarm extends SwarmState {
     for (const p of current) p.children--
     for (const p of parents) p.children++
     peer.parents = parents.map((p) => p.id)
-    return { parents, seed, seedSlots: this.seedSlotsEach(), useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
+    return { parents, seed, seedSlots: this.seedSlotsEach(now), useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
   }
 
   /**
@@ -163,10 +168,16 @@ export class Swarm extends SwarmState {
    * next comes (with 48 at once, the last 48 pieces would all arrive at the
    * end and still have to be passed on); a lone peer gets them all.
    */
-  protected seedSlotsEach(): number {
+  protected seedSlotsEach(now: number): number {
+    // Counting is O(peers): at 10,000 peers it was most of a sync's cost. Counted again when the swarm's size
+    // changes or SLOTS_RECOUNT_MS passed; a completion in between is seen up to that much late.
+    const cached = this.slotsCount
+    if (cached && cached.size === this.peers.size && now - cached.at < SLOTS_RECOUNT_MS && now >= cached.at) return cached.slots
     let downloading = 0
     for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete) downloading++
-    return Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, downloading)))
+    const slots = Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, downloading)))
+    this.slotsCount = { size: this.peers.size, at: now, slots }
+    return slots
   }
 
   /**
