@@ -46,9 +46,10 @@ it('--advertise: the cluster lists a supernode by its advertised URL, and the ot
         'off',
         '--json',
       ])
+    // Counted from before the first get: B may copy A's pieces (through the relay) while that get runs, before the second asks it.
+    const before = relay.connections
     const first = get('first', a.url)
     expect(await first.done, first.stderr).toBe(0)
-    const before = relay.connections
     const second = get('second', b.url)
     expect(await second.done, second.stderr).toBe(0)
     expect(await sha256File(join(dir, 'second'))).toBe(await sha256File(file))
