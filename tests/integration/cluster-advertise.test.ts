@@ -46,9 +46,9 @@ it('--advertise: the cluster lists a supernode by its advertised URL, and the ot
         'off',
         '--json',
       ])
-    // Counted from before the first get: B may copy A's pieces (through the relay) while that get runs, before the second asks it.
+    // A preheat, not a get: no peer holds the file afterwards, so B can only copy it from A, at the advertised URL.
     const before = relay.connections
-    const first = get('first', a.url)
+    const first = dragonfly(['preheat', origin.url(), '--supernode', a.url, '--json'])
     expect(await first.done, first.stderr).toBe(0)
     const second = get('second', b.url)
     expect(await second.done, second.stderr).toBe(0)
