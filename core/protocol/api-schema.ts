@@ -82,7 +82,7 @@ export const SyncBody = v.object({
   have: v.optional(v.pipe(v.string(), v.maxLength(2_000_000), v.base64())),
   received: v.optional(v.pipe(v.array(ReceivedFrom), v.maxLength(1024)), []),
   failed: v.optional(v.pipe(v.array(SourceFailure), v.maxLength(1024)), []),
-  /** Digests are sent for pieces from this index on. */
+  /** Digests are sent for pieces from this index on; none without it (a heartbeat). */
   digestsFrom: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))),
   /** First copies the peer would take from the supernode now. */
   seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 0),

@@ -40,7 +40,8 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
       seed: body.seed,
       dry: body.wait,
     }
-    const from = Math.min(body.digestsFrom ?? 0, layout.pieceCount)
+    // Digests only for a peer that asks (a download); a heartbeat sync of a seeding peer gets none.
+    const from = Math.min(body.digestsFrom ?? layout.pieceCount, layout.pieceCount)
     const deadline = Date.now() + Math.min(options.longPollMs, LONG_POLL_CAP_MS)
     if (options.inflight) options.inflight.pulls++
     try {
