@@ -19,6 +19,8 @@ export interface CpuGroup {
   track(pid: number, exited: Promise<unknown>): void
   /** CPU seconds (user + system) of every process that ran in the group so far. */
   cpuSeconds(): number
+  /** The kernel's part of cpuSeconds (NaN where only sampled totals are known). */
+  systemSeconds(): number
   /** SIGKILL to every process still in the group. */
   killAll(): void
   /** Kills what is left and removes the group. Never throws. */
@@ -109,6 +111,7 @@ function cgroupGroup(dir: string): CpuGroup {
     wrap: (argv) => ['sh', '-c', 'echo $$ > "$0" && exec "$@"', procs, ...argv],
     track: () => {},
     cpuSeconds: () => Number(/usage_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))?.[1] ?? Number.NaN) / 1e6,
+    systemSeconds: () => Number(/system_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))?.[1] ?? Number.NaN) / 1e6,
     killAll,
     remove() {
       killAll()
@@ -150,6 +153,7 @@ function sampledGroup(): CpuGroup {
       sample()
       return [...seconds.values()].reduce((a, b) => a + b, 0)
     },
+    systemSeconds: () => Number.NaN,
     // Without a group there is no set of processes to kill but the launcher's own children, which it kills itself.
     killAll: () => {},
     remove: () => clearInterval(timer),

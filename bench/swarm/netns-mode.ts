@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
  *
  *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 16] [--rate 20mbit] [--queue 100ms|10ms] [--cc cubic|bbr]
  *                          [--dragonfly-config FILE]
- *                          [--systems dragonfly,aria2,curl] [--chart FILE.svg] [--json]
+ *                          [--systems dragonfly,aria2,curl] [--chart FILE.svg] [--json] [--timeline]
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -17,6 +17,7 @@ import { netnsUnavailable } from './netns.ts'
 import { DEFAULT_NETNS_BENCH, runNetnsBench, SYSTEMS } from './netns-run.ts'
 import { formatNetnsReport, type NetnsBenchResult } from './report.ts'
 import type { SystemName } from './systems/system.ts'
+import { formatTimeline } from './timeline.ts'
 
 const COLORS: Record<SystemName, string> = { dragonfly: '#1f77b4', aria2: '#ff7f0e', curl: '#d62728' }
 
@@ -35,6 +36,7 @@ export async function netnsMode(args: string[]): Promise<number> {
       systems: { type: 'string' },
       chart: { type: 'string' },
       json: { type: 'boolean' },
+      timeline: { type: 'boolean' },
       'no-priority': { type: 'boolean' },
     },
   })
@@ -62,9 +64,14 @@ export async function netnsMode(args: string[]): Promise<number> {
       cc: values.cc ?? d.cc,
       systems,
       dragonflyConfig: values['dragonfly-config'],
+      timeline: values.timeline === true,
     })
     results.push(result)
     console.log(values.json ? JSON.stringify(result) : `${formatNetnsReport(result)}\n`)
+    if (values.timeline && !values.json) {
+      for (const s of result.systems)
+        if (s.timeline) console.log(`${s.system}, links per second:\n${formatTimeline(s.timeline, result.rateBitsPerSecond / 8)}\n`)
+    }
   }
   if (values.chart) {
     await mkdir(dirname(values.chart), { recursive: true })

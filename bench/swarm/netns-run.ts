@@ -27,6 +27,7 @@ import { runAria2 } from './systems/aria2.ts'
 import { runCurl } from './systems/curl.ts'
 import { runDragonfly } from './systems/dragonfly.ts'
 import type { SystemContext, SystemName, SystemOutcome, SystemRunner } from './systems/system.ts'
+import { sampleLinks, type TimelineSample } from './timeline.ts'
 
 export interface NetnsBenchOptions {
   /** Peer hosts (N); host 0 comes on top. */
@@ -42,6 +43,8 @@ export interface NetnsBenchOptions {
   dragonflyConfig?: string | undefined
   /** Run one after the other, in this order. */
   systems: SystemName[]
+  /** Sample the links every second while each system runs (timeline.ts). */
+  timeline?: boolean
 }
 
 export const SYSTEMS: Record<SystemName, SystemRunner> = { dragonfly: runDragonfly, aria2: runAria2, curl: runCurl }
@@ -121,6 +124,7 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
             dir: join(dir, system),
             timeoutMs,
             dragonflyConfig: options.dragonflyConfig && resolve(options.dragonflyConfig),
+            timeline: options.timeline === true,
           },
           bound.seconds,
         ),
@@ -148,6 +152,7 @@ interface RunSetup {
   dir: string
   timeoutMs: number
   dragonflyConfig?: string | undefined
+  timeline: boolean
 }
 
 interface Snapshot {
@@ -188,14 +193,23 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
   const beforeBusy = await idleBusy(1000)
   const before = readCounters(topo)
   let outcome: SystemOutcome
+  const sampler = setup.timeline ? sampleLinks(topo) : undefined
+  let timeline: TimelineSample[] | undefined
   try {
     outcome = await SYSTEMS[system](ctx)
   } finally {
+    timeline = sampler?.stop()
     // Whatever the system left running is not part of the next one.
     await launcher.stopAll()
   }
   const after = readCounters(topo)
-  const cpu = { method: source.method, seconds: 0, sourceSeconds: source.cpuSeconds(), peersSeconds: peers.cpuSeconds() }
+  const cpu = {
+    method: source.method,
+    seconds: 0,
+    sourceSeconds: source.cpuSeconds(),
+    peersSeconds: peers.cpuSeconds(),
+    systemSeconds: source.systemSeconds() + peers.systemSeconds(),
+  }
   cpu.seconds = cpu.sourceSeconds + cpu.peersSeconds
   source.remove()
   peers.remove()
@@ -240,6 +254,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     },
     drops,
     cpu,
+    ...(timeline ? { timeline } : {}),
     window: {
       seconds: windowSeconds,
       machineBusy: start && end ? (end.busy - start.busy) / (cores * windowSeconds) : Number.NaN,

@@ -1,5 +1,6 @@
 import { FRAME_OVERHEAD } from './netns.ts'
 import type { SystemName } from './systems/system.ts'
+import type { TimelineSample } from './timeline.ts'
 
 export interface LowerBound {
   seconds: number
@@ -45,6 +46,8 @@ export interface SystemResult {
   uplinkUse: { source: number; peers: number }
   /** Frames the links' queues dropped (tbf queue full). */
   drops: number
+  /** `--timeline`: the links' payload per second while the system ran. */
+  timeline?: TimelineSample[]
   cpu: {
     method: 'cgroup' | 'sampled'
     /** Every process of the system, set-up included, CPU seconds. */
@@ -52,6 +55,8 @@ export interface SystemResult {
     /** Host 0's processes (origin, supernode, tracker, seeder). */
     sourceSeconds: number
     peersSeconds: number
+    /** The kernel's part of `seconds` (system time; NaN when sampled). */
+    systemSeconds: number
   }
   /** From the first client's start to the last completion. */
   window: {
@@ -136,6 +141,11 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
       lines.push(
         `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode, ${pct(m.reported.source)} from the source${inner}`,
       )
+    }
+    const gib = (m.received * r.fileBytes) / 2 ** 30
+    if (gib > 0 && Number.isFinite(m.cpu.seconds)) {
+      const sys = Number.isFinite(m.cpu.systemSeconds) ? ` (${(m.cpu.systemSeconds / gib).toFixed(1)} of it in the kernel)` : ''
+      lines.push(`${m.system}: ${(m.cpu.seconds / gib).toFixed(1)} CPU s per GiB the peers received${sys}`)
     }
     if (m.window.machineBusy >= CPU_BOUND) {
       lines.push(

@@ -1,7 +1,10 @@
 import * as v from 'valibot'
+import type { PieceHttpGet } from '../contract/piece-get.ts'
 import { type ParentDto, PieceMap } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
+import { readLines } from '../protocol/lines.ts'
 import { PIECE_MAP_ROUTE, routePath, serverUrl } from '../protocol/routes.ts'
+import { sleep } from '../sleep.ts'
 
 /** One parent: what it holds (as it last announced), and what this peer is fetching from it. */
 export interface ParentLink {
@@ -23,6 +26,12 @@ export interface ParentSetOptions {
   /** Called when a parent announced new pieces. */
   onChange(): void
   fetch?: typeof fetch
+  /**
+   * A streaming GET (the runtime's piece GET): with it, each parent's map
+   * comes as a stream of changes (`?stream=1`, piece-map-stream.ts), one
+   * request per MAP_WAIT_MS instead of one per change.
+   */
+  stream?: PieceHttpGet
 }
 
 /**
@@ -91,25 +100,22 @@ export class ParentSet {
     const path = routePath(PIECE_MAP_ROUTE, { taskId: this.o.taskId })
     let failures = 0
     while (!signal.aborted && !this.closed) {
-      // While pieces come from this parent, their answers carry its map: no request needed.
-      if (link.inflight > 0) {
+      // Without a stream, and while pieces come from this parent, their answers carry its map: no request needed.
+      if (!this.o.stream && link.inflight > 0) {
         await sleep(MAP_SPACING_MS * 2, signal)
         continue
       }
-      const url = `${serverUrl(link.address, path)}?after=${link.have.count}&wait=${MAP_WAIT_MS}`
+      const url = `${serverUrl(link.address, path)}?after=${link.have.count}&wait=${MAP_WAIT_MS}${this.o.stream ? '&stream=1' : ''}`
       // One controller for the watcher's end and the request's timeout (AbortSignal.any left WeakRefs behind on Node 20).
       const request = new AbortController()
       const stop = (): void => request.abort()
       const timer = setTimeout(stop, MAP_WAIT_MS + 10_000)
       signal.addEventListener('abort', stop, { once: true })
+      const began = performance.now()
       try {
-        const response = await (this.o.fetch ?? fetch)(url, { headers: this.o.headers(url), signal: request.signal })
-        if (!response.ok) throw new Error(`piece map answered ${response.status}`)
-        const map = v.safeParse(PieceMap, await response.json())
-        if (!map.success) throw new Error('piece map is malformed')
+        if (this.o.stream) await this.readStream(link, url, request.signal)
+        else this.take(link, await this.poll(url, request.signal))
         failures = 0
-        if (signal.aborted) return
-        this.apply(link, Bitset.fromBase64(this.o.pieceCount, map.output.have))
       } catch {
         if (signal.aborted) return
         // A parent that does not answer is dropped by the fetches that fail on it; here, only back off.
@@ -118,8 +124,37 @@ export class ParentSet {
         clearTimeout(timer)
         signal.removeEventListener('abort', stop)
       }
-      await sleep(failures ? Math.min(5_000, 250 * 2 ** failures) : MAP_SPACING_MS, signal)
+      if (signal.aborted) return
+      // A stream that lasted goes straight on; a quick answer (a long-poll, a parent that ends streams at once) waits first.
+      const quick = performance.now() - began < STREAM_MIN_MS
+      await sleep(failures ? Math.min(5_000, 250 * 2 ** failures) : quick ? MAP_SPACING_MS : 0, signal)
     }
+  }
+
+  /** One long-poll: the map once it has more than the child knows. */
+  private async poll(url: string, signal: AbortSignal): Promise<unknown> {
+    const response = await (this.o.fetch ?? fetch)(url, { headers: this.o.headers(url), signal })
+    if (!response.ok) throw new Error(`piece map answered ${response.status}`)
+    return response.json()
+  }
+
+  /** One stream of map lines (a parent that predates streams answers one map, as a long-poll). */
+  private async readStream(link: ParentLink, url: string, signal: AbortSignal): Promise<void> {
+    const response = await this.o.stream!(url, { headers: this.o.headers(url), signal })
+    if (response.status !== 200) {
+      response.cancel()
+      throw new Error(`piece map answered ${response.status}`)
+    }
+    for await (const line of readLines(response.chunks, MAX_MAP_LINE)) {
+      if (signal.aborted) return response.cancel()
+      this.take(link, JSON.parse(line))
+    }
+  }
+
+  private take(link: ParentLink, body: unknown): void {
+    const map = v.safeParse(PieceMap, body)
+    if (!map.success) throw new Error('piece map is malformed')
+    this.apply(link, Bitset.fromBase64(this.o.pieceCount, map.output.have))
   }
 
   /** Takes a parent's new map: only pieces added count (a parent never loses a verified piece while serving). */
@@ -135,7 +170,11 @@ export class ParentSet {
   }
 }
 
-/** How long a parent holds a piece map request when it has nothing new. */
+/** A map answer shorter than this was not a stream that ran its course: the next request waits MAP_SPACING_MS. */
+const STREAM_MIN_MS = 1_000
+/** Longest map line read (the base64 map of MAX_PIECE_COUNT pieces is ~175 KB). */
+const MAX_MAP_LINE = 256 * 1024
+/** How long a parent holds a piece map request when it has nothing new (a stream: how long it lasts). */
 const MAP_WAIT_MS = 15_000
 /**
  * The least time between two map requests to one parent: a parent gaining
@@ -143,15 +182,3 @@ const MAP_WAIT_MS = 15_000
  * batches (each request costs both sides ~0.1-0.2 ms of CPU).
  */
 const MAP_SPACING_MS = 200
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
-}

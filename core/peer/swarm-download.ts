@@ -1,3 +1,4 @@
+import { fetchPieceGet } from '../contract/piece-get.ts'
 import { createError } from '../errors.ts'
 import { type AssignmentDto, type RegisterResponse, type SourceFailure, SUPERNODE_ID, type SyncResponse } from '../protocol/api-schema.ts'
 import { decodeError } from '../protocol/error-body.ts'
@@ -81,7 +82,14 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     waker?.()
     waker = null
   }
-  const parents = new ParentSet({ taskId, pieceCount, headers: (url) => host.outgoingHeaders(url), onChange: wake, fetch: host.options.apiFetch })
+  const parents = new ParentSet({
+    taskId,
+    pieceCount,
+    headers: (url) => host.outgoingHeaders(url),
+    onChange: wake,
+    fetch: host.options.apiFetch,
+    stream: host.options.pieceGet ?? fetchPieceGet,
+  })
   const offset = hashOffset(peerId, Math.max(1, pieceCount))
   request.signal?.addEventListener('abort', wake)
   host.joined(taskId, base, peerId)

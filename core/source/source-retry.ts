@@ -1,5 +1,6 @@
 import type { PluginSet, SourceRequest } from '../contract/plugin.ts'
 import { type DragonflyError, isDragonflyError } from '../errors.ts'
+import { sleep } from '../sleep.ts'
 import { fetchSource, sourceStatusError } from './fetch-source.ts'
 import type { SourceGuard } from './source-guard.ts'
 
@@ -43,18 +44,4 @@ export async function fetchSourceWithRetry(
 export function isRetryable(error: unknown): boolean {
   if (!isDragonflyError(error)) return !(error instanceof Error && error.name === 'AbortError')
   return error.code === 'E_SOURCE_UNREACHABLE' || error.code === 'E_SOURCE_TRUNCATED'
-}
-
-/** Waits `ms`, less if `signal` aborts; the listener goes with the wait (the signal may be the daemon's, alive for days). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    if (signal?.aborted) done()
-    else signal?.addEventListener('abort', done, { once: true })
-  })
 }

@@ -10,8 +10,10 @@ import { PIECE_MAP_ROUTE, PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts
 import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { BufferPool } from './buffer-pool.ts'
 import { HAVE_HEADER, MAX_HAVE_HEADER_PIECES } from './piece-fetch.ts'
+import { NDJSON, pieceMapStream } from './piece-map-stream.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
 import { checkRequests } from './request-check.ts'
+import { UploadSlots } from './upload-slots.ts'
 
 /** Piece buffers kept for reuse between responses (more are allocated while more are being sent). */
 const MAX_POOLED = 16
@@ -39,6 +41,12 @@ export interface PieceServerOptions {
   transforms?: readonly PieceTransform[]
   /** Request checks (auth); omit when the enclosing app already runs them. */
   hooks?: readonly PluginHooks[]
+  /**
+   * Pieces sent at once; more wait their turn (upload-slots.ts). Needs the
+   * runtime's `afterResponse` to know when a piece has left; without it, or
+   * unset, pieces are not queued.
+   */
+  uploadSlots?: number
 }
 
 /**
@@ -51,6 +59,7 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
   const app = new Hono()
   const encoder = createPieceEncoder(options.transforms ?? [])
   const pool = new BufferPool(MAX_POOLED)
+  const slots = options.uploadSlots ? new UploadSlots(options.uploadSlots) : undefined
   if (options.hooks) app.use(`${PIECES_PATH}/*`, checkRequests(options.hooks))
   app.get(PIECE_MAP_ROUTE, async (c) => {
     const { taskId } = c.req.param()
@@ -59,6 +68,11 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const wait = Math.min(queryCount(c.req.query('wait'), 0, 'wait'), MAX_MAP_WAIT_MS)
     let task = options.lookup(taskId)
     if (!task?.held) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    if (c.req.query('stream') === '1' && task.changed) {
+      const served = task as Required<Pick<ServedTask, 'held' | 'changed'>> & ServedTask
+      const source = { pieceCount: served.layout.pieceCount, held: () => served.held(), changed: (signal: AbortSignal) => served.changed(signal) }
+      return c.body(pieceMapStream(source, after, wait, c.req.raw.signal), 200, { 'content-type': NDJSON, 'cache-control': 'no-store' })
+    }
     if (task.held().count <= after && wait > 0 && task.changed) {
       // Any verified piece answers the wait; the timer and the caller's disconnect end it too.
       const stop = new AbortController()
@@ -90,6 +104,12 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const range = pieceRange(task.layout, piece)
     // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
     const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
+    if (slots && afterResponse) {
+      const release = await slots.acquire(c.req.raw.signal).catch(() => {
+        throw createError('E_ABORTED', 'the request went away while it waited for an upload slot')
+      })
+      afterResponse(release)
+    }
     const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
     let bytes: Uint8Array
     let body: Uint8Array
