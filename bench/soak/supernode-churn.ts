@@ -11,7 +11,7 @@
  *
  *   node --import jiti/register bench/soak/supernode-churn.ts [--protocol pull] [--rounds 10] [--peers 200] [--size 16] [--want 8]
  *   node --import jiti/register bench/soak/supernode-churn.ts --protocol sync --syncs 1000000 [--at 10000] [--heartbeats 5]
- *        [--peers 200] [--size 16] [--seconds S] [--keep-snapshots DIR]
+ *        [--peers 200] [--size 16] [--seconds S] [--keep-snapshots DIR] [--no-heap]
  *
  * `--at a,b,…`: the first reading once `a` requests are done (default: after round 1); the RSS at each mark.
  */
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     size: { type: 'string' },
     want: { type: 'string' },
     'keep-snapshots': { type: 'string' },
+    'no-heap': { type: 'boolean' },
   },
 })
 const protocol = values.protocol ?? 'pull'
@@ -98,7 +99,8 @@ try {
     rss.push({ requests: requests(), rssMiB: (procUsage(pid)?.rssBytes ?? 0) / MiB })
     if ((rows.length === 0 && requests() >= firstAt) || (rows.length === 1 && halfway(round)) || last) {
       const rssMiB = (procUsage(pid)?.rssBytes ?? 0) / MiB
-      const heap = await measureHeap(pid, snapshots, values['keep-snapshots'] !== undefined)
+      // --no-heap: RSS only, untouched by a snapshot's own memory.
+      const heap = values['no-heap'] ? { bytes: 0, objects: 0, byClass: new Map() } : await measureHeap(pid, snapshots, values['keep-snapshots'] !== undefined)
       rows.push({ round, requests: requests(), heapMiB: heap.bytes / MiB, rssMiB, summary: heap })
     }
     if (last) break

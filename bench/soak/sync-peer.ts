@@ -62,8 +62,17 @@ export async function runSyncPeer(o: SyncPeerOptions): Promise<void> {
     received.set(from, r)
     return true
   }
+  let lastAnswer = performance.now()
+  let syncs = 0
   const sync = async (body: Omit<SyncBody, 'peerId' | 'received' | 'failed'>): Promise<SyncResponse> => {
-    const answer = await call<SyncResponse>(syncPath, { peerId: reg.peerId, received: [...received.values()], ...body })
+    const sent = performance.now()
+    const answer = await call<SyncResponse>(syncPath, { peerId: reg.peerId, received: [...received.values()], ...body }).catch((error: unknown) => {
+      // How long the peer had been quiet tells an expiry (peerTtlMs) from a lost registration.
+      const quiet = `${(sent - lastAnswer).toFixed(0)} ms after the last answer, failed after ${(performance.now() - sent).toFixed(0)} ms`
+      throw new Error(`${error instanceof Error ? error.message : String(error)} (sync #${syncs + 1}, sent ${quiet})`)
+    })
+    lastAnswer = performance.now()
+    syncs++
     received.clear()
     o.counts.syncs++
     if (answer.error) throw new Error(`sync: ${answer.error.code} ${answer.error.message}`)
