@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import type { ContentOrigin } from './content-origin.ts'
+import { LatencyHistogram } from './latency-histogram.ts'
 
 /** How a download reaches the daemon: its local API, its registry mirror, or it as an HTTP proxy. */
 export type Route = 'api' | 'mirror' | 'proxy'
@@ -31,7 +32,7 @@ export interface LoadStats {
   errors: number
   /** Answers whose body did not hash to the content's digest. */
   wrongBytes: number
-  latencyMs: number[]
+  latency: LatencyHistogram
   byRoute: Record<Route, number>
   uncached: number
   firstErrors: string[]
@@ -56,7 +57,15 @@ export interface Load {
 export function startLoad(options: LoadOptions): Load {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
   const daemon = new URL(options.daemon)
-  const stats: LoadStats = { done: 0, errors: 0, wrongBytes: 0, latencyMs: [], byRoute: { api: 0, mirror: 0, proxy: 0 }, uncached: 0, firstErrors: [] }
+  const stats: LoadStats = {
+    done: 0,
+    errors: 0,
+    wrongBytes: 0,
+    latency: new LatencyHistogram(),
+    byRoute: { api: 0, mirror: 0, proxy: 0 },
+    uncached: 0,
+    firstErrors: [],
+  }
   const deadline = options.seconds ? Date.now() + options.seconds * 1000 : Infinity
   let next = 0
   let inFlight = 0
@@ -78,7 +87,7 @@ export function startLoad(options: LoadOptions): Load {
     const started = performance.now()
     try {
       const got = await download(route, n, digest)
-      stats.latencyMs.push(performance.now() - started)
+      stats.latency.add(performance.now() - started)
       stats.byRoute[route]++
       if (got !== digest) {
         stats.wrongBytes++

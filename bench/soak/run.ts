@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { procUsage, quantile } from '../lib/proc-stats.ts'
+import { procUsage } from '../lib/proc-stats.ts'
 import { startDaemon, startSupernode } from '../lib/processes.ts'
 import { startContentOrigin } from './content-origin.ts'
 import { heapSnapshotFlags, measureHeap } from './heap-probe.ts'
@@ -157,8 +157,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       wrongBytes: stats.wrongBytes,
       uncached: stats.uncached,
       byRoute: stats.byRoute,
-      p50Ms: quantile(stats.latencyMs, 0.5),
-      p99Ms: quantile(stats.latencyMs, 0.99),
+      p50Ms: stats.latency.quantile(0.5),
+      p99Ms: stats.latency.quantile(0.99),
       firstErrors: stats.firstErrors,
       daemon: report('daemon'),
       supernode: report('supernode'),

@@ -80,16 +80,20 @@ export function createBlobProber(connect: typeof fetch = fetch, ttlMs = 30_000, 
     const now = Date.now()
     const hit = cache.get(key)
     if (hit && now - hit.at < ttlMs) return hit.answer
-    const answer = connect(url, { method: 'HEAD', headers, redirect: 'manual', signal }).then(
-      (r) => ({ status: r.status, headers: r.headers }),
-      (error: unknown) => {
-        cache.delete(key)
-        const refusal = [error, (error as Error)?.cause].find(isDragonflyError)
-        if (refusal) throw refusal
-        const why = ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message ?? String(error)
-        throw createError('E_SOURCE_UNREACHABLE', `cannot reach ${new URL(url).host}: ${why}`, { cause: error })
-      },
-    )
+    const head = () => connect(url, { method: 'HEAD', headers, redirect: 'manual', signal })
+    // A HEAD is safe to send again: once, for a connection the upstream closed as it was reused (a reset, a hang-up).
+    const answer = head()
+      .catch((error: unknown) => (signal?.aborted || [error, (error as Error)?.cause].some(isDragonflyError) ? Promise.reject(error) : head()))
+      .then(
+        (r) => ({ status: r.status, headers: r.headers }),
+        (error: unknown) => {
+          cache.delete(key)
+          const refusal = [error, (error as Error)?.cause].find(isDragonflyError)
+          if (refusal) throw refusal
+          const why = ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message ?? String(error)
+          throw createError('E_SOURCE_UNREACHABLE', `cannot reach ${new URL(url).host}: ${why}`, { cause: error })
+        },
+      )
     // Only grants are remembered: a refusal is re-asked so a fresh token works at once.
     answer.then(
       (a) => a.status >= 400 && cache.delete(key),
