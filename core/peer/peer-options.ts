@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { Count, Size, Url, wholeNumber } from '../option-values.ts'
+import { HOST_NAME_RE } from '../protocol/api-schema.ts'
 
 /**
  * The peer's options, each declared once: its type, its default and its
@@ -11,6 +12,8 @@ export const PeerOptionsSchema = v.strictObject({
   supernodes: v.optional(v.array(Url), () => []),
   /** `region|zone|rack`; peers sharing a prefix are preferred. */
   location: v.optional(v.string()),
+  /** The name the supernode's dashboard and `dragonfly status` show for this peer, beside its address. @default `dragonfly get`/`daemon`: this host's name; `createPeer`: none */
+  hostname: v.optional(v.pipe(v.string(), v.regex(HOST_NAME_RE, 'a host name: letters, digits, dots, dashes or underscores'))),
   /** Pieces fetched in parallel. @default 8 */
   concurrency: v.optional(Count, 8),
   /** Concurrent uploads offered to other peers. @default 6 */
