@@ -5,7 +5,7 @@ import { findCycles, type ImportEdge, importGraph, importsOf, lineOf, sourceFile
 
 // core/ must run unchanged on Node, Bun and Deno: it reaches the outside only
 // through Web APIs and injected capabilities, so it may import only these.
-const ALLOWED_PACKAGES = [/^hono$/, /^hono\/[\w./-]+$/, /^ofetch$/, /^valibot$/]
+const ALLOWED_PACKAGES = [/^hono$/, /^hono\/[\w./-]+$/, /^ofetch$/, /^valibot$/, /^lru-cache$/]
 const RUNTIME_GLOBALS = ['Bun', 'Deno', 'process', 'Buffer', 'require', '__dirname', '__filename', 'global']
 
 const CORE = resolve(import.meta.dirname, '../core')

@@ -23,7 +23,7 @@ import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { checkRequests } from '../transfer/request-check.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import { type CdnTask, taskState } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
 import { mountSyncRoute } from './sync-route.ts'
 
@@ -205,7 +205,7 @@ function describeTask(task: CdnTask): TaskSummary {
     digest: task.digest ?? null,
     error: task.error?.toJSON() ?? null,
     peers: task.swarm.peers.size,
-    downloading: task.swarm.downloading(),
+    downloading: downloadsOf(task),
     state: taskState(task),
     bytesFromSource: task.bytesFromSource,
     bytesFromSupernode: task.swarm.seed.bytesUploaded,

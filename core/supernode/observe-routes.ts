@@ -7,7 +7,7 @@ import { bytesHeld } from '../protocol/piece-layout.ts'
 import { METRICS_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { SupernodeStatus } from '../protocol/supernode-answers.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import { type CdnTask, taskState } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
 import { DASHBOARD_HTML } from './dashboard-page.ts'
 import type { SupernodeMetrics } from './metrics.ts'
 
@@ -58,7 +58,7 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
       ready: options.accepting() && (options.cluster?.().storeReachable ?? true),
       tasks: { total: all.length, ...state },
       peers: peers.length,
-      downloads: all.reduce((sum, t) => sum + t.swarm.downloading(), 0),
+      downloads: all.reduce((sum, t) => sum + downloadsOf(t), 0),
       isolatedPeers: peers.filter((p) => p.isolated).length,
       cache: {
         bytes: all.reduce((sum, t) => sum + bytesHeld(t.layout, t.swarm.seed.have), 0),

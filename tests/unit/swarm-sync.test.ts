@@ -154,8 +154,12 @@ describe('swarm sync (parents protocol)', () => {
     swarm.register('b', { address: 'http://b', have: holding([0]).toBase64() }, 0)
     swarm.syncRemote([{ id: 'far', address: 'http://far', slots: 4, have: holding([]), via: 'other' }], 0)
     expect(swarm.downloading()).toBe(2)
+    swarm.isolate(swarm.peer('b'))
+    expect(swarm.downloading()).toBe(2) // the first-copy split still counts an isolated peer
+    expect(swarm.downloading({ isolated: false })).toBe(1) // people see it apart, and a fake one never finishes
     swarm.sync('a', report({ have: holding([0, 1, 2, 3, 4, 5, 6, 7]) }), 1)
     expect(swarm.downloading()).toBe(1)
+    expect(swarm.downloading({ isolated: false })).toBe(0)
     swarm.leave('b')
     expect(swarm.downloading()).toBe(0)
   })

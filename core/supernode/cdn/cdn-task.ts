@@ -49,7 +49,12 @@ export interface CdnTask {
  */
 export function taskState(task: CdnTask): 'running' | 'complete' | 'failed' {
   if (task.error) return 'failed'
-  return task.complete && task.swarm.downloading() === 0 ? 'complete' : 'running'
+  return task.complete && downloadsOf(task) === 0 ? 'complete' : 'running'
+}
+
+/** The task's peers still downloading, as people are shown them: isolated peers are listed apart. */
+export function downloadsOf(task: CdnTask): number {
+  return task.swarm.downloading({ isolated: false })
 }
 
 /**

@@ -187,10 +187,14 @@ export class SwarmState {
     this.events.pieceDelivered?.(from === SUPERNODE_ID ? 'supernode' : 'peer', bytes)
   }
 
-  /** Peers registered here that do not hold every piece yet (other supernodes' peers are theirs to count). */
-  downloading(): number {
+  /**
+   * Peers registered here that do not hold every piece yet (other supernodes'
+   * peers are theirs to count); with `isolated: false`, not the isolated ones
+   * either: people see those apart, and a fake one may never finish.
+   */
+  downloading(options: { isolated?: boolean } = {}): number {
     let n = 0
-    for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete) n++
+    for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete && (options.isolated !== false || !p.isolated)) n++
     return n
   }
 
