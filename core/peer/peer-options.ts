@@ -12,8 +12,6 @@ export const PeerOptionsSchema = v.strictObject({
   supernodes: v.optional(v.array(Url), () => []),
   /** `region|zone|rack`; peers sharing a prefix are preferred. */
   location: v.optional(v.string()),
-  /** The name the supernode's dashboard and `dragonfly status` show for this peer, beside its address. @default `dragonfly get`/`daemon`: this host's name; `createPeer`: none */
-  hostname: v.optional(v.pipe(v.string(), v.regex(HOST_NAME_RE, 'a host name: letters, digits, dots, dashes or underscores'))),
   /** Pieces fetched in parallel. @default 8 */
   concurrency: v.optional(Count, 8),
   /** Concurrent uploads offered to other peers. @default 6 */
@@ -32,6 +30,8 @@ export const PeerOptionsSchema = v.strictObject({
   totalLimit: v.optional(Size, 0),
   /** How often the list of supernodes is asked again from the cluster's config service. @default 30000 */
   supernodeRefreshMs: v.optional(wholeNumber(1_000), 30_000),
+  /** The name the supernode's dashboard and `dragonfly status` show for this peer, beside its address. @default `dragonfly get`/`daemon`: this host's name; `createPeer`: none */
+  hostname: v.optional(v.pipe(v.string(), v.regex(HOST_NAME_RE, 'a host name: letters, digits, dots, dashes or underscores'))),
 })
 
 /** The peer's options as the peer uses them: defaults filled, sizes in bytes. */

@@ -1,4 +1,6 @@
+import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
+import { PeerOptionsSchema } from '../../core/peer/peer-options.ts'
 import { parseBody, RegisterBody } from '../../core/protocol/api-schema.ts'
 
 const register = (hostname: unknown) => ({ url: 'http://origin/f', peer: { address: 'http://10.0.0.5:4000', hostname } })
@@ -15,5 +17,10 @@ describe('the host name a peer registers with', () => {
 
   it('is optional: older peers register without one', () => {
     expect(parseBody(RegisterBody, { url: 'http://origin/f', peer: { address: 'http://10.0.0.5:4000' } }).peer.hostname).toBeUndefined()
+  })
+
+  it('a configured peer.hostname is checked the same way', () => {
+    expect(v.safeParse(PeerOptionsSchema, { hostname: 'build-7.lab' }).success).toBe(true)
+    expect(v.safeParse(PeerOptionsSchema, { hostname: 'two words' }).success).toBe(false)
   })
 })
