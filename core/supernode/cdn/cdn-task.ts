@@ -47,13 +47,13 @@ export interface CdnTask {
  * downloading it, so a task the cache already holds whole is not counted
  * done while its peers are still at work.
  */
-export function taskState(task: CdnTask): 'running' | 'complete' | 'failed' {
+export function taskState(task: Pick<CdnTask, 'error' | 'complete' | 'swarm'>): 'running' | 'complete' | 'failed' {
   if (task.error) return 'failed'
   return task.complete && downloadsOf(task) === 0 ? 'complete' : 'running'
 }
 
 /** The task's peers still downloading, as people are shown them: isolated peers are listed apart. */
-export function downloadsOf(task: CdnTask): number {
+export function downloadsOf(task: Pick<CdnTask, 'swarm'>): number {
   return task.swarm.downloading({ isolated: false })
 }
 
