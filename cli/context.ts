@@ -1,4 +1,4 @@
-import { networkInterfaces } from 'node:os'
+import { hostname, networkInterfaces } from 'node:os'
 import { type DragonflyConfig, loadDragonflyConfig, type ResolvedDragonflyConfig } from '../config/index.ts'
 import { createPluginSet, type PluginSet } from '../core/contract/plugin.ts'
 import type { StorageDriver } from '../core/contract/storage.ts'
@@ -39,6 +39,7 @@ export function createConfiguredPeer(ctx: RoleContext, supernodes: string[], ext
     ...cfg,
     supernodes,
     advertiseHost: cfg.advertiseHost ?? pickAdvertiseHost(supernodes),
+    hostname: cfg.hostname ?? hostname(),
     ...extra,
   })
 }

@@ -4,8 +4,17 @@ import { describe, expect, it } from 'vitest'
 import { findCycles, type ImportEdge, importGraph, importsOf, lineOf, sourceFiles, strip } from './helpers/import-graph.ts'
 
 // core/ must run unchanged on Node, Bun and Deno: it reaches the outside only
-// through Web APIs and injected capabilities, so it may import only these.
-const ALLOWED_PACKAGES = [/^hono$/, /^hono\/[\w./-]+$/, /^ofetch$/, /^valibot$/]
+// through Web APIs and injected capabilities, so it may import only these
+// packages (by exact name; each is a direct dependency, see below).
+const CORE_PACKAGES = ['hono', 'ofetch', 'valibot', 'lru-cache']
+/** hono's subpaths that are one runtime's adapter: they belong in runtime/. Its other subpaths are Web-standard. */
+const HONO_ADAPTERS = ['bun', 'deno', 'aws-lambda', 'cloudflare-workers', 'cloudflare-pages', 'lambda-edge', 'netlify', 'vercel', 'service-worker', 'adapter']
+
+function allowedInCore(spec: string): boolean {
+  if (CORE_PACKAGES.includes(spec)) return true
+  const sub = /^hono\/([\w./-]+)$/.exec(spec)?.[1]
+  return sub !== undefined && !HONO_ADAPTERS.some((a) => sub === a || sub.startsWith(`${a}/`))
+}
 const RUNTIME_GLOBALS = ['Bun', 'Deno', 'process', 'Buffer', 'require', '__dirname', '__filename', 'global']
 
 const CORE = resolve(import.meta.dirname, '../core')
@@ -23,11 +32,19 @@ function findCoreViolations(file: string, source: string): Violation[] {
     if (to !== undefined) {
       if (!to.startsWith('core/')) violations.push({ file, line, what: `relative import leaves core/: '${spec}'` })
       else if (!spec.endsWith('.ts')) violations.push({ file, line, what: `relative import without .ts extension: '${spec}'` })
-    } else if (!ALLOWED_PACKAGES.some((re) => re.test(spec))) {
-      violations.push({ file, line, what: `import of '${spec}' (allowed: relative core files, hono, hono/*, ofetch, valibot)` })
+    } else if (!allowedInCore(spec)) {
+      violations.push({ file, line, what: `import of '${spec}' (allowed: relative core files, ${CORE_PACKAGES.join(', ')}, hono/* but its runtime adapters)` })
     }
   }
   const bare = strip(source, true)
+  // An import whose name is computed cannot be checked: core may not have one.
+  for (const m of bare.matchAll(/(?<![.\w$])(?:import|require)\s*\(\s*(?![\s'"`)])/g)) {
+    violations.push({ file, line: lineOf(bare, m.index), what: 'import of a computed specifier' })
+  }
+  // Comments to the code, but not to TypeScript: `/// <reference types="node" />` would hand core Node's types.
+  for (const m of source.matchAll(/^[ \t]*\/\/\/[ \t]*<reference\s+(?:types|path)\s*=\s*(['"])([^'"]*)\1/gm)) {
+    violations.push({ file, line: lineOf(source, m.index), what: `triple-slash reference to '${m[2]}'` })
+  }
   const globals = new RegExp(`(?<![.\\w$])(${RUNTIME_GLOBALS.join('|')})(?![\\w$])(?!\\s*:)`, 'g')
   for (const m of bare.matchAll(globals)) {
     violations.push({ file, line: lineOf(bare, m.index), what: `runtime global '${m[1]}'` })
@@ -40,8 +57,11 @@ function findCoreViolations(file: string, source: string): Violation[] {
   return violations
 }
 
+/** Every file in core/: all of them are checked, so a .js or .mjs file cannot slip past as "not TypeScript". */
 function coreFiles(): string[] {
-  return (readdirSync(CORE, { recursive: true }) as string[]).filter((name) => name.endsWith('.ts')).map((name) => join(CORE, name))
+  return (readdirSync(CORE, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
 }
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -188,9 +208,10 @@ describe('architecture: dragonfly/testing sees only the plugin contract', () => 
 })
 
 describe('architecture: core/ is runtime-agnostic', () => {
-  it('imports only relative core files, hono, ofetch and valibot, and no runtime globals', () => {
+  it(`imports only relative core files and ${CORE_PACKAGES.join(', ')}, and no runtime globals`, () => {
     const files = coreFiles()
     expect(files.length).toBeGreaterThan(10)
+    expect(files.filter((path) => !path.endsWith('.ts')).map((path) => relative(ROOT, path))).toEqual([])
     const violations = files.flatMap((path) => {
       const file = relative(dirname(CORE), path).split('\\').join('/')
       return findCoreViolations(file, readFileSync(path, 'utf8'))
@@ -210,6 +231,16 @@ describe('architecture: core/ is runtime-agnostic', () => {
     ["import { nodeRuntime } from '../runtime/node.ts'", 'leaves core/'],
     ["import { swarm } from './swarm'", 'without .ts'],
     ["import { x } from 'hono-extra'", "'hono-extra'"],
+    ["import { serveStatic } from 'hono/bun'", "'hono/bun'"],
+    ["import { getConnInfo } from 'hono/deno'", "'hono/deno'"],
+    ["import { handle } from 'hono/aws-lambda'", "'hono/aws-lambda'"],
+    ["import { LRUCache } from 'lru-cache/raw'", "'lru-cache/raw'"],
+    ["import { toJsonSchema } from '@valibot/to-json-schema'", "'@valibot/to-json-schema'"],
+    ["import { defu } from 'defu'", "'defu'"],
+    ['const m = await import(name)', 'computed specifier'],
+    ["const m = require(dir + '/x')", 'computed specifier'],
+    ['/// <reference types="node" />', "reference to 'node'"],
+    ["/// <reference path='../runtime/node.d.ts' />", 'triple-slash reference'],
     ['const server = Bun.serve({ fetch })', "'Bun'"],
     ["const home = Deno.env.get('HOME')", "'Deno'"],
     ['if (globalThis.Deno) run()', "'globalThis.Deno'"],
@@ -229,6 +260,10 @@ describe('architecture: core/ is runtime-agnostic', () => {
       "import { cors } from 'hono/cors'",
       "import { ofetch } from 'ofetch'",
       "import * as v from 'valibot'",
+      "import { LRUCache } from 'lru-cache'",
+      "import { HTTPException } from 'hono/http-exception'",
+      "const { x } = await import('./lazy.ts')",
+      '/// <reference lib="dom" />',
       "import { createError } from './errors.ts'",
       "export * from './swarm.ts'",
       "import { x } from './sub/../piece-layout.ts'",
@@ -242,6 +277,13 @@ describe('architecture: core/ is runtime-agnostic', () => {
       "const url = 'http://127.0.0.1/x' // from 'node:url'",
     ].join('\n')
     expect(findCoreViolations('core/fabricated.ts', source)).toEqual([])
+  })
+
+  it('each package core may import is a direct dependency of this package (not one that another happens to pull in)', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+    const direct = { ...manifest.dependencies, ...manifest.devDependencies }
+    expect(CORE_PACKAGES.filter((name) => !(name in direct))).toEqual([])
+    expect('unstorage' in direct && !CORE_PACKAGES.includes('unstorage')).toBe(true) // control: a dependency core may not import
   })
 })
 

@@ -42,14 +42,14 @@ export default defineCommand({
         [
           `supernode ${base}  ${status.ready ? 'ready' : 'NOT READY'}  up ${status.uptimeSeconds} s`,
           `tasks ${status.tasks.total} (${status.tasks.running} running, ${status.tasks.complete} complete, ${status.tasks.failed} failed)   ` +
-            `peers ${status.peers} (${status.isolatedPeers} isolated)   cache ${formatBytes(status.cache.bytes)}` +
+            `peers ${status.peers} (${status.downloads ?? '?'} downloading, ${status.isolatedPeers} isolated)   cache ${formatBytes(status.cache.bytes)}` +
             (status.cache.storageBytes === null ? '' : ` (${formatBytes(status.cache.storageBytes)} on disk)`),
           `from source ${formatBytes(status.bytesFromSource)}   delivered ${formatBytes(delivered)} ` +
             `(supernode ${formatBytes(status.bytesDelivered.supernode)}, peers ${formatBytes(status.bytesDelivered.peers)})   ` +
             `saved ${(saved * 100).toFixed(1)} %   back-to-source ${status.backToSource}`,
           '',
           formatTable(
-            ['TASK', 'URL', 'SIZE', 'CACHED', 'PEERS', 'FROM SOURCE', 'STATE'],
+            ['TASK', 'URL', 'SIZE', 'CACHED', 'PEERS', 'FROM SOURCE', 'FROM SUPERNODE', 'FROM PEERS', 'STATE'],
             tasks.map((t) => [
               t.taskId.slice(0, 12),
               t.url.length > 60 ? `${t.url.slice(0, 57)}...` : t.url,
@@ -57,22 +57,25 @@ export default defineCommand({
               `${t.pieceCount ? Math.floor((t.piecesCached * 100) / t.pieceCount) : 100} %`,
               t.peers.length,
               formatBytes(t.bytesFromSource),
-              t.error ? `failed ${t.error.code}` : t.complete ? 'complete' : 'fetching',
+              formatBytes(t.bytesFromSupernode),
+              formatBytes(t.bytesFromPeers),
+              taskStateText(t),
             ]),
           ),
           '',
           formatTable(
-            ['PEER', 'TASK', 'ADDRESS', 'LOCATION', 'PIECES', 'UPLOADED', 'DOWNLOADED', 'STATE'],
+            ['PEER', 'TASK', 'HOST', 'ADDRESS', 'LOCATION', 'PIECES', 'UPLOADED', 'DOWNLOADED', 'STATE'],
             tasks.flatMap((t) =>
               t.peers.map((p) => [
                 p.id.slice(0, 8),
                 t.taskId.slice(0, 12),
+                p.hostname ?? '-',
                 p.address,
                 p.location ?? '-',
                 `${p.pieces}/${t.pieceCount}`,
                 formatBytes(p.bytesUploaded),
                 formatBytes(p.bytesDownloaded),
-                p.isolated ? 'isolated' : 'ok',
+                p.isolated ? 'isolated' : p.pieces < t.pieceCount ? 'downloading' : 'seeding',
               ]),
             ),
           ),
@@ -83,3 +86,11 @@ export default defineCommand({
     }
   },
 })
+
+/** A task's STATE cell: the source fetch, then the peers still downloading (older supernodes send neither field). */
+function taskStateText(t: TaskDetail): string {
+  if (t.error) return `failed ${t.error.code}`
+  if (!t.complete) return 'fetching'
+  const downloading = t.downloading ?? t.peers.filter((p) => p.pieces < t.pieceCount).length
+  return downloading > 0 ? `${downloading} downloading` : 'complete'
+}

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { Count, Size, Url, wholeNumber } from '../option-values.ts'
+import { HOST_NAME_RE } from '../protocol/api-schema.ts'
 
 /**
  * The peer's options, each declared once: its type, its default and its
@@ -29,6 +30,8 @@ export const PeerOptionsSchema = v.strictObject({
   totalLimit: v.optional(Size, 0),
   /** How often the list of supernodes is asked again from the cluster's config service. @default 30000 */
   supernodeRefreshMs: v.optional(wholeNumber(1_000), 30_000),
+  /** The name the supernode's dashboard and `dragonfly status` show for this peer, beside its address. @default `dragonfly get`/`daemon`: this host's name; `createPeer`: none */
+  hostname: v.optional(v.pipe(v.string(), v.regex(HOST_NAME_RE, 'a host name: letters, digits, dots, dashes or underscores'))),
 })
 
 /** The peer's options as the peer uses them: defaults filled, sizes in bytes. */

@@ -5,6 +5,7 @@ import type { PluginSet } from '../contract/plugin.ts'
 import type { ServeFn, ServerHandle } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
+import { HOST_NAME_RE } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
@@ -211,7 +212,14 @@ export class Peer implements DownloadHost {
       try {
         const previous = task ?? (await this.resume(taskId))
         if (!task && previous && previous.have.count > 0) fromDisk = true
-        const peerInfo = { address: this.address, location: this.options.location, slots: this.options.uploadSlots, have: previous?.have.toBase64() }
+        const peerInfo = {
+          address: this.address,
+          location: this.options.location,
+          // A name the supernode would refuse must not cost the download: it is only shown to people.
+          ...(this.options.hostname && HOST_NAME_RE.test(this.options.hostname) ? { hostname: this.options.hostname } : {}),
+          slots: this.options.uploadSlots,
+          have: previous?.have.toBase64(),
+        }
         const registration = await this.client
           .register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo })
           .catch((error: unknown) => {

@@ -15,6 +15,12 @@ const Headers = v.pipe(
   ),
   v.check((h) => Object.keys(h).length <= 64, 'at most 64 headers'),
 )
+/**
+ * A host name a peer may report: what `os.hostname()` gives on the usual
+ * systems (RFC 1123 labels, plus `_` that some set). Nothing that could
+ * break a terminal line or a page: the supernode shows it to people.
+ */
+export const HOST_NAME_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/
 const PieceNumber = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))
 
 export const RegisterBody = v.object({
@@ -26,6 +32,8 @@ export const RegisterBody = v.object({
   peer: v.object({
     address: v.pipe(v.string(), v.maxLength(512), v.regex(/^https?:\/\/[^/\s]+$/, 'address must be http(s)://host:port')),
     location: v.optional(v.pipe(v.string(), v.maxLength(256))),
+    /** The peer's host name, for people reading the dashboard and `status`: never used to reach it. */
+    hostname: v.optional(v.pipe(v.string(), v.regex(HOST_NAME_RE, 'hostname is 1-253 letters, digits, dots, dashes or underscores'))),
     slots: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256))),
     have: v.optional(v.pipe(v.string(), v.maxLength(2_000_000), v.base64())),
   }),

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { PieceContext, PieceTransform } from '../contract/plugin.ts'
 import { createError } from '../errors.ts'
 
@@ -49,24 +50,15 @@ export interface PieceEncoderOptions {
  * transfer. Encryption runs per transfer (fresh IV) and is never cached.
  */
 export function createPieceEncoder(transforms: readonly PieceTransform[], options: PieceEncoderOptions = {}) {
-  const limit = options.cacheBytes ?? 64 * 1024 * 1024
-  const cache = new Map<string, Uint8Array | null>()
-  let held = 0
-  const remember = (key: string, value: Uint8Array | null): void => {
-    const size = value?.byteLength ?? 0
-    if (size > limit) return
-    cache.set(key, value)
-    held += size
-    for (const [k, v] of cache) {
-      if (held <= limit) break
-      cache.delete(k)
-      held -= v?.byteLength ?? 0
-    }
-  }
+  // A refusal (`out: null`: compression did not pay) is remembered too, at a nominal byte.
+  const cache = new LRUCache<string, { out: Uint8Array | null }>({
+    maxSize: Math.max(1, options.cacheBytes ?? 64 * 1024 * 1024),
+    sizeCalculation: (entry) => Math.max(1, entry.out?.byteLength ?? 0),
+  })
 
   return {
     get cachedBytes(): number {
-      return held
+      return cache.calculatedSize
     },
     /** Applies every transform the receiver accepts, in stage order; refuses when a required one is not accepted. */
     async encode(data: Uint8Array, context: PieceContext & { version?: string }, accept: Set<string>): Promise<EncodedPiece> {
@@ -85,13 +77,11 @@ export function createPieceEncoder(transforms: readonly PieceTransform[], option
         let out: Uint8Array | null
         if (transform.stage === 'compress') {
           const key = `${context.taskId}/${context.piece}/${context.version ?? ''}/${[...chain, coding].join('+')}`
-          if (cache.has(key)) {
-            out = cache.get(key)!
-            cache.delete(key)
-            cache.set(key, out)
-          } else {
+          const cached = cache.get(key)
+          if (cached) out = cached.out
+          else {
             out = await transform.encode(body, step)
-            remember(key, out)
+            cache.set(key, { out })
           }
         } else {
           out = await transform.encode(body, step)

@@ -43,6 +43,10 @@ export const SUPERNODE_ROUTES = {
   /** Base64 bitsets of who holds which piece (the dashboard's swarm view). */
   pieceMap: `${API}/tasks/:taskId/pieces`,
   status: `${API}/status`,
+  /** Bytes per second over the last minutes, from the source, the supernode and peers (the dashboard's chart). */
+  bandwidth: `${API}/bandwidth`,
+  /** The same for one task. */
+  taskBandwidth: `${API}/tasks/:taskId/bandwidth`,
   preheat: `${API}/preheat`,
   /** Long-polls a preheat with `?wait=ms`. */
   preheatState: `${API}/preheat/:taskId`,

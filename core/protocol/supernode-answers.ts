@@ -9,8 +9,11 @@ import type { ErrorJson } from './error-body.ts'
 export interface SupernodeStatus {
   uptimeSeconds: number
   ready: boolean
+  /** `running`: the source fetch runs or a peer is still downloading (see `downloads`). */
   tasks: { total: number; running: number; complete: number; failed: number }
   peers: number
+  /** Peers registered here still downloading (holding less than every piece of their task). */
+  downloads: number
   isolatedPeers: number
   cache: { bytes: number; storageBytes: number | null }
   bytesFromSource: number
@@ -32,6 +35,10 @@ export interface TaskSummary {
   digest: string | null
   error: ErrorJson | null
   peers: number
+  /** Of them, the ones still downloading. */
+  downloading: number
+  /** `running` while the source fetch runs or a peer still downloads; `complete` when both are done. */
+  state: 'running' | 'complete' | 'failed'
   bytesFromSource: number
   bytesFromSupernode: number
   bytesFromPeers: number
@@ -42,7 +49,11 @@ export interface TaskPeer {
   id: string
   address: string
   location: string | null
+  /** The host name the peer reported, if any (not checked: only shown). */
+  hostname: string | null
   pieces: number
+  /** Holds every piece (seeding). */
+  complete: boolean
   isolated: boolean
   uploading: number
   bytesUploaded: number

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { PluginSet } from '../contract/plugin.ts'
 import { createError } from '../errors.ts'
 import { fetchSource } from './fetch-source.ts'
@@ -26,6 +27,8 @@ export interface AccessTask {
 export interface SourceAccessOptions {
   /** How long a source's yes (or no) to a credential is trusted. @default 300000 */
   ttlMs?: number
+  /** Answers kept (per task and credential); the least recently used goes first. @default 10000 */
+  maxVerdicts?: number
   /** The SSRF guard the checks connect through. */
   guard?: SourceGuard
 }
@@ -34,20 +37,24 @@ export interface SourceAccessOptions {
  * Private content: a task fetched with credentials is handed only to
  * registrants whose own credentials the source accepts. Each distinct
  * credential is checked once per TTL with a HEAD request; concurrent checks
- * of the same credential share one request.
+ * of the same credential share one request. The answers are bounded in number:
+ * registrants choose the credentials, so they must not choose the memory used.
  */
 export class SourceAccess {
-  private readonly verdicts = new Map<string, { ok: boolean; until: number }>()
-  private readonly inflight = new Map<string, Promise<boolean>>()
-  private readonly ttlMs: number
+  private readonly verdicts: LRUCache<string, { ok: boolean }, { url: string; headers: Record<string, string> }>
   private readonly guard: SourceGuard | undefined
 
   constructor(
     private readonly plugins: PluginSet,
     options: SourceAccessOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? 300_000
     this.guard = options.guard
+    // lru-cache's fetch() shares one check among concurrent callers of a key and keeps its answer for the TTL.
+    this.verdicts = new LRUCache({
+      max: options.maxVerdicts ?? 10_000,
+      ttl: options.ttlMs ?? 300_000,
+      fetchMethod: async (_key, _stale, { context }) => ({ ok: await this.ask(context.url, context.headers) }),
+    })
   }
 
   /** Resolves when this registrant may have the task's pieces; throws E_FORBIDDEN otherwise. */
@@ -55,23 +62,8 @@ export class SourceAccess {
     if (task.credential === '') return
     const credential = await credentialHash(request.headers)
     if (credential === task.credential) return
-    const key = `${task.taskId}/${credential}`
-    const now = Date.now()
-    const known = this.verdicts.get(key)
-    let ok: boolean
-    if (known && known.until > now) {
-      ok = known.ok
-    } else {
-      let check = this.inflight.get(key)
-      if (!check) {
-        check = this.ask(request.url, request.headers ?? {}).finally(() => this.inflight.delete(key))
-        this.inflight.set(key, check)
-      }
-      ok = await check
-      this.verdicts.set(key, { ok, until: Date.now() + this.ttlMs })
-      if (this.verdicts.size > 10_000) for (const [k, v] of this.verdicts) if (v.until <= now) this.verdicts.delete(k)
-    }
-    if (!ok)
+    const verdict = await this.verdicts.fetch(`${task.taskId}/${credential}`, { context: { url: request.url, headers: request.headers ?? {} } })
+    if (!verdict?.ok)
       throw createError(
         'E_FORBIDDEN',
         `the source refused this registrant's credentials for ${request.url}; private content is only shared with peers that may fetch it themselves`,

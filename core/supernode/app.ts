@@ -23,7 +23,7 @@ import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { checkRequests } from '../transfer/request-check.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import type { CdnTask } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
 import { mountSyncRoute } from './sync-route.ts'
 
@@ -154,7 +154,9 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
         id: p.id,
         address: p.address,
         location: p.location ?? null,
+        hostname: p.hostname ?? null,
         pieces: p.have.count,
+        complete: p.have.complete,
         isolated: p.isolated,
         uploading: p.uploading,
         bytesUploaded: p.bytesUploaded,
@@ -203,9 +205,12 @@ function describeTask(task: CdnTask): TaskSummary {
     digest: task.digest ?? null,
     error: task.error?.toJSON() ?? null,
     peers: task.swarm.peers.size,
+    downloading: downloadsOf(task),
+    state: taskState(task),
     bytesFromSource: task.bytesFromSource,
     bytesFromSupernode: task.swarm.seed.bytesUploaded,
-    bytesFromPeers: [...task.swarm.peers.values()].reduce((sum, p) => sum + p.bytesUploaded, 0),
+    // Counted by the swarm as peers report, not summed over the peers still registered: one that left took its share.
+    bytesFromPeers: task.swarm.bytesFromPeers,
     isolatedPeers: [...task.swarm.peers.values()].filter((p) => p.isolated).length,
   }
 }

@@ -1,9 +1,10 @@
 import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
+import { CHART_SCRIPT, CHART_STYLE } from './dashboard-chart.ts'
 
 /**
  * The supernode dashboard served at `GET /`: plain HTML and a small script
  * that polls the status, the task list and each task's piece map (base64
- * bitsets) once a second. The page itself holds no data: when the API answers
+ * bitsets) and bandwidth series once a second. The page itself holds no data: when the API answers
  * 401 (auth-header on) it asks for the token once, keeps it in sessionStorage
  * (gone with the tab) and sends it as a bearer token with every request.
  */
@@ -31,14 +32,16 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   .muted { color: #5b6475; }
   #login { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
   .legend i { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; vertical-align: -2px; }
-</style>
+${CHART_STYLE}</style>
 </head>
 <body>
 <h1>dragonfly supernode <small class="muted" id="updated"></small></h1>
 <form id="login" hidden><label>This supernode needs its token: <input id="token" type="password" autocomplete="off"></label> <button>Open</button> <span class="muted" id="login-why"></span></form>
 <div class="cards" id="cards"></div>
+<h2>Bandwidth</h2>
+<div id="bandwidth"></div>
 <h2>Tasks</h2>
-<table><thead><tr><th>task</th><th>url</th><th>size</th><th>cached</th><th>peers</th><th>from source</th><th>state</th></tr></thead><tbody id="tasks"></tbody></table>
+<table><thead><tr><th>task</th><th>url</th><th>size</th><th>cached</th><th>peers</th><th>from source</th><th>from supernode</th><th>from peers</th><th>state</th></tr></thead><tbody id="tasks"></tbody></table>
 <h2>Piece maps <span class="legend muted"><i style="background:#2f6fdb"></i>supernode<i style="background:#2e9d57"></i>peer<i style="background:#c0262d"></i>isolated peer<i style="background:#e6e9ee"></i>missing</span></h2>
 <div id="swarms"></div>
 <script>
@@ -60,6 +63,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     for (var i = 0; i < size; i++) out[i] = (raw.charCodeAt(i >> 3) >> (i & 7)) & 1;
     return out;
   }
+${CHART_SCRIPT}
   var TOKEN = 'dragonfly-token', unlocked = null;
   function headers() {
     var t = sessionStorage.getItem(TOKEN);
@@ -108,7 +112,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     var saved = delivered > 0 ? Math.max(0, 1 - s.bytesFromSource / delivered) : 0;
     document.getElementById('cards').replaceChildren(
       card(s.tasks.total, 'tasks (' + s.tasks.running + ' running)'),
-      card(s.peers, 'peers'),
+      card(s.peers, 'peers (' + s.downloads + ' downloading)'),
       card(s.isolatedPeers, 'isolated peers'),
       card(bytes(s.bytesFromSource), 'from source'),
       card(bytes(delivered), 'delivered to peers'),
@@ -120,30 +124,32 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   function renderTasks(tasks) {
     document.getElementById('tasks').replaceChildren.apply(document.getElementById('tasks'), tasks.map(function (t) {
       var tr = el('tr', { 'data-task': t.taskId });
-      var state = t.error ? 'failed: ' + t.error.code : t.complete ? 'complete' : 'fetching';
-      [t.taskId.slice(0, 12), t.url, bytes(t.contentLength), t.piecesCached + ' / ' + t.pieceCount, t.peers, bytes(t.bytesFromSource), state]
+      var state = t.error ? 'failed: ' + t.error.code : !t.complete ? 'fetching' : t.downloading ? t.downloading + ' downloading' : 'complete';
+      [t.taskId.slice(0, 12), t.url, bytes(t.contentLength), t.piecesCached + ' / ' + t.pieceCount, t.peers, bytes(t.bytesFromSource), bytes(t.bytesFromSupernode), bytes(t.bytesFromPeers), state]
         .forEach(function (v) { tr.append(el('td', {}, String(v))); });
       return tr;
     }));
   }
-  function renderSwarm(map, task) {
+  function renderSwarm(map, task, series) {
     var box = el('div', { class: 'swarm', 'data-swarm': map.taskId });
-    box.append(el('div', { class: 'muted' }, map.taskId.slice(0, 12) + '  ' + task.url));
+    box.append(el('div', { class: 'muted' }, map.taskId.slice(0, 12) + '  ' + task.url), drawChart(series, map.taskId));
     drawRow(box, 'supernode', 'supernode cache', bits(map.supernode, map.pieceCount), map.pieceCount, COLORS.supernode, 'supernode');
     map.peers.forEach(function (p) {
-      var label = p.address + (p.location ? '  ' + p.location : '') + (p.isolated ? '  (isolated)' : '');
+      var label = (p.hostname ? p.hostname + '  ' : '') + p.address + (p.location ? '  ' + p.location : '') + (p.isolated ? '  (isolated)' : '');
       drawRow(box, label, p.id, bits(p.have, map.pieceCount), map.pieceCount, p.isolated ? COLORS.isolated : COLORS.peer, p.isolated ? 'isolated peer' : 'peer');
     });
     return box;
   }
   function refresh() {
-    return Promise.all([get(${JSON.stringify(SUPERNODE_ROUTES.status)}), get(${JSON.stringify(SUPERNODE_ROUTES.tasks)})]).then(function (r) {
+    return Promise.all([get(${JSON.stringify(SUPERNODE_ROUTES.status)}), get(${JSON.stringify(SUPERNODE_ROUTES.tasks)}), get(${JSON.stringify(SUPERNODE_ROUTES.bandwidth)})]).then(function (r) {
       renderStatus(r[0]);
+      document.getElementById('bandwidth').replaceChildren(drawChart(r[2], 'total'));
       var tasks = r[1].tasks.slice(-12);
       renderTasks(tasks);
-      return Promise.all(tasks.map(function (t) { return get(${JSON.stringify(SUPERNODE_ROUTES.pieceMap)}.replace(':taskId', t.taskId)); })).then(function (maps) {
+      var perTask = function (route) { return Promise.all(tasks.map(function (t) { return get(route.replace(':taskId', t.taskId)); })); };
+      return Promise.all([perTask(${JSON.stringify(SUPERNODE_ROUTES.pieceMap)}), perTask(${JSON.stringify(SUPERNODE_ROUTES.taskBandwidth)})]).then(function (r) {
         var swarms = document.getElementById('swarms');
-        swarms.replaceChildren.apply(swarms, maps.map(function (m, i) { return renderSwarm(m, tasks[i]); }));
+        swarms.replaceChildren.apply(swarms, r[0].map(function (m, i) { return renderSwarm(m, tasks[i], r[1][i]); }));
         document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
       });
     }).catch(function (e) {

@@ -20,8 +20,10 @@ export interface SupernodeEvents {
   taskFailed?(task: TaskInfo, error: DragonflyError): void
   /** A cache left on disk no longer matched its digests from `piece` on; that part is fetched again. */
   cacheDamaged?(task: TaskInfo, piece: number): void
-  sourceBytes?(bytes: number): void
-  pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
+  /** Bytes read from a source (`task`: whose, when known). */
+  sourceBytes?(bytes: number, task?: TaskInfo): void
+  /** A peer reported bytes it received from the supernode or from another peer (`task`: whose, when known). */
+  pieceDelivered?(from: 'supernode' | 'peer', bytes: number, task?: TaskInfo): void
   peerIsolated?(task: TaskInfo, peer: PeerState): void
   /** A peer reported it fetched a task from the source itself. */
   backToSource?(report: { url: string; bytes: number }): void

@@ -1,6 +1,7 @@
 import { DURATION_BUCKETS, type Histogram, type MetricsRegistry } from '../metrics.ts'
 import { bytesHeld } from '../protocol/piece-layout.ts'
 import type { Cdn } from './cdn/cdn.ts'
+import { taskState } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
 
 export interface SupernodeMetrics {
@@ -48,7 +49,7 @@ export function createSupernodeMetrics(registry: MetricsRegistry, cdn: () => Cdn
     help: 'Tasks the supernode knows, by state.',
     collect: () => {
       const count = { running: 0, complete: 0, failed: 0 }
-      for (const t of tasks()) count[t.error ? 'failed' : t.complete ? 'complete' : 'running']++
+      for (const t of tasks()) count[taskState(t)]++
       return Object.entries(count).map(([state, value]) => ({ labels: { state }, value }))
     },
   })

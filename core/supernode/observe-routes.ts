@@ -7,7 +7,7 @@ import { bytesHeld } from '../protocol/piece-layout.ts'
 import { METRICS_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { SupernodeStatus } from '../protocol/supernode-answers.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import type { CdnTask } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
 import { DASHBOARD_HTML } from './dashboard-page.ts'
 import type { SupernodeMetrics } from './metrics.ts'
 
@@ -52,12 +52,13 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
     const peers = all.flatMap((t) => [...t.swarm.peers.values()])
     const totals = options.metrics.totals()
     const state = { running: 0, complete: 0, failed: 0 }
-    for (const t of all) state[t.error ? 'failed' : t.complete ? 'complete' : 'running']++
+    for (const t of all) state[taskState(t)]++
     return c.json<SupernodeStatus>({
       uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
       ready: options.accepting() && (options.cluster?.().storeReachable ?? true),
       tasks: { total: all.length, ...state },
       peers: peers.length,
+      downloads: all.reduce((sum, t) => sum + downloadsOf(t), 0),
       isolatedPeers: peers.filter((p) => p.isolated).length,
       cache: {
         bytes: all.reduce((sum, t) => sum + bytesHeld(t.layout, t.swarm.seed.have), 0),
@@ -83,6 +84,7 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
         id: p.id,
         address: p.address,
         location: p.location ?? null,
+        hostname: p.hostname ?? null,
         isolated: p.isolated,
         pieces: p.have.count,
         have: p.have.toBase64(),

@@ -11,6 +11,8 @@ import { createSourceGuard, type SourceGuardOptions } from '../source/source-gua
 import type { RetryPolicy } from '../source/source-retry.ts'
 import { createLimits } from '../transfer/rate-limit.ts'
 import { createSupernodeApp } from './app.ts'
+import { BandwidthHistory } from './bandwidth.ts'
+import { createBandwidthRoutes } from './bandwidth-routes.ts'
 import { Cdn } from './cdn/cdn.ts'
 import { combineEvents, type SupernodeEvents } from './events.ts'
 import { createSupernodeMetrics } from './metrics.ts'
@@ -63,7 +65,8 @@ export interface Supernode {
 export function createSupernode(options: SupernodeOptions): Supernode {
   const registry = options.metrics ?? createMetricsRegistry()
   const metrics = createSupernodeMetrics(registry, () => cdn)
-  const events = combineEvents(metrics.events, options.events)
+  const bandwidth = new BandwidthHistory()
+  const events = combineEvents(metrics.events, bandwidth.events, options.events)
   const guard = createSourceGuard(options.sources)
   const cluster: Cluster | undefined = options.cluster
     ? createCluster({
@@ -108,6 +111,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
         startedAt: Date.now(),
         ...(cluster ? { cluster: cluster.health } : {}),
       }),
+      createBandwidthRoutes({ history: bandwidth, knows: (taskId) => cdn.get(taskId) !== undefined }),
       createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
       ...(cluster ? [cluster.routes] : []),
     ],

@@ -115,7 +115,7 @@ describe('what users see: metrics, status, preheat, progress', () => {
     const json = dragonfly(['status', '--supernode', supernode.url, '--json'])
     expect(await json.done, json.stderr).toBe(0)
     const status = parseJsonLine<{
-      tasks: { taskId: string; url: string; contentLength: number; peers: unknown[] }[]
+      tasks: { taskId: string; url: string; contentLength: number; peers: unknown[]; bytesFromPeers: number; bytesFromSupernode: number }[]
       taskCounts: unknown
       cache: { bytes: number }
       bytesFromSource: number
@@ -127,10 +127,16 @@ describe('what users see: metrics, status, preheat, progress', () => {
       peers: 0,
       isolatedPeers: 0,
     })
-    expect(status.tasks[0]).toMatchObject({ url: origin.url(), contentLength: SIZE, complete: true })
+    expect(status.tasks[0]).toMatchObject({ url: origin.url(), contentLength: SIZE, complete: true, state: 'complete', downloading: 0 })
+    // The task's bytes from peers are the ones the peers (gone by now) reported: the same as the whole supernode's.
+    const fromPeers = sampleValue(await scrape(supernode.url), 'dragonfly_piece_bytes_total', { from: 'peer' })
+    expect(fromPeers).toBeGreaterThan(0)
+    expect(status.tasks[0]!.bytesFromPeers).toBe(fromPeers)
+    expect(status.tasks[0]!.bytesFromSupernode + status.tasks[0]!.bytesFromPeers).toBe(3 * SIZE)
     const table = dragonfly(['status', '--supernode', supernode.url])
     expect(await table.done, table.stderr).toBe(0)
-    expect(table.stdout).toMatch(/TASK\s+URL\s+SIZE\s+CACHED/)
+    expect(table.stdout).toMatch(/TASK\s+URL\s+SIZE\s+CACHED\s+PEERS\s+FROM SOURCE\s+FROM SUPERNODE\s+FROM PEERS\s+STATE/)
+    expect(table.stdout).toMatch(/peers 0 \(0 downloading, 0 isolated\)/)
     expect(table.stdout).toContain(status.tasks[0]!.taskId.slice(0, 12))
     expect(table.stdout).toMatch(/16\.0 MiB\s+100 %/)
     const down = dragonfly(['status', '--supernode', 'http://127.0.0.1:1', '--json'])

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PieceTransform } from '../../core/contract/plugin.ts'
 import { createPluginSet } from '../../core/contract/plugin.ts'
-import { decodePiece } from '../../core/protocol/piece-coding.ts'
+import { createPieceEncoder, decodePiece } from '../../core/protocol/piece-coding.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import { createPieceRoutes } from '../../core/transfer/piece-server.ts'
 import compress from '../../plugins/compress/index.ts'
@@ -51,6 +51,28 @@ describe('piece coding negotiation', () => {
     const decoded = await decodePiece([counting, sealed], bodies[2]!, 'gzip+aes256gcm', { taskId: TASK, piece: 0, size: text.byteLength })
     expect(Buffer.from(decoded).equals(text)).toBe(true)
     expect((await get(0, 'gzip')).status).toBe(406)
+  })
+
+  it('keeps compressed pieces up to cacheBytes, dropping the least recently used first, and remembers refusals', async () => {
+    const encoded: number[] = []
+    const base = compress().transform!
+    const counting: PieceTransform = { ...base, encode: (d, c) => (encoded.push(c.piece), base.encode(d, c)) }
+    const one = (await base.encode(text, { taskId: TASK, piece: 0, coding: 'gzip' }))!.byteLength
+    const encoder = createPieceEncoder([counting], { cacheBytes: Math.floor(2.5 * one) })
+    const send = (piece: number, data = text) => encoder.encode(data, { taskId: TASK, piece }, new Set(['gzip']))
+    await send(0)
+    await send(1)
+    await send(0) // cached; 0 is now the most recently used
+    expect(encoded).toEqual([0, 1])
+    await send(2) // over the limit: 1, the least recently used, goes
+    expect(encoder.cachedBytes).toBe(2 * one)
+    await send(0)
+    await send(1)
+    expect(encoded).toEqual([0, 1, 2, 1])
+    expect(encoder.cachedBytes).toBeLessThanOrEqual(2.5 * one)
+    expect((await send(3, random)).coding).toBe('identity') // random bytes do not compress
+    expect((await send(3, random)).coding).toBe('identity')
+    expect(encoded.filter((n) => n === 3)).toHaveLength(1)
   })
 
   it('a receiver refuses a coding it did not offer and a decode that fails, as a bad piece', async () => {

@@ -131,6 +131,39 @@ describe('swarm sync (parents protocol)', () => {
     expect([...Array(PIECES).keys()].filter((n) => swarm.peer('me').have.has(n))).toEqual([0])
   })
 
+  it("keeps the task's bytes from peers when the peers that served and received them leave (status per task)", () => {
+    const swarm = seeded()
+    swarm.register('a', { address: 'http://a', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 0)
+    swarm.register('me', { address: 'http://me' }, 0)
+    expect(swarm.bytesFromPeers).toBe(0)
+    swarm.sync('me', report({ received: [{ from: SUPERNODE_ID, pieces: 1, bytes: 100 }] }), 1)
+    expect(swarm.bytesFromPeers).toBe(0) // control: the supernode's bytes are not peers' bytes
+    swarm.sync('me', report({ received: [{ from: 'a', pieces: 2, bytes: 524288 }] }), 2)
+    swarm.leave('a')
+    swarm.sync('me', report({ received: [{ from: 'a', pieces: 1, bytes: 262144 }] }), 3)
+    swarm.leave('me')
+    expect(swarm.peers.size).toBe(0)
+    expect(swarm.bytesFromPeers).toBe(786432)
+    expect(swarm.seed.bytesUploaded).toBe(100)
+  })
+
+  it("counts the peers still downloading: not the ones holding everything, nor other supernodes' peers", () => {
+    const swarm = seeded()
+    swarm.register('seeder', { address: 'http://s', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 0)
+    swarm.register('a', { address: 'http://a' }, 0)
+    swarm.register('b', { address: 'http://b', have: holding([0]).toBase64() }, 0)
+    swarm.syncRemote([{ id: 'far', address: 'http://far', slots: 4, have: holding([]), via: 'other' }], 0)
+    expect(swarm.downloading()).toBe(2)
+    swarm.isolate(swarm.peer('b'))
+    expect(swarm.downloading()).toBe(2) // the first-copy split still counts an isolated peer
+    expect(swarm.downloading({ isolated: false })).toBe(1) // people see it apart, and a fake one never finishes
+    swarm.sync('a', report({ have: holding([0, 1, 2, 3, 4, 5, 6, 7]) }), 1)
+    expect(swarm.downloading()).toBe(1)
+    expect(swarm.downloading({ isolated: false })).toBe(0)
+    swarm.leave('b')
+    expect(swarm.downloading()).toBe(0)
+  })
+
   it('splits the first-copy flows among the peers downloading; a lone peer gets them all', () => {
     const swarm = seeded({ seedFlows: 16 })
     swarm.register('a', { address: 'http://a' }, 0)

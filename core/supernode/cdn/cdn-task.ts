@@ -42,6 +42,22 @@ export interface CdnTask {
 }
 
 /**
+ * Where a task stands for the people watching (status, dashboard, metrics):
+ * running while its source fetch runs or a peer registered here is still
+ * downloading it, so a task the cache already holds whole is not counted
+ * done while its peers are still at work.
+ */
+export function taskState(task: Pick<CdnTask, 'error' | 'complete' | 'swarm'>): 'running' | 'complete' | 'failed' {
+  if (task.error) return 'failed'
+  return task.complete && downloadsOf(task) === 0 ? 'complete' : 'running'
+}
+
+/** The task's peers still downloading, as people are shown them: isolated peers are listed apart. */
+export function downloadsOf(task: Pick<CdnTask, 'swarm'>): number {
+  return task.swarm.downloading({ isolated: false })
+}
+
+/**
  * Cluster mode (core/cluster/cluster.ts): decides which supernode fetches a task's
  * source, and hears about every task opened here.
  */

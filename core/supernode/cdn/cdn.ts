@@ -219,6 +219,7 @@ export class Cdn {
   }
 
   private runIngest(task: CdnTask, meta: CdnMeta, response: Response, entry: Entry, firstPiece?: number): void {
+    const source = { taskId: task.taskId, url: task.url }
     ingest({
       task,
       meta,
@@ -230,7 +231,7 @@ export class Cdn {
       signal: this.aborter.signal,
       retry: this.options.retry ?? DEFAULT_RETRY,
       writeAhead: this.options.writeAhead,
-      onSourceBytes: this.options.events?.sourceBytes,
+      onSourceBytes: (n) => this.options.events?.sourceBytes?.(n, source),
       limiter: this.options.limits?.down,
       guard: this.guard,
       firstPiece,
@@ -297,13 +298,14 @@ export class Cdn {
   private createTask(taskId: string, url: string, layout: PieceLayout, credential: string): CdnTask {
     const now = Date.now()
     const { events } = this.options
+    const info = { taskId, url }
     return {
       taskId,
       url,
       layout,
       swarm: new Swarm(taskId, layout, { seedUplinkLimited: this.options.limits?.up !== undefined, ...this.options.swarm }, this.isolatedAddresses, {
-        pieceDelivered: (from, bytes) => events?.pieceDelivered?.(from, bytes),
-        peerIsolated: (peer) => events?.peerIsolated?.({ taskId, url }, peer),
+        pieceDelivered: (from, bytes) => events?.pieceDelivered?.(from, bytes, info),
+        peerIsolated: (peer) => events?.peerIsolated?.(info, peer),
       }),
       complete: false,
       bytesFromSource: 0,

@@ -30,6 +30,8 @@ export class SwarmState {
   /** When the oldest running transfer of each piece started. */
   protected readonly pendingAt: Float64Array
   readonly isolatedAddresses: Set<string>
+  /** Bytes peers reported receiving from other peers in this swarm (kept when those peers leave). */
+  bytesFromPeers = 0
   protected readonly options: SwarmOptions
   protected readonly events: SwarmEvents
   protected readonly index: HolderIndex<PeerState>
@@ -68,6 +70,7 @@ export class SwarmState {
       id,
       address: info.address,
       location: info.location,
+      hostname: info.hostname,
       have,
       uploading: 0,
       slots: info.slots ?? this.options.peerSlots,
@@ -172,6 +175,27 @@ export class SwarmState {
 
   source(id: string): (SourceView & { bytesUploaded: number }) | PeerState | undefined {
     return id === SUPERNODE_ID ? this.seed : this.peers.get(id)
+  }
+
+  /** Counts `bytes` a peer received from `from` (the task's and the source's totals, and the metrics). */
+  protected delivered(receiver: PeerState, from: string, bytes: number): void {
+    // A parent may have left before its child reported: the bytes still count, with no source to credit.
+    const source = this.source(from)
+    if (source) source.bytesUploaded += bytes
+    receiver.bytesDownloaded += bytes
+    if (from !== SUPERNODE_ID) this.bytesFromPeers += bytes
+    this.events.pieceDelivered?.(from === SUPERNODE_ID ? 'supernode' : 'peer', bytes)
+  }
+
+  /**
+   * Peers registered here that do not hold every piece yet (other supernodes'
+   * peers are theirs to count); with `isolated: false`, not the isolated ones
+   * either: people see those apart, and a fake one may never finish.
+   */
+  downloading(options: { isolated?: boolean } = {}): number {
+    let n = 0
+    for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete && (options.isolated !== false || !p.isolated)) n++
+    return n
   }
 
   /** Whether a peer's pieces count as available (not isolated, reachable). */

@@ -6,6 +6,8 @@ export interface PeerRegistration {
   /** Base URL of the peer's piece server, e.g. `http://10.0.0.5:41234`. */
   address: string
   location?: string
+  /** The peer's host name as it reports it (shown beside its address; never used to reach it). */
+  hostname?: string
   slots?: number
   /** Pieces the peer already holds (resume), base64 bitset. */
   have?: string
@@ -15,6 +17,7 @@ export interface PeerState {
   id: string
   address: string
   location?: string
+  hostname?: string
   have: Bitset
   uploading: number
   slots: number

@@ -97,14 +97,7 @@ export class Swarm extends SwarmState {
         if (counted) this.gained(peer, i)
       }
     }
-    for (const r of report.received) {
-      if (r.bytes === 0) continue
-      // A parent may have left before its child reported: the bytes still count, with no source to credit.
-      const source = this.source(r.from)
-      if (source) source.bytesUploaded += r.bytes
-      peer.bytesDownloaded += r.bytes
-      this.events.pieceDelivered?.(r.from === SUPERNODE_ID ? 'supernode' : 'peer', r.bytes)
-    }
+    for (const r of report.received) if (r.bytes > 0) this.delivered(peer, r.from, r.bytes)
     for (const f of report.failed) {
       const source = this.source(f.from)
       if (!source || source === peer) continue
@@ -173,9 +166,7 @@ export class Swarm extends SwarmState {
     // changes or SLOTS_RECOUNT_MS passed; a completion in between is seen up to that much late.
     const cached = this.slotsCount
     if (cached && cached.size === this.peers.size && now - cached.at < SLOTS_RECOUNT_MS && now >= cached.at) return cached.slots
-    let downloading = 0
-    for (const p of this.peers.values()) if (p.remote === undefined && !p.have.complete) downloading++
-    const slots = Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, downloading)))
+    const slots = Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, this.downloading())))
     this.slotsCount = { size: this.peers.size, at: now, slots }
     return slots
   }
@@ -224,10 +215,7 @@ export class Swarm extends SwarmState {
     if (entry.sources.length === 0) requester.inflight.delete(piece)
     const source = this.release(piece, result.from)
     if (result.ok) {
-      const bytes = result.bytes ?? 0
-      if (source) source.bytesUploaded += bytes
-      requester.bytesDownloaded += bytes
-      this.events.pieceDelivered?.(result.from === SUPERNODE_ID ? 'supernode' : 'peer', bytes)
+      this.delivered(requester, result.from, result.bytes ?? 0)
       if (requester.have.set(piece) && this.counted(requester)) {
         this.gained(requester, piece)
         return 1 + Math.max(0, requester.slots - requester.uploading)
