@@ -67,6 +67,8 @@ export type ReceivedFrom = v.InferOutput<typeof ReceivedFrom>
 export const SourceFailure = v.object({
   from: v.pipe(v.string(), v.maxLength(64)),
   error: v.picklist(['digest', 'unreachable', 'timeout', 'http']),
+  /** The piece that failed: a digest failure is checked on it before the source is isolated. */
+  piece: v.optional(PieceNumber),
 })
 export type SourceFailure = v.InferOutput<typeof SourceFailure>
 
@@ -167,6 +169,12 @@ export interface RegisterResponse {
   digest?: string
   /** Cluster mode: the supernodes this peer should use, best first (the config service's answer). */
   supernodes?: string[]
+  /** Private task: this peer's capability, sent with every piece request (CAPABILITY_HEADER in core/transfer/capability.ts). */
+  capability?: string
+  /** Private task: the key its piece server checks the capabilities of other peers with. */
+  capabilityKey?: string
+  /** The piece server address the supernode gives others for this peer (the registration's own address unless trusted). */
+  address?: string
 }
 
 /** A peer a downloading peer fetches pieces from directly. */
@@ -191,6 +199,8 @@ export interface SyncResponse {
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */
   error?: ErrorJson
+  /** Private task: a fresh capability (the one from registration expires). */
+  capability?: string
 }
 
 /** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */
@@ -205,6 +215,8 @@ export const SYNC_DIGESTS = 1024
 
 export interface PullResponse {
   assignments: AssignmentDto[]
+  /** Private task: the requester's capability for the piece requests of these assignments. */
+  capability?: string
   /** Whole-content digest, once the supernode has all of it. */
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */

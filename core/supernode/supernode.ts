@@ -41,6 +41,8 @@ export interface SupernodeOptions {
   /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
   metrics?: MetricsRegistry
   /** Cluster mode: share tasks and swarms with the other supernodes using this store (docs/cluster.md). */
+  /** Believe the address a peer advertises (NAT, proxies) instead of the one its registration came from. @default false */
+  trustAdvertisedAddress?: boolean
   cluster?: {
     store: ClusterStore
     /** @default 6000 */
@@ -88,7 +90,11 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   let accepting = true
   const shutdown = new AbortController()
   const inflight = { pulls: 0 }
+  // With request checks (auth-header) every caller of the API holds the token: that is the admin credential.
+  const admin = options.plugins.hooks.some((h) => h.checkRequest !== undefined)
   const app = createSupernodeApp({
+    admin,
+    trustAdvertisedAddress: options.trustAdvertisedAddress,
     cdn,
     storage: options.storage,
     longPollMs: options.longPollMs ?? 15_000,
@@ -106,9 +112,10 @@ export function createSupernode(options: SupernodeOptions): Supernode {
         metrics,
         accepting: () => accepting,
         startedAt: Date.now(),
+        admin,
         ...(cluster ? { cluster: cluster.health } : {}),
       }),
-      createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
+      createPreheatRoutes({ cdn, guard, admin, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
       ...(cluster ? [cluster.routes] : []),
     ],
   })
