@@ -16,6 +16,8 @@ const Headers = v.pipe(
   v.check((h) => Object.keys(h).length <= 64, 'at most 64 headers'),
 )
 const PieceNumber = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))
+/** Most bytes one report may claim (1 PiB): a counter fed by reports stays finite and exact. */
+const ReportedBytes = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 50))
 
 export const RegisterBody = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
@@ -42,7 +44,7 @@ export const PieceResult = v.object({
   ok: v.boolean(),
   /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
   error: v.optional(v.picklist(['digest', 'unreachable', 'timeout', 'http'])),
-  bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  bytes: v.optional(ReportedBytes),
 })
 export type PieceResult = v.InferOutput<typeof PieceResult>
 
@@ -59,7 +61,7 @@ export type PullBody = v.InferOutput<typeof PullBody>
 export const ReceivedFrom = v.object({
   from: v.pipe(v.string(), v.maxLength(64)),
   pieces: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000)),
-  bytes: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  bytes: ReportedBytes,
 })
 export type ReceivedFrom = v.InferOutput<typeof ReceivedFrom>
 
@@ -106,7 +108,7 @@ export const PreheatBody = v.object({
 /** A peer went to the source itself: it says so on the next supernode it reaches. */
 export const BackToSourceReport = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
-  bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  bytes: ReportedBytes,
 })
 
 /** The daemon's local API: what `dragonfly get` hands over (DAEMON_ROUTES.download). */
