@@ -7,7 +7,7 @@ import type { PreheatState } from '../protocol/supernode-answers.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import { type CdnTask, shownTo } from './cdn/cdn-task.ts'
+import type { CdnTask } from './cdn/cdn-task.ts'
 import { MANIFEST_ACCEPT, manifestLayers } from './registry-client.ts'
 
 export interface PreheatRoutesOptions {
@@ -19,8 +19,6 @@ export interface PreheatRoutesOptions {
   /** Hosts the webhook may fetch manifests and tokens from (the CDN's source guard). */
   guard?: SourceGuard
   fetch?: typeof fetch
-  /** Callers are admins (request checks are configured): private tasks' states are shown to them. */
-  admin?: boolean
 }
 
 /**
@@ -48,7 +46,7 @@ export function createPreheatRoutes(options: PreheatRoutesOptions): Hono {
     const taskId = c.req.param('taskId')
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
     const task = cdn.get(taskId)
-    if (!task || !shownTo(task, options.admin === true)) throw createError('E_UNKNOWN_TASK', `no task ${taskId}`)
+    if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId}`)
     const wait = Math.min(Math.max(0, Number(c.req.query('wait') ?? 0) || 0), options.maxWaitMs ?? 30_000)
     const deadline = Date.now() + wait
     while (!task.complete && !task.error && Date.now() < deadline && !c.req.raw.signal.aborted) {

@@ -115,7 +115,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
         admin,
         ...(cluster ? { cluster: cluster.health } : {}),
       }),
-      createPreheatRoutes({ cdn, guard, admin, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
+      createPreheatRoutes({ cdn, guard, onError: (url, error) => events.taskFailed?.({ taskId: '', url }, error) }),
       ...(cluster ? [cluster.routes] : []),
     ],
   })

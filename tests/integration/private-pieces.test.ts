@@ -106,7 +106,7 @@ it('task lists, task details and piece maps do not show a private task to a call
   const list = await (await fetch(`${sn.url}${SUPERNODE_ROUTES.tasks}`)).text()
   expect(list).not.toContain(taskId)
   expect(list).not.toContain(origin.url())
-  for (const path of [SUPERNODE_ROUTES.task, SUPERNODE_ROUTES.pieceMap, SUPERNODE_ROUTES.preheatState]) {
+  for (const path of [SUPERNODE_ROUTES.task, SUPERNODE_ROUTES.pieceMap]) {
     const res = await fetch(`${sn.url}${routePath(path, { taskId })}`)
     expect({ path, status: res.status }).toMatchObject({ status: 404 })
     expect(await res.text()).not.toContain(origin.url())
