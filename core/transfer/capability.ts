@@ -19,7 +19,7 @@ export const CAPABILITY_TTL_MS = 10 * 60_000
 
 const TOKEN_RE = /^([A-Za-z0-9-]{1,64})\.(\d{1,12})\.([0-9a-f]{64})$/
 const KEY_RE = /^[0-9a-f]{64}$/
-/** Checked tokens remembered per task; past this, expired ones are dropped (and all, if none expired). */
+/** Checked tokens (and issued ones) remembered per task; past this, expired ones are dropped (and all, if none expired). */
 const MAX_VERDICTS = 4096
 
 /** A new random task key. */
@@ -75,6 +75,11 @@ export class CapabilityGate {
     const held = this.own.get(holder)
     if (held && held.renewAt > now) return held.token
     const token = this.issue(holder, now)
+    // Peers come and go: past the bound, the tokens due for renewal are dropped (all of them if none is).
+    if (this.own.size >= MAX_VERDICTS) {
+      for (const [h, t] of this.own) if (t.renewAt <= now) this.own.delete(h)
+      if (this.own.size >= MAX_VERDICTS) this.own.clear()
+    }
     this.own.set(holder, { token, renewAt: now + CAPABILITY_TTL_MS / 2 })
     return token
   }
