@@ -49,6 +49,12 @@ export const SupernodeSchema = v.strictObject({
   advertiseUrl: v.optional(v.pipe(v.string(ADVERTISE_URL), v.regex(/^$|^https?:\/\/[^/\s]+$/, ADVERTISE_URL)), ''),
   /** Lifetime of a source lease and of an announcement: how long a dead supernode's work waits (docs/cluster.md, "Failure and timing"). @default 1500 */
   clusterLeaseMs: v.optional(wholeNumber(500, 600_000), 1_500),
+  /**
+   * Believe the piece server address peers advertise. Off: a peer's host is the address its registration
+   * came from (it keeps its port), so no peer can send others to a host it does not speak from. Turn on
+   * only where peers reach the supernode through NAT or a proxy (docs/security.md). @default false
+   */
+  trustAdvertisedAddress: v.optional(v.boolean(), false),
 })
 
 export const DaemonSchema = v.strictObject({

@@ -5,6 +5,7 @@ import type { Runtime } from './types.ts'
 
 interface BunServer {
   port: number
+  requestIP(request: Request): { address: string } | null
   stop(closeActive?: boolean): Promise<void> | void
 }
 declare const Bun: { serve(options: Record<string, unknown>): BunServer }
@@ -12,7 +13,12 @@ declare const Bun: { serve(options: Record<string, unknown>): BunServer }
 const bunServe: ServeFn = async (fetch, options) => {
   // Bun's default idleTimeout (10 s) cuts a request still waiting for its response,
   // i.e. every 15 s long-poll and any stalled piece; 0 disables it (1..255 s otherwise).
-  const server = Bun.serve({ fetch, port: options.port, hostname: options.hostname, idleTimeout: 0 })
+  const server: BunServer = Bun.serve({
+    fetch: (request: Request, self: BunServer) => fetch(request, { remoteAddress: self.requestIP(request)?.address }),
+    port: options.port,
+    hostname: options.hostname,
+    idleTimeout: 0,
+  })
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }
 

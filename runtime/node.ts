@@ -18,7 +18,8 @@ const nodeServe: ServeFn = (fetch, options) =>
     // adapter runs a side server under Bun (the demo origin), so it is Node-only.
     const overrideGlobalObjects = !('Bun' in globalThis)
     // The response's 'close' comes after its last write completed (or the socket is gone).
-    const withBindings = (request: Request, env: HttpBindings | Http2Bindings) => fetch(request, { afterResponse: (fn) => env.outgoing.once('close', fn) })
+    const withBindings = (request: Request, env: HttpBindings | Http2Bindings) =>
+      fetch(request, { afterResponse: (fn) => env.outgoing.once('close', fn), remoteAddress: env.incoming.socket?.remoteAddress })
     const server = serve({ fetch: withBindings, port: options.port, hostname: options.hostname, overrideGlobalObjects }, (info: AddressInfo) => {
       const http = server as Server
       // Long-polls and slow pieces must not be cut by Node's default timeouts.

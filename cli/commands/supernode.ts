@@ -20,6 +20,10 @@ export default defineCommand({
     cluster: { type: 'string', description: 'Share tasks and swarms with other supernodes through this store, e.g. redis://127.0.0.1:6379 (docs/cluster.md)' },
     location: { type: 'string', description: "This supernode's location, 'region|zone|rack' (peers are sent to the nearest)" },
     advertise: { type: 'string', description: 'URL peers and other supernodes reach this one at (default http://<host>:<port>)' },
+    'trust-advertised-address': {
+      type: 'boolean',
+      description: 'Believe the piece server address peers advertise (NAT, proxies); default: the host their registration came from',
+    },
     'log-format': LOG_FORMAT_ARG,
   },
   async run({ args }) {
@@ -33,6 +37,7 @@ export default defineCommand({
           cluster: args.cluster,
           location: args.location,
           advertiseUrl: args.advertise,
+          trustAdvertisedAddress: args['trust-advertised-address'],
         }),
       })
       const { supernode: cfg } = ctx.config
@@ -54,6 +59,7 @@ export default defineCommand({
         swarm: { supernodeSlots: cfg.uploadSlots, peerSlots: cfg.peerSlots, pieceTimeoutMs: cfg.pieceTimeoutMs },
         sources: { allow: cfg.allowSources, deny: cfg.denySources, connect: ctx.runtime.guardedFetch },
         totalLimit: cfg.totalLimit,
+        trustAdvertisedAddress: cfg.trustAdvertisedAddress,
         cache: { quotaBytes: cfg.cacheQuota, highWatermark: cfg.highWatermark, lowWatermark: cfg.lowWatermark },
         events: {
           taskStarted: (t, from) =>

@@ -76,6 +76,7 @@ export class TaskMirror {
       ...(meta.etag ? { etag: meta.etag } : {}),
       ...(meta.lastModified ? { lastModified: meta.lastModified } : {}),
       ...(meta.private ? { private: true } : {}),
+      ...(meta.capabilityKey ? { capabilityKey: meta.capabilityKey } : {}),
     }
   }
 

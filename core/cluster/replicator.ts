@@ -1,9 +1,11 @@
 import type { CreateHash } from '../contract/hash.ts'
 import type { PieceTransform } from '../contract/plugin.ts'
 import type { StorageDriver } from '../contract/storage.ts'
+import { SUPERNODE_ID } from '../protocol/api-schema.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import type { CdnMeta, CdnTask } from '../supernode/cdn/cdn-task.ts'
 import type { PeerState } from '../supernode/scheduler/swarm-types.ts'
+import { capabilityHeaders } from '../transfer/capability.ts'
 import { fetchPiece } from '../transfer/piece-fetch.ts'
 
 export interface ReplicatorContext {
@@ -88,17 +90,21 @@ export class ClusterReplicator {
     const { task, ctx } = this
     this.inflight.add(n)
     const range = pieceRange(task.layout, n)
-    fetchPiece({
-      base: holder.address,
-      taskId: task.taskId,
-      piece: n,
-      size: range.length,
-      digest,
-      createHash: ctx.createHash,
-      timeoutMs: ctx.pieceTimeoutMs ?? 30_000,
-      transforms: ctx.transforms,
-      headers: ctx.headers?.(holder.address),
-    })
+    // A private task's holders want a capability: this supernode holds the task's key and issues its own.
+    capabilityHeaders(task.gate, SUPERNODE_ID)
+      .then((capability) =>
+        fetchPiece({
+          base: holder.address,
+          taskId: task.taskId,
+          piece: n,
+          size: range.length,
+          digest,
+          createHash: ctx.createHash,
+          timeoutMs: ctx.pieceTimeoutMs ?? 30_000,
+          transforms: ctx.transforms,
+          headers: { ...ctx.headers?.(holder.address), ...capability },
+        }),
+      )
       .then(async (outcome) => {
         if (!outcome.ok) {
           this.backoff.set(holder.id, Date.now() + BACKOFF_MS)

@@ -70,6 +70,8 @@ export const SharedTask = v.object({
   etag: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   lastModified: v.optional(v.pipe(v.string(), v.maxLength(256))),
   private: v.optional(v.boolean()),
+  /** A private task's capability key: every supernode of the cluster issues and checks the same capabilities. */
+  capabilityKey: v.optional(Hex64),
 })
 export type SharedTask = v.InferOutput<typeof SharedTask>
 

@@ -11,6 +11,8 @@ export interface ServeBindings {
    * tell leave it out (bodies then get memory of their own).
    */
   afterResponse?(fn: () => void): void
+  /** The address the request's connection came from (no port), where the runtime tells it. */
+  remoteAddress?: string
 }
 
 export interface ServeOptions {

@@ -8,6 +8,7 @@ import { toErrorResponse } from '../protocol/error-body.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { DAEMON_ROUTES, HEALTH_PATH, METRICS_PATH, READY_PATH } from '../protocol/routes.ts'
 import { TASK_ID_HEADER, TASK_ID_RE } from '../protocol/task-id.ts'
+import { SourceAccess } from '../source/source-access.ts'
 import { createSourceGuard, type SourceGuard } from '../source/source-guard.ts'
 import { contentResponse, openContentStream } from './content-stream.ts'
 import { DownloadFlights, type Flight } from './download-flights.ts'
@@ -45,10 +46,11 @@ export interface DaemonApp {
 export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
   const { peer } = options
   const metrics = options.metrics ?? createDaemonMetrics()
-  const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed })
+  const guard = options.guard ?? createSourceGuard()
+  const access = new SourceAccess(peer.options.plugins, { guard })
+  const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed }, access)
   metrics.bind(peer, flights)
   let closing = false
-  const guard = options.guard ?? createSourceGuard()
   const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries, guard })
   const proxy = createForwardProxy({ peer, flights, rules: options.proxyRules ?? [], guard })
   const app = new Hono()

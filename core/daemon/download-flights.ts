@@ -1,6 +1,8 @@
 import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } from '../cache/cache-gc.ts'
+import { createError } from '../errors.ts'
 import type { DownloadRequest, DownloadResult } from '../peer/download-types.ts'
 import type { Peer } from '../peer/peer.ts'
+import { credentialHash, type SourceAccess } from '../source/source-access.ts'
 
 export interface Flight {
   taskId: string
@@ -11,6 +13,8 @@ export interface Flight {
   result?: DownloadResult
   /** Last time a request joined or read this flight (LRU for the cache quota). */
   lastUsed: number
+  /** Hash of the credentials the first request came with ('' none): a later caller with others must pass the source. */
+  credential: string
 }
 
 /** A finished task read this recently may still be streaming to a client: not evicted. */
@@ -30,12 +34,25 @@ export class DownloadFlights {
     private readonly peer: Peer,
     /** Told when a download ends (metrics). */
     private readonly events: { finished?(result: DownloadResult): void; failed?(): void } = {},
+    /** Private content: checks a joining caller's credentials against the source (once per credential). */
+    private readonly access?: SourceAccess,
   ) {}
 
+  /**
+   * The flight for this request: the running or cached one of its task, or a
+   * new download. A task first asked for with credentials is private: a caller
+   * with other credentials (or none) joins it only once the source accepted
+   * theirs (E_FORBIDDEN otherwise), as the supernode checks its registrants.
+   */
   async start(request: Omit<DownloadRequest, 'signal'>): Promise<Flight> {
     const taskId = await this.peer.taskIdOf(request)
+    const credential = await credentialHash(request.headers)
     const existing = this.flights.get(taskId)
     if (existing && (!existing.result || this.peer.tasks.get(taskId)?.have.complete)) {
+      if (existing.credential !== '' && credential !== existing.credential) {
+        if (!this.access) throw createError('E_FORBIDDEN', `${request.url} is private content and this daemon cannot check credentials`)
+        await this.access.admit({ taskId, credential: existing.credential }, request)
+      }
       existing.lastUsed = Date.now()
       return existing
     }
@@ -45,6 +62,7 @@ export class DownloadFlights {
       url: request.url,
       startedAt: Date.now(),
       lastUsed: Date.now(),
+      credential,
       done: this.peer.download({ ...request, signal: this.aborter.signal }),
     }
     flight.done.then(

@@ -3,6 +3,7 @@ import { createError } from '../errors.ts'
 import { hashHex } from '../protocol/digest.ts'
 import { createPieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { fetchSource, sourceStatusError } from '../source/fetch-source.ts'
+import { hasCredentials } from '../source/source-access.ts'
 import { contentLengthOf, cutIntoPieces, rangeContinues } from '../transfer/piece-cutter.ts'
 import type { DownloadHost } from './download-host.ts'
 import type { DownloadRequest, DownloadStats } from './download-types.ts'
@@ -52,7 +53,9 @@ export async function backToSource(ctx: BackToSourceContext): Promise<LocalTask>
   const keep = resumedTotal !== null ? ctx.task : ctx.task?.layout.contentLength === length ? ctx.task : undefined
   let task: LocalTask
   try {
-    task = host.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep)
+    // Fetched with credentials and vouched for by no supernode: nobody else is known to be allowed its bytes.
+    const access = hasCredentials(request.headers) ? { closed: true } : keep?.gate ? { gate: keep.gate, capability: keep.capability } : {}
+    task = host.adopt(taskId, keep?.layout ?? createPieceLayout(length), keep, access)
     await ensureSpace(host.options.storage, bytesMissing(task), request.url)
   } catch (error) {
     await response.body?.cancel().catch(() => {})

@@ -6,7 +6,7 @@ import type { PieceLayout } from '../protocol/piece-layout.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
 import type { Limits } from '../transfer/rate-limit.ts'
 import type { PeerOptionValues } from './peer-options.ts'
-import type { LocalTask } from './peer-tasks.ts'
+import type { LocalTask, TaskAccess } from './peer-tasks.ts'
 import type { SupernodeClient } from './supernode-client.ts'
 
 /** The peer's settings a download reads (a subset of its options, defaults filled: peer-options.ts). */
@@ -39,8 +39,8 @@ export interface DownloadHost {
   outgoingHeaders(url: string): Record<string, string>
   /** The peer is now a member of the task's swarm at `base` (kept alive by its heartbeat). */
   joined(taskId: string, base: string, peerId: string): void
-  /** Registers a task's layout, keeping a previous run's verified pieces when the layout agrees. */
-  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask): LocalTask
+  /** Registers a task's layout, keeping a previous run's verified pieces when the layout agrees; `access` says who may have its pieces. */
+  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask, access?: TaskAccess): LocalTask
   /** Saves which pieces are verified, so an interrupted download resumes. */
   persist(taskId: string, url: string): Promise<void>
 }

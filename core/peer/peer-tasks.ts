@@ -2,6 +2,7 @@ import type { CreateHash } from '../contract/hash.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { bytesHeld, createPieceLayout, isValidLayout, type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import type { CapabilityGate } from '../transfer/capability.ts'
 import { OrderedDigest } from '../transfer/ordered-digest.ts'
 import { findBadPieces } from '../transfer/stored-pieces.ts'
 
@@ -13,7 +14,16 @@ export interface LocalTask {
   digest: OrderedDigest
   /** The digest (hex) each held piece was verified against, so a later run can check the bytes on disk. */
   pieceDigests: (string | undefined)[]
+  /** Private task: who may have its pieces (the supernode's key checks their capabilities). */
+  gate?: CapabilityGate
+  /** Private task: this peer's own capability, sent with its piece requests. */
+  capability?: string
+  /** Fetched from the source with credentials and vouched for by no supernode: its piece server serves it to nobody. */
+  closed?: boolean
 }
+
+/** Who a task's pieces are served to, and what this peer sends for them (set at registration). */
+export type TaskAccess = Pick<LocalTask, 'gate' | 'capability' | 'closed'>
 
 /** What a peer keeps beside a task's bytes so an interrupted download resumes. */
 interface PeerMeta {

@@ -5,12 +5,14 @@ import type { PluginSet } from '../contract/plugin.ts'
 import type { ServeFn, ServerHandle } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
+import type { RegisterResponse } from '../protocol/api-schema.ts'
 import { HOST_NAME_RE } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
+import { CapabilityGate, isTaskKey } from '../transfer/capability.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import { backToSource } from './back-to-source.ts'
@@ -18,7 +20,7 @@ import type { DownloadHost } from './download-host.ts'
 import { progressOf, throttleProgress } from './download-progress.ts'
 import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 import { type PeerOptionValues, withPeerDefaults } from './peer-options.ts'
-import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState } from './peer-tasks.ts'
+import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState, type TaskAccess } from './peer-tasks.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
 import { SupernodeList } from './supernode-list.ts'
 import { runSwarmDownload } from './swarm-download.ts'
@@ -90,14 +92,18 @@ export class Peer implements DownloadHost {
       lookup: (taskId) => {
         const task = this.tasks.get(taskId)
         return (
-          task && {
-            layout: task.layout,
-            storage: this.options.storage,
-            has: (n) => task.have.has(n),
-            held: () => task.have,
-            changed: (signal) => this.progress.watch(taskId, signal).changed,
-            limiter: this.limitsOf(taskId).up,
-          }
+          task &&
+          (task.closed
+            ? undefined
+            : {
+                layout: task.layout,
+                storage: this.options.storage,
+                has: (n) => task.have.has(n),
+                held: () => task.have,
+                changed: (signal) => this.progress.watch(taskId, signal).changed,
+                limiter: this.limitsOf(taskId).up,
+                gate: task.gate,
+              })
         )
       },
       transforms: this.options.plugins.transforms,
@@ -229,7 +235,7 @@ export class Peer implements DownloadHost {
             throw error
           })
         if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
-        task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous)
+        task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous, accessOf(taskId, registration, previous))
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
         supernode = base
         progress.tick()
@@ -318,11 +324,11 @@ export class Peer implements DownloadHost {
   }
 
   /** Registers a task's layout; keeps verified pieces of a previous run when the layout agrees. */
-  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask): LocalTask {
+  adopt(taskId: string, layout: PieceLayout, previous?: LocalTask, access: TaskAccess = {}): LocalTask {
     const same = previous && previous.layout.contentLength === layout.contentLength && previous.layout.pieceSize === layout.pieceSize
     const have = same ? previous.have : new Bitset(layout.pieceCount)
     const digest = same ? previous.digest : newTaskDigest(this.options.storage, this.options.createHash, taskId, layout)
-    const task: LocalTask = { taskId, layout, have, digest, pieceDigests: same ? previous.pieceDigests : [] }
+    const task: LocalTask = { taskId, layout, have, digest, pieceDigests: same ? previous.pieceDigests : [], ...access }
     this.tasks.set(taskId, task)
     this.progress.notify(taskId)
     return task
@@ -345,4 +351,12 @@ export function createPeer(options: PeerOptions): Peer {
 
 function invalidDigest(value: string): never {
   throw createError('E_BAD_ARGUMENT', `digest must be sha256:<64 hex chars>, got ${JSON.stringify(value)}`)
+}
+
+/** Who may have a task's pieces, as its registration says: a private task's key checks capabilities (kept when unchanged). */
+function accessOf(taskId: string, registration: RegisterResponse, previous?: LocalTask): TaskAccess {
+  const key = registration.capabilityKey
+  if (!isTaskKey(key)) return {}
+  const gate = previous?.gate?.key === key ? previous.gate : new CapabilityGate(taskId, key)
+  return { gate, ...(typeof registration.capability === 'string' ? { capability: registration.capability } : {}) }
 }

@@ -1,6 +1,7 @@
 import { createError } from '../errors.ts'
 import { type AssignmentDto, type PieceResult, SUPERNODE_ID } from '../protocol/api-schema.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
+import { capabilityHeader } from '../transfer/capability.ts'
 import { codedSizeLimit, fetchPiece } from '../transfer/piece-fetch.ts'
 import { PieceWrites } from '../transfer/piece-writes.ts'
 import type { DownloadHost } from './download-host.ts'
@@ -90,7 +91,7 @@ export class PieceReceiver {
         createHash: options.createHash,
         createPieceHasher: task.layout.contentLength >= HASH_THREAD_MIN_BYTES ? options.createPieceHasher : undefined,
         timeoutMs: this.timeoutMs,
-        headers: host.outgoingHeaders(source),
+        headers: { ...host.outgoingHeaders(source), ...capabilityHeader(task.capability) },
         transforms: options.plugins.transforms,
         buffer,
         signal: mine.signal,

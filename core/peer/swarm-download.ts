@@ -3,6 +3,7 @@ import { createError } from '../errors.ts'
 import { type AssignmentDto, type RegisterResponse, type SourceFailure, SUPERNODE_ID, type SyncResponse } from '../protocol/api-schema.ts'
 import { decodeError } from '../protocol/error-body.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
+import { capabilityHeader } from '../transfer/capability.ts'
 import type { DownloadHost } from './download-host.ts'
 import type { DownloadRequest, DownloadStats } from './download-types.ts'
 import { ParentSet } from './parent-set.ts'
@@ -85,7 +86,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const parents = new ParentSet({
     taskId,
     pieceCount,
-    headers: (url) => host.outgoingHeaders(url),
+    headers: (url) => ({ ...host.outgoingHeaders(url), ...capabilityHeader(task.capability) }),
     onChange: wake,
     fetch: host.options.apiFetch,
     stream: host.options.pieceGet ?? fetchPieceGet,
@@ -119,6 +120,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     const answer = await host.client.sync(base, taskId, body)
     if (answer.error) throw decodeError(answer.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
     if (answer.digest) announced = answer.digest
+    // Private task: capabilities expire; each answer carries one good for a while longer.
+    if (typeof answer.capability === 'string') task.capability = answer.capability
     applyDigests(answer)
     parents.update(answer.parents.filter((p) => p.id !== peerId))
     seedEmpty = seed > 0 && answer.seed.length === 0
@@ -160,7 +163,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
             link.pieceMs = link.pieceMs ? link.pieceMs * 0.7 + ms * 0.3 : ms
           }
         } else if (!result.ok) {
-          failed.push({ from, error: result.error ?? 'http' })
+          failed.push({ from, error: result.error ?? 'http', piece })
           // The supernode hears of it at the next sync (and may list the parent again later).
           if (link) parents.drop(from)
         }

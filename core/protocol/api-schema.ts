@@ -22,6 +22,8 @@ const Headers = v.pipe(
  */
 export const HOST_NAME_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/
 const PieceNumber = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))
+/** Most bytes one report may claim (1 PiB): a counter fed by reports stays finite and exact. */
+const ReportedBytes = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 50))
 
 export const RegisterBody = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
@@ -50,7 +52,7 @@ export const PieceResult = v.object({
   ok: v.boolean(),
   /** Why it failed: the source served bad bytes, could not be reached, timed out, or answered an error. */
   error: v.optional(v.picklist(['digest', 'unreachable', 'timeout', 'http'])),
-  bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  bytes: v.optional(ReportedBytes),
 })
 export type PieceResult = v.InferOutput<typeof PieceResult>
 
@@ -67,7 +69,7 @@ export type PullBody = v.InferOutput<typeof PullBody>
 export const ReceivedFrom = v.object({
   from: v.pipe(v.string(), v.maxLength(64)),
   pieces: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000)),
-  bytes: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  bytes: ReportedBytes,
 })
 export type ReceivedFrom = v.InferOutput<typeof ReceivedFrom>
 
@@ -75,6 +77,8 @@ export type ReceivedFrom = v.InferOutput<typeof ReceivedFrom>
 export const SourceFailure = v.object({
   from: v.pipe(v.string(), v.maxLength(64)),
   error: v.picklist(['digest', 'unreachable', 'timeout', 'http']),
+  /** The piece that failed: a digest failure is checked on it before the source is isolated. */
+  piece: v.optional(PieceNumber),
 })
 export type SourceFailure = v.InferOutput<typeof SourceFailure>
 
@@ -112,7 +116,7 @@ export const PreheatBody = v.object({
 /** A peer went to the source itself: it says so on the next supernode it reaches. */
 export const BackToSourceReport = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
-  bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  bytes: ReportedBytes,
 })
 
 /** The daemon's local API: what `dragonfly get` hands over (DAEMON_ROUTES.download). */
@@ -175,6 +179,12 @@ export interface RegisterResponse {
   digest?: string
   /** Cluster mode: the supernodes this peer should use, best first (the config service's answer). */
   supernodes?: string[]
+  /** Private task: this peer's capability, sent with every piece request (CAPABILITY_HEADER in core/transfer/capability.ts). */
+  capability?: string
+  /** Private task: the key its piece server checks the capabilities of other peers with. */
+  capabilityKey?: string
+  /** The piece server address the supernode gives others for this peer (the registration's own address unless trusted). */
+  address?: string
 }
 
 /** A peer a downloading peer fetches pieces from directly. */
@@ -199,6 +209,8 @@ export interface SyncResponse {
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */
   error?: ErrorJson
+  /** Private task: a fresh capability (the one from registration expires). */
+  capability?: string
 }
 
 /** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */
@@ -213,6 +225,8 @@ export const SYNC_DIGESTS = 1024
 
 export interface PullResponse {
   assignments: AssignmentDto[]
+  /** Private task: the requester's capability for the piece requests of these assignments. */
+  capability?: string
   /** Whole-content digest, once the supernode has all of it. */
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */

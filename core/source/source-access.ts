@@ -7,6 +7,11 @@ import type { SourceGuard } from './source-guard.ts'
 /** Request headers that carry a user's credentials toward a source. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
+/** Whether a request carries credentials toward its source (its content may then be private). */
+export function hasCredentials(headers: Record<string, string> = {}): boolean {
+  return Object.keys(headers).some((k) => CREDENTIAL_HEADERS.includes(k.toLowerCase()))
+}
+
 /** sha256 of the credential headers (names lower-cased, sorted), or '' when there are none. */
 export async function credentialHash(headers: Record<string, string> = {}): Promise<string> {
   const found = Object.entries(headers)

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { PluginSet } from '../contract/plugin.ts'
+import type { ServeBindings } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createError } from '../errors.ts'
 import type { Histogram } from '../metrics.ts'
@@ -23,8 +24,9 @@ import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { checkRequests } from '../transfer/request-check.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, shownTo, taskState } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
+import { peerAddress } from './peer-address.ts'
 import { mountSyncRoute } from './sync-route.ts'
 
 export interface SupernodeAppOptions {
@@ -45,6 +47,10 @@ export interface SupernodeAppOptions {
   inflight?: { pulls: number }
   /** Transforms for piece transfer and request-check hooks (auth). */
   plugins?: Pick<PluginSet, 'transforms' | 'hooks'>
+  /** Believe the address a peer advertises (NAT, proxies); otherwise its host is the one its registration came from. @default false */
+  trustAdvertisedAddress?: boolean
+  /** Callers are admins (request checks are configured): task lists show private tasks. @default false */
+  admin?: boolean
 }
 
 /** Longest a piece map request waits here (the route caps the wait it is asked for below this). */
@@ -75,7 +81,8 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     if (task.error) throw task.error
     await cdn.access.admit(task, body)
     const peerId = crypto.randomUUID()
-    task.swarm.register(peerId, body.peer, Date.now())
+    const address = peerAddress(body.peer.address, (c.env as ServeBindings | undefined)?.remoteAddress, options.trustAdvertisedAddress === true)
+    task.swarm.register(peerId, { ...body.peer, address }, Date.now())
     const response: RegisterResponse = {
       taskId: task.taskId,
       peerId,
@@ -84,6 +91,9 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
       pieceCount: task.layout.pieceCount,
       ...(task.digest ? { digest: task.digest } : {}),
       ...(options.supernodesFor ? { supernodes: options.supernodesFor(body.peer.location) } : {}),
+      // Private: the capability rides with this peer's piece requests; the key checks other peers' on its piece server.
+      ...(task.gate ? { capability: await task.gate.current(peerId), capabilityKey: task.gate.key } : {}),
+      address,
     }
     return c.json(response)
   })
@@ -120,7 +130,11 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
               ...(a.endgame ? { endgame: true } : {}),
             }
           })
-          return c.json<PullResponse>({ assignments: dto, ...(task.digest ? { digest: task.digest } : {}) })
+          return c.json<PullResponse>({
+            assignments: dto,
+            ...(task.digest ? { digest: task.digest } : {}),
+            ...(task.gate ? { capability: await task.gate.current(body.peerId) } : {}),
+          })
         }
         await swarm.waitForChange(Math.min(deadline - now, swarm.retryIn(body.peerId, now) ?? Infinity), c.req.raw.signal, options.shutdown)
       }
@@ -144,10 +158,14 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     return c.json({ ok: true })
   })
 
-  app.get(SUPERNODE_ROUTES.tasks, (c) => c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task ? [describeTask(e.task)] : [])) }))
+  const admin = options.admin === true
+  app.get(SUPERNODE_ROUTES.tasks, (c) =>
+    c.json({ tasks: [...cdn.tasks.values()].flatMap((e) => (e.task && shownTo(e.task, admin) ? [describeTask(e.task)] : [])) }),
+  )
 
   app.get(SUPERNODE_ROUTES.task, (c) => {
     const task = taskOf(c.req.param('taskId'))
+    if (!shownTo(task, admin)) throw createError('E_UNKNOWN_TASK', `no task ${task.taskId}`)
     return c.json<TaskDetail>({
       ...describeTask(task),
       peers: [...task.swarm.peers.values()].map((p) => ({
@@ -180,6 +198,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
             held: () => task.swarm.seed.have,
             changed: (signal) => task.swarm.waitForChange(MAP_WAIT_MAX_MS, signal),
             limiter: cdn.limits?.up,
+            gate: task.gate,
           }
         )
       },

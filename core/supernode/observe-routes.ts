@@ -7,7 +7,7 @@ import { bytesHeld } from '../protocol/piece-layout.ts'
 import { METRICS_PATH, READY_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { SupernodeStatus } from '../protocol/supernode-answers.ts'
 import type { Cdn } from './cdn/cdn.ts'
-import { type CdnTask, downloadsOf, taskState } from './cdn/cdn-task.ts'
+import { type CdnTask, downloadsOf, shownTo, taskState } from './cdn/cdn-task.ts'
 import { DASHBOARD_HTML } from './dashboard-page.ts'
 import type { SupernodeMetrics } from './metrics.ts'
 
@@ -21,6 +21,8 @@ export interface ObserveRoutesOptions {
   startedAt: number
   /** Cluster mode: the store's reachability (not ready while it does not answer). */
   cluster?: () => ClusterHealth
+  /** Callers are admins (request checks are configured): private tasks are shown to them. */
+  admin?: boolean
 }
 
 /** What people and monitoring look at: the dashboard, metrics, readiness, status, piece maps. */
@@ -73,7 +75,8 @@ export function createObserveRoutes(options: ObserveRoutesOptions): Hono {
 
   // Compact piece maps for the dashboard: one base64 bitset per holder.
   app.get(SUPERNODE_ROUTES.pieceMap, (c) => {
-    const task = cdn.get(c.req.param('taskId'))
+    const found = cdn.get(c.req.param('taskId'))
+    const task = found && shownTo(found, options.admin === true) ? found : undefined
     if (!task) throw createError('E_UNKNOWN_TASK', `no task ${c.req.param('taskId')}`)
     return c.json({
       taskId: task.taskId,

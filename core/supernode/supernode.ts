@@ -43,6 +43,8 @@ export interface SupernodeOptions {
   /** Registry `/metrics` renders; pass one to share it with other components. @default a new one */
   metrics?: MetricsRegistry
   /** Cluster mode: share tasks and swarms with the other supernodes using this store (docs/cluster.md). */
+  /** Believe the address a peer advertises (NAT, proxies) instead of the one its registration came from. @default false */
+  trustAdvertisedAddress?: boolean
   cluster?: {
     store: ClusterStore
     /** @default 6000 */
@@ -91,7 +93,11 @@ export function createSupernode(options: SupernodeOptions): Supernode {
   let accepting = true
   const shutdown = new AbortController()
   const inflight = { pulls: 0 }
+  // With request checks (auth-header) every caller of the API holds the token: that is the admin credential.
+  const admin = options.plugins.hooks.some((h) => h.checkRequest !== undefined)
   const app = createSupernodeApp({
+    admin,
+    trustAdvertisedAddress: options.trustAdvertisedAddress,
     cdn,
     storage: options.storage,
     longPollMs: options.longPollMs ?? 15_000,
@@ -109,6 +115,7 @@ export function createSupernode(options: SupernodeOptions): Supernode {
         metrics,
         accepting: () => accepting,
         startedAt: Date.now(),
+        admin,
         ...(cluster ? { cluster: cluster.health } : {}),
       }),
       createBandwidthRoutes({ history: bandwidth, knows: (taskId) => cdn.get(taskId) !== undefined }),

@@ -77,6 +77,7 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
             seed: answer.seed,
             seedSlots: answer.seedSlots,
             ...(task.digest ? { digest: task.digest } : {}),
+            ...(task.gate ? { capability: await task.gate.current(body.peerId) } : {}),
             ...(task.error ? { error: task.error.toJSON() } : {}),
             ...(options.stopping() ? { error: { code: 'E_NOT_READY', message: 'supernode is shutting down; use another supernode' } } : {}),
           })

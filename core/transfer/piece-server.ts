@@ -9,6 +9,7 @@ import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { PIECE_MAP_ROUTE, PIECE_ROUTE, PIECES_PATH } from '../protocol/routes.ts'
 import { TASK_ID_RE } from '../protocol/task-id.ts'
 import { BufferPool } from './buffer-pool.ts'
+import { CAPABILITY_HEADER, type CapabilityGate } from './capability.ts'
 import { HAVE_HEADER, MAX_HAVE_HEADER_PIECES } from './piece-fetch.ts'
 import { NDJSON, pieceMapStream } from './piece-map-stream.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
@@ -31,6 +32,8 @@ export interface ServedTask {
   changed?(signal: AbortSignal): Promise<void>
   /** Paces this task's uploads (`--rate-limit` under `--total-limit`). */
   limiter?: RateLimiter
+  /** A private task: its pieces and piece map go only to requests with a capability this gate accepts. */
+  gate?: CapabilityGate
 }
 
 export interface PieceServerOptions {
@@ -68,6 +71,7 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const wait = Math.min(queryCount(c.req.query('wait'), 0, 'wait'), MAX_MAP_WAIT_MS)
     let task = options.lookup(taskId)
     if (!task?.held) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    await task.gate?.check(c.req.header(CAPABILITY_HEADER))
     if (c.req.query('stream') === '1' && task.changed) {
       const served = task as Required<Pick<ServedTask, 'held' | 'changed'>> & ServedTask
       const source = { pieceCount: served.layout.pieceCount, held: () => served.held(), changed: (signal: AbortSignal) => served.changed(signal) }
@@ -98,6 +102,7 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const piece = Number(raw)
     const task = options.lookup(taskId)
     if (!task) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
+    await task.gate?.check(c.req.header(CAPABILITY_HEADER))
     if (piece >= task.layout.pieceCount) throw createError('E_PIECE_NOT_FOUND', `task has ${task.layout.pieceCount} pieces, no piece ${piece}`)
     if (!task.has(piece)) throw createError('E_PIECE_NOT_FOUND', `piece ${piece} is not here yet`)
     const accept = parseAcceptCoding(c.req.header(ACCEPT_CODING_HEADER))

@@ -18,6 +18,8 @@ interface ApiCase {
   contentType?: string
   body?: unknown
   chunked?: boolean
+  /** Request headers (placeholders filled). */
+  headers?: Record<string, string>
   status: number
   code?: string
 }
@@ -84,6 +86,7 @@ describe('supernode API: every case in tests/corpus/api-requests.json gets its s
     const body = (await res.json()) as { taskId: string; peerId: string }
     vars.task = body.taskId
     vars.peer = body.peerId
+    vars.origin = origin.url()
   })
   afterAll(async () => {
     // The process stayed up through all of it and still does its job.
@@ -95,9 +98,14 @@ describe('supernode API: every case in tests/corpus/api-requests.json gets its s
     const body = c.body === undefined ? undefined : typeof c.body === 'string' ? (fill(c.body, vars) as string) : JSON.stringify(fill(c.body, vars))
     // `chunked`: the body goes as a stream, so no Content-Length announces its size.
     const sent = body !== undefined && c.chunked ? new Blob([body]).stream() : body
+    const headers = {
+      ...(fill(c.headers ?? {}, vars) as Record<string, string>),
+      ...(body !== undefined ? { 'content-type': c.contentType ?? 'application/json' } : {}),
+    }
     const res = await fetch(`${sn.url}${fill(c.path, vars)}`, {
       method: c.method,
-      ...(body !== undefined ? { body: sent, headers: { 'content-type': c.contentType ?? 'application/json' }, duplex: 'half' } : {}),
+      headers,
+      ...(body !== undefined ? { body: sent, duplex: 'half' } : {}),
     } as RequestInit)
     const text = await res.text()
     expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: c.status })

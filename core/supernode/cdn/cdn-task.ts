@@ -2,6 +2,7 @@ import type { SharedTask } from '../../contract/cluster-store.ts'
 import type { DragonflyError } from '../../errors.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
 import type { TaskIdentity } from '../../protocol/task-id.ts'
+import type { CapabilityGate } from '../../transfer/capability.ts'
 import type { Swarm } from '../scheduler/swarm.ts'
 
 /* The CDN's task shapes, shared by the CDN, its ingest, the cluster mirror and the HTTP routes. */
@@ -20,6 +21,8 @@ export interface CdnMeta {
   lastModified?: string
   /** Fetched with credentials: registrants must prove theirs (SourceAccess). */
   private?: boolean
+  /** A private task's capability key (core/transfer/capability.ts), kept so a restart honours the capabilities it issued. */
+  capabilityKey?: string
   updatedAt: number
 }
 
@@ -37,6 +40,8 @@ export interface CdnTask {
   lastUsed: number
   /** Hash of the credentials the source accepted; '' public, '*' private (cached, nobody checked yet). */
   credential: string
+  /** A private task's capabilities: issued to admitted peers, checked by the piece routes. */
+  gate?: CapabilityGate
   /** The request that opened it: a cluster takeover fetches the source with it. */
   request?: TaskRequest
 }
@@ -73,4 +78,13 @@ export interface TaskCoordinator {
 export interface TaskRequest extends Omit<TaskIdentity, 'filter'> {
   filter?: string | string[]
   headers?: Record<string, string>
+}
+
+/**
+ * Whether a caller may learn that this task exists (its id and URL): anyone
+ * for a public task; for a private one only an admin (whoever passed the
+ * request checks, i.e. holds the auth-header token, when one is configured).
+ */
+export function shownTo(task: CdnTask, admin: boolean): boolean {
+  return admin || task.gate === undefined
 }

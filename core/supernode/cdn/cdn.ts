@@ -2,7 +2,7 @@ import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } 
 import { ensureSpace } from '../../cache/disk-space.ts'
 import type { SharedTask } from '../../contract/cluster-store.ts'
 import type { CreateHash } from '../../contract/hash.ts'
-import type { PluginSet } from '../../contract/plugin.ts'
+import { outgoingHeaders, type PluginSet } from '../../contract/plugin.ts'
 import type { StorageDriver } from '../../contract/storage.ts'
 import { createError, toDragonflyError } from '../../errors.ts'
 import { createPieceLayout, isValidLayout, type PieceLayout } from '../../protocol/piece-layout.ts'
@@ -11,6 +11,7 @@ import { sourceStatusError } from '../../source/fetch-source.ts'
 import { credentialHash, SourceAccess } from '../../source/source-access.ts'
 import { createSourceGuard, type SourceGuard } from '../../source/source-guard.ts'
 import { DEFAULT_RETRY, fetchSourceWithRetry, type RetryPolicy } from '../../source/source-retry.ts'
+import { CapabilityGate, createTaskKey, isTaskKey } from '../../transfer/capability.ts'
 import { contentLengthOf, rangeContinues } from '../../transfer/piece-cutter.ts'
 import type { Limits } from '../../transfer/rate-limit.ts'
 import { findBadPieces } from '../../transfer/stored-pieces.ts'
@@ -18,6 +19,7 @@ import type { SupernodeEvents } from '../events.ts'
 import { Swarm } from '../scheduler/swarm.ts'
 import type { SwarmOptions } from '../scheduler/swarm-types.ts'
 import type { CdnMeta, CdnTask, TaskCoordinator, TaskRequest } from './cdn-task.ts'
+import { DigestDisputes } from './digest-dispute.ts'
 import { ingest } from './ingest.ts'
 import { isComplete, revalidate } from './revalidate.ts'
 
@@ -55,7 +57,6 @@ interface Entry {
  */
 export class Cdn {
   readonly tasks = new Map<string, Entry>()
-  readonly isolatedAddresses = new Set<string>()
   readonly access: SourceAccess
   get limits(): Limits | undefined {
     return this.options.limits
@@ -64,10 +65,16 @@ export class Cdn {
   private readonly aborter = new AbortController()
 
   private readonly guard: SourceGuard
+  private readonly disputes: DigestDisputes
 
   constructor(options: CdnOptions) {
     this.options = options
     this.guard = options.guard ?? createSourceGuard()
+    this.disputes = new DigestDisputes({
+      createHash: options.createHash,
+      transforms: options.plugins.transforms,
+      headers: (url) => outgoingHeaders(options.plugins, url),
+    })
     this.access = new SourceAccess(options.plugins, { guard: this.guard })
   }
 
@@ -160,7 +167,7 @@ export class Cdn {
       await response.body?.cancel().catch(() => {})
       throw error
     }
-    const task = this.createTask(taskId, url, layout, credential)
+    const task = this.createTask(taskId, url, layout, credential, partial?.capabilityKey)
     const next: CdnMeta = {
       url,
       contentLength: length,
@@ -170,6 +177,7 @@ export class Cdn {
       etag: response.headers.get('etag') ?? partial?.etag ?? undefined,
       lastModified: response.headers.get('last-modified') ?? partial?.lastModified ?? undefined,
       ...(credential ? { private: true } : {}),
+      ...(task.gate ? { capabilityKey: task.gate.key } : {}),
       updatedAt: Date.now(),
     }
     for (const [n, d] of next.digests.entries()) task.swarm.seedPiece(n, d)
@@ -260,7 +268,8 @@ export class Cdn {
     const meta: CdnMeta = same
       ? local
       : { url, contentLength, pieceSize, digests: [], complete: false, etag, lastModified, ...(shared.private ? { private: true } : {}), updatedAt: Date.now() }
-    const task = this.createTask(taskId, url, layout, shared.private ? '*' : '')
+    const task = this.createTask(taskId, url, layout, shared.private ? '*' : '', shared.capabilityKey ?? meta.capabilityKey)
+    if (task.gate) meta.capabilityKey = task.gate.key
     task.request = request
     for (const [n, d] of meta.digests.entries()) task.swarm.seedPiece(n, d)
     if (meta.complete && meta.digests.length === layout.pieceCount) Object.assign(task, { complete: true, digest: meta.digest })
@@ -285,7 +294,11 @@ export class Cdn {
   }
 
   private fromCache(taskId: string, url: string, meta: CdnMeta, entry: Entry, credential: string): CdnTask {
-    const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize), credential)
+    const task = this.createTask(taskId, url, createPieceLayout(meta.contentLength, meta.pieceSize), credential, meta.capabilityKey)
+    if (task.gate && meta.capabilityKey !== task.gate.key) {
+      meta.capabilityKey = task.gate.key
+      this.options.storage.setMeta(taskId, meta).catch(() => {})
+    }
     for (const [n, d] of meta.digests.entries()) task.swarm.seedPiece(n, d)
     task.complete = true
     task.digest = meta.digest
@@ -295,24 +308,29 @@ export class Cdn {
     return task
   }
 
-  private createTask(taskId: string, url: string, layout: PieceLayout, credential: string): CdnTask {
+  /** A task with credential !== '' is private: it gets a capability gate (on `key` when one was kept). */
+  private createTask(taskId: string, url: string, layout: PieceLayout, credential: string, key?: string): CdnTask {
     const now = Date.now()
     const { events } = this.options
     const info = { taskId, url }
-    return {
+    // Isolation is per task: a peer caught corrupting one task still serves the others it holds.
+    const task: CdnTask = {
       taskId,
       url,
       layout,
-      swarm: new Swarm(taskId, layout, { seedUplinkLimited: this.options.limits?.up !== undefined, ...this.options.swarm }, this.isolatedAddresses, {
+      swarm: new Swarm(taskId, layout, { seedUplinkLimited: this.options.limits?.up !== undefined, ...this.options.swarm }, new Set(), {
         pieceDelivered: (from, bytes) => events?.pieceDelivered?.(from, bytes, info),
         peerIsolated: (peer) => events?.peerIsolated?.(info, peer),
+        digestDisputed: (peer, piece) => this.disputes.dispute(task, peer, piece),
       }),
       complete: false,
       bytesFromSource: 0,
       createdAt: now,
       lastUsed: now,
       credential,
+      ...(credential !== '' ? { gate: new CapabilityGate(taskId, isTaskKey(key) ? key : createTaskKey()) } : {}),
     }
+    return task
   }
 }
 

@@ -212,8 +212,9 @@ export class SwarmState {
     this.index.add(piece, peer)
   }
 
-  protected blame(source: PeerState, reporter: PeerState, error: PieceResult['error'], now: number): void {
-    if (error === 'digest') this.isolate(source)
+  protected blame(source: PeerState, reporter: PeerState, error: PieceResult['error'], now: number, piece?: number): void {
+    // A report is a claim: with a listener, the bytes are checked before anyone is isolated (digest-dispute.ts).
+    if (error === 'digest') this.events.digestDisputed ? this.events.digestDisputed(source, piece) : this.isolate(source)
     else if (error === 'unreachable' && now - source.lastSeen > this.options.silentPeerMs) {
       // Unreachable and silent: it is gone; free what it held and what it was fetching.
       this.drop(source)
@@ -224,7 +225,7 @@ export class SwarmState {
     }
   }
 
-  /** A peer that served bytes with a wrong digest serves no one again, under any peer id. */
+  /** A peer that served bytes with a wrong digest serves no one again in this task, under any peer id. */
   isolate(peer: PeerState): void {
     if (peer.isolated) return
     this.isolatedAddresses.add(peer.address)

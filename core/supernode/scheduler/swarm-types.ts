@@ -106,4 +106,10 @@ export interface SwarmEvents {
   /** A requester reported a verified piece: who served it and how many bytes. */
   pieceDelivered?(from: 'supernode' | 'peer', bytes: number): void
   peerIsolated?(peer: PeerState): void
+  /**
+   * A requester says `peer` served bad bytes (of `piece`, when it said which).
+   * With this listener the swarm does not isolate on the report: the listener
+   * checks and calls `isolate`. Without it (unit tests, the simulator) the report isolates.
+   */
+  digestDisputed?(peer: PeerState, piece: number | undefined): void
 }

@@ -102,7 +102,7 @@ export class Swarm extends SwarmState {
       const source = this.source(f.from)
       if (!source || source === peer) continue
       peer.blacklist.set(f.from, now + this.options.blacklistMs)
-      if (source !== this.seed) this.blame(source as PeerState, peer, f.error, now)
+      if (source !== this.seed) this.blame(source as PeerState, peer, f.error, now, f.piece)
     }
     for (const [source, until] of peer.blacklist) if (until <= now) peer.blacklist.delete(source)
     if (gained > 0) this.wake(gained)
@@ -222,7 +222,7 @@ export class Swarm extends SwarmState {
       }
     } else {
       requester.blacklist.set(result.from, now + this.options.blacklistMs)
-      if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error, now)
+      if (source && source !== this.seed) this.blame(source as PeerState, requester, result.error, now, piece)
     }
     return 1
   }
