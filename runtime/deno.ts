@@ -1,5 +1,6 @@
 import type { ServeFn } from '../core/contract/serve.ts'
 import { createSha256 } from './node-hash.ts'
+import { allocatePages } from './page-memory.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
 
@@ -7,15 +8,31 @@ interface DenoServer {
   addr: { port: number }
   shutdown(): Promise<void>
 }
+/** What Deno.serve hands the handler beside the request; `completed` settles once the response went out (or failed to). */
+interface DenoHandlerInfo {
+  completed?: Promise<void>
+}
 declare const Deno: {
-  serve(options: Record<string, unknown>, handler: (request: Request) => Response | Promise<Response>): DenoServer
+  serve(options: Record<string, unknown>, handler: (request: Request, info: DenoHandlerInfo) => Response | Promise<Response>): DenoServer
 }
 
 const denoServe: ServeFn = async (fetch, options) => {
   // Deno.serve binds before it returns (a taken port throws here); onListen only
   // replaces Deno's own "Listening on" line, which would pollute --json output.
-  const server = Deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, fetch)
+  const server = Deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, (request, info) => {
+    const { completed } = info
+    // Piece servers lend pooled memory to a body and take it back once Deno says the response is done with it.
+    return fetch(request, completed ? { afterResponse: (fn) => void completed.then(fn, fn) } : undefined)
+  })
   return { port: server.addr.port, close: () => server.shutdown() }
 }
 
-export const denoRuntime: Runtime = { name: 'deno', serve: denoServe, createHash: createSha256, guardedFetch: resolvingFetch }
+export const denoRuntime: Runtime = {
+  name: 'deno',
+  serve: denoServe,
+  createHash: createSha256,
+  // Page-aligned receive buffers: Deno's own allocations are not, and storage-fs's direct writes refuse those
+  // (every write then went through the page cache).
+  allocate: (bytes) => allocatePages(bytes, false),
+  guardedFetch: resolvingFetch,
+}
