@@ -1,4 +1,5 @@
 import type { ServeFn } from '../core/contract/serve.ts'
+import { denoPieceGet } from './deno-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
 import { allocatePages } from './page-memory.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
@@ -34,5 +35,6 @@ export const denoRuntime: Runtime = {
   // Page-aligned receive buffers: Deno's own allocations are not, and storage-fs's direct writes refuse those
   // (every write then went through the page cache).
   allocate: (bytes) => allocatePages(bytes, false),
+  pieceGet: denoPieceGet,
   guardedFetch: resolvingFetch,
 }

@@ -1,0 +1,110 @@
+import { Buffer } from 'node:buffer'
+import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../core/contract/piece-get.ts'
+import { type BodyFraming, parseResponseHead, requestHead } from './http-head.ts'
+
+/**
+ * Piece GETs over Deno's own TCP connections (`Deno.connect`): `conn.read`
+ * fills the memory it is given, so a piece body lands straight in the
+ * receiver's buffer, without the chunk per read that `fetch`'s body stream
+ * allocates (and the GC then collects). Plain HTTP with a Content-Length that
+ * fits the buffer; anything else (HTTPS, chunked, no buffer) goes to `fetch`.
+ */
+
+interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>
+  write(p: Uint8Array): Promise<number>
+  close(): void
+}
+declare const Deno: { connect(options: { hostname: string; port: number }): Promise<DenoConn> }
+
+const HEAD_BYTES = 16 * 1024
+const IDLE_PER_HOST = 16
+const idle = new Map<string, DenoConn[]>()
+const encoder = new TextEncoder()
+
+export const denoPieceGet: PieceHttpGet = async (url, init) => {
+  const target = new URL(url)
+  if (target.protocol !== 'http:' || !init.into) return fetchPieceGet(url, init)
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1')
+  const port = Number(target.port || 80)
+  const key = `${hostname}:${port}`
+  const request = encoder.encode(requestHead(`${target.pathname}${target.search}`, target.host, init.headers))
+  const pooled = idle.get(key)?.pop()
+  if (pooled) {
+    // A pooled connection the server closed while it sat idle answers nothing: ask once more on a new one.
+    const answer = await exchange(pooled, key, request, init.into, init.signal).catch(() => null)
+    if (answer || init.signal.aborted) return answer ?? Promise.reject(init.signal.reason)
+  }
+  return exchange(await Deno.connect({ hostname, port }), key, request, init.into, init.signal)
+}
+
+async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: Uint8Array, signal: AbortSignal): Promise<PieceHttpResponse> {
+  signal.throwIfAborted()
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    signal.removeEventListener('abort', close)
+    conn.close()
+  }
+  signal.addEventListener('abort', close, { once: true })
+  try {
+    for (let sent = 0; sent < request.byteLength; ) sent += await conn.write(request.subarray(sent))
+    const scratch = Buffer.allocUnsafe(HEAD_BYTES)
+    let got = 0
+    for (;;) {
+      const n = await conn.read(scratch.subarray(got))
+      if (n === null) throw new Error('piece server closed the connection before answering')
+      got += n
+      const parsed = parseResponseHead(scratch.subarray(0, got))
+      if (parsed === null) continue
+      if ('error' in parsed) throw new Error(`piece server: ${parsed.error}`)
+      const { head, bodyStart } = parsed
+      const framing: BodyFraming = head.framing
+      const early = scratch.subarray(bodyStart, got)
+      if (framing.kind !== 'length' || framing.remaining > into.byteLength || early.byteLength > framing.remaining) {
+        // Not a body this client reads in place: the connection is not reused, the bytes are not trusted.
+        close()
+        throw new Error(`piece server answered ${head.status} without a Content-Length that fits the piece`)
+      }
+      into.set(early)
+      const length = framing.remaining
+      const park = (): void => {
+        signal.removeEventListener('abort', close)
+        const list = idle.get(key) ?? []
+        if (!head.keepAlive || closed || list.length >= IDLE_PER_HOST) return close()
+        list.push(conn)
+        idle.set(key, list)
+      }
+      const body = readBody(conn, into.subarray(0, length), early.byteLength, park, close)
+      return {
+        status: head.status,
+        header: (name) => head.headers.get(name.toLowerCase()) ?? null,
+        chunks: body,
+        cancel: close,
+      }
+    }
+  } catch (error) {
+    close()
+    throw signal.aborted ? signal.reason : error
+  }
+}
+
+/** The body's bytes as views of `into` where they landed; `park` once the body is whole, else `close`. */
+async function* readBody(conn: DenoConn, into: Uint8Array, filled: number, park: () => void, close: () => void): AsyncGenerator<Uint8Array> {
+  let complete = false
+  try {
+    if (filled > 0) yield into.subarray(0, filled)
+    while (filled < into.byteLength) {
+      const n = await conn.read(into.subarray(filled))
+      if (n === null) throw new Error(`piece server closed the connection after ${filled} of ${into.byteLength} body bytes`)
+      yield into.subarray(filled, filled + n)
+      filled += n
+    }
+    complete = true
+    park()
+  } finally {
+    // A reader that stopped early (or a failed read) leaves the connection mid-body: it cannot be reused.
+    if (!complete) close()
+  }
+}
