@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer'
-import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../core/contract/piece-get.ts'
-import { type BodyFraming, parseResponseHead, requestHead } from './http-head.ts'
+import type { PieceHttpResponse } from '../core/contract/piece-get.ts'
+import { inPlaceBody, parseResponseHead } from './http-head.ts'
+import { IdleConnections, inPlacePieceGet } from './in-place-piece-get.ts'
 
 /**
  * Piece GETs over Deno's own TCP connections (`Deno.connect`): `conn.read`
@@ -17,26 +18,11 @@ interface DenoConn {
 }
 declare const Deno: { connect(options: { hostname: string; port: number }): Promise<DenoConn> }
 
-const HEAD_BYTES = 16 * 1024
-const IDLE_PER_HOST = 16
-const idle = new Map<string, DenoConn[]>()
-const encoder = new TextEncoder()
+/** One byte more than a head may take (16 KiB): a longer one is refused, not waited for. */
+const HEAD_BYTES = 16 * 1024 + 1
+const idle = new IdleConnections<DenoConn>()
 
-export const denoPieceGet: PieceHttpGet = async (url, init) => {
-  const target = new URL(url)
-  if (target.protocol !== 'http:' || !init.into) return fetchPieceGet(url, init)
-  const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1')
-  const port = Number(target.port || 80)
-  const key = `${hostname}:${port}`
-  const request = encoder.encode(requestHead(`${target.pathname}${target.search}`, target.host, init.headers))
-  const pooled = idle.get(key)?.pop()
-  if (pooled) {
-    // A pooled connection the server closed while it sat idle answers nothing: ask once more on a new one.
-    const answer = await exchange(pooled, key, request, init.into, init.signal).catch(() => null)
-    if (answer || init.signal.aborted) return answer ?? Promise.reject(init.signal.reason)
-  }
-  return exchange(await Deno.connect({ hostname, port }), key, request, init.into, init.signal)
-}
+export const denoPieceGet = inPlacePieceGet<DenoConn>({ idle, connect: (hostname, port) => Deno.connect({ hostname, port }), exchange })
 
 async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: Uint8Array, signal: AbortSignal): Promise<PieceHttpResponse> {
   signal.throwIfAborted()
@@ -59,22 +45,16 @@ async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: 
       const parsed = parseResponseHead(scratch.subarray(0, got))
       if (parsed === null) continue
       if ('error' in parsed) throw new Error(`piece server: ${parsed.error}`)
-      const { head, bodyStart } = parsed
-      const framing: BodyFraming = head.framing
-      const early = scratch.subarray(bodyStart, got)
-      if (framing.kind !== 'length' || framing.remaining > into.byteLength || early.byteLength > framing.remaining) {
-        // Not a body this client reads in place: the connection is not reused, the bytes are not trusted.
-        close()
-        throw new Error(`piece server answered ${head.status} without a Content-Length that fits the piece`)
-      }
+      const { head } = parsed
+      const inPlace = inPlaceBody(parsed, scratch.subarray(0, got), into)
+      // Not a body this client reads in place: the connection is not reused, the bytes are not trusted.
+      if ('error' in inPlace) throw new Error(`piece server ${inPlace.error}`)
+      const { length, early } = inPlace
       into.set(early)
-      const length = framing.remaining
       const park = (): void => {
         signal.removeEventListener('abort', close)
-        const list = idle.get(key) ?? []
-        if (!head.keepAlive || closed || list.length >= IDLE_PER_HOST) return close()
-        list.push(conn)
-        idle.set(key, list)
+        if (!head.keepAlive || closed) return close()
+        idle.park(key, conn, close)
       }
       const body = readBody(conn, into.subarray(0, length), early.byteLength, park, close)
       return {

@@ -71,6 +71,23 @@ export function parseResponseHead(bytes: Buffer): null | { error: string } | { h
   return { head: { status: code, headers, keepAlive, framing }, bodyStart: end + 4 }
 }
 
+/**
+ * For a client reading a body straight into `into`: how long the body is and
+ * the bytes of it that came with the head (in `bytes`, after it), or why it cannot be read that way
+ * (no Content-Length, or more than `into` holds).
+ */
+export function inPlaceBody(
+  parsed: { head: ResponseHead; bodyStart: number },
+  bytes: Uint8Array,
+  into: Uint8Array,
+): { error: string } | { length: number; early: Uint8Array } {
+  const { framing, status } = parsed.head
+  if (framing.kind !== 'length' || framing.remaining > into.byteLength) return { error: `answered ${status} without a Content-Length that fits the piece` }
+  const early = bytes.subarray(parsed.bodyStart)
+  if (early.byteLength > framing.remaining) return { error: 'sent more than its Content-Length' }
+  return { length: framing.remaining, early }
+}
+
 /** Decodes a chunked body incrementally; `push` returns an error message when the framing is broken. */
 export class ChunkedDecoder {
   done = false
