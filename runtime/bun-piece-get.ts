@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { PieceHttpResponse } from '../core/contract/piece-get.ts'
 import { inPlaceBody, parseResponseHead } from './http-head.ts'
-import { IdleConnections, inPlacePieceGet } from './in-place-piece-get.ts'
+import { IdleConnections, inPlacePieceGet, NotInPlace } from './in-place-piece-get.ts'
 
 /**
  * Piece GETs over Bun's own TCP sockets (`Bun.connect`): each read is
@@ -102,9 +102,10 @@ class Connection {
       const all = Buffer.concat([this.head, data])
       const parsed = parseResponseHead(all)
       if (parsed === null) return void (this.head = all)
-      const body = 'error' in parsed ? parsed : inPlaceBody(parsed, all, this.into!)
-      if ('error' in body) return this.fail(new Error(`piece server ${body.error}`))
-      const { head } = parsed as Exclude<typeof parsed, { error: string }>
+      if ('error' in parsed) return this.fail(new Error(`piece server: ${parsed.error}`))
+      const body = inPlaceBody(parsed, all, this.into!)
+      if ('error' in body) return this.fail(new NotInPlace(`piece server ${body.error}`))
+      const { head } = parsed
       this.head = null
       this.keepAlive = head.keepAlive
       this.length = body.length

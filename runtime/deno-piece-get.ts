@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { PieceHttpResponse } from '../core/contract/piece-get.ts'
 import { inPlaceBody, parseResponseHead } from './http-head.ts'
-import { IdleConnections, inPlacePieceGet } from './in-place-piece-get.ts'
+import { IdleConnections, inPlacePieceGet, NotInPlace } from './in-place-piece-get.ts'
 
 /**
  * Piece GETs over Deno's own TCP connections (`Deno.connect`): `conn.read`
@@ -48,7 +48,7 @@ async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: 
       const { head } = parsed
       const inPlace = inPlaceBody(parsed, scratch.subarray(0, got), into)
       // Not a body this client reads in place: the connection is not reused, the bytes are not trusted.
-      if ('error' in inPlace) throw new Error(`piece server ${inPlace.error}`)
+      if ('error' in inPlace) throw new NotInPlace(`piece server ${inPlace.error}`)
       const { length, early } = inPlace
       into.set(early)
       const park = (): void => {

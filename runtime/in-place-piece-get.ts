@@ -38,6 +38,12 @@ export interface InPlaceClient<T> {
 
 const encoder = new TextEncoder()
 
+/**
+ * Thrown by a client's exchange for an answer it cannot read in place (chunked, as Bun.serve sends a streamed
+ * body such as a rate-limited piece, or longer than the buffer): the GET is asked again through `fetch`.
+ */
+export class NotInPlace extends Error {}
+
 /** Plain-HTTP piece GETs with a buffer to read into go through `client`; HTTPS and GETs without one through `fetch`. */
 export function inPlacePieceGet<T>(client: InPlaceClient<T>): PieceHttpGet {
   return async (url, init) => {
@@ -50,9 +56,13 @@ export function inPlacePieceGet<T>(client: InPlaceClient<T>): PieceHttpGet {
     const pooled = client.idle.take(key)
     if (pooled) {
       // A pooled connection the server closed while it sat idle answers nothing: ask once more on a new one.
-      const answer = await client.exchange(pooled, key, request, init.into, init.signal).catch(() => null)
+      const answer = await client.exchange(pooled, key, request, init.into, init.signal).catch((error: unknown) => (error instanceof NotInPlace ? error : null))
+      if (answer instanceof NotInPlace) return fetchPieceGet(url, init)
       if (answer || init.signal.aborted) return answer ?? Promise.reject(init.signal.reason)
     }
-    return client.exchange(await client.connect(hostname, port, key), key, request, init.into, init.signal)
+    return client.exchange(await client.connect(hostname, port, key), key, request, init.into, init.signal).catch((error: unknown) => {
+      if (error instanceof NotInPlace && !init.signal.aborted) return fetchPieceGet(url, init)
+      throw error
+    })
   }
 }
