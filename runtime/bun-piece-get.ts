@@ -99,9 +99,10 @@ class Connection {
 
   private onData(data: Uint8Array): void {
     if (this.head) {
-      const all = Buffer.concat([this.head, data])
+      // Usually the whole head comes in the first read, with much of the body: parsed in place, not copied.
+      const all = this.head.byteLength ? Buffer.concat([this.head, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
       const parsed = parseResponseHead(all)
-      if (parsed === null) return void (this.head = all)
+      if (parsed === null) return void (this.head = Buffer.from(all))
       if ('error' in parsed) return this.fail(new Error(`piece server: ${parsed.error}`))
       const body = inPlaceBody(parsed, all, this.into!)
       if ('error' in body) return this.fail(new NotInPlace(`piece server ${body.error}`))
