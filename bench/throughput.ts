@@ -2,30 +2,39 @@
  * One peer gets a file from a warm supernode, alternating with curl fetching
  * the same file from the same origin; medians over rounds. Prints the
  * throughput ratio (peer / curl), the machine's busy CPU per run on each
- * side, and the peer's peak RSS.
+ * side, and the peak RSS of the peer and of the supernode while it served.
+ * `--runtime` runs both on Node, Bun or Deno; `--supernode-runtime` and
+ * `--get-runtime` mix them.
  *
  *   npm run bench:throughput -- --size 1024 --rounds 5
+ *   npm run bench:throughput -- --runtime bun
+ *   npm run bench:throughput -- --supernode-runtime deno --get-runtime node
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
-import { machineBusySeconds } from './lib/proc-stats.ts'
+import { machineBusySeconds, procUsage } from './lib/proc-stats.ts'
 import { BIN, type Finished, flag, median, run, startSupernode } from './lib/processes.ts'
+import { resetPeakRss, runtimeCommand, runtimeFlag } from './lib/runtimes.ts'
 
 const MiB = 1024 * 1024
 const size = flag('size', 256) * MiB
 const rounds = flag('rounds', 3)
+const both = runtimeFlag('runtime', 'node')
+const snRuntime = runtimeFlag('supernode-runtime', both)
+const getRuntime = runtimeFlag('get-runtime', both)
+const [getCmd, ...getPre] = runtimeCommand(getRuntime, BIN)
 
 const dir = await mkdtemp(join(tmpdir(), 'df-bench-'))
 const file = join(dir, 'file.bin')
 await writeBenchFile(file, size)
 const origin = await startBenchOrigin(file)
 const { url } = origin
-const sn = await startSupernode(join(dir, 'sn'))
+const sn = await startSupernode(join(dir, 'sn'), [], [], snRuntime)
 let failed = false
 try {
-  const warm = await run(process.execPath, [BIN, 'get', url, '-o', join(dir, 'warm'), '--supernode', sn.url, '--home', join(dir, 'warm-home'), '--json'])
+  const warm = await run(getCmd, [...getPre, 'get', url, '-o', join(dir, 'warm'), '--supernode', sn.url, '--home', join(dir, 'warm-home'), '--json'])
   if (warm.code !== 0) throw new Error(`warm-up get failed: ${warm.stderr}`)
   // The origin's file and the supernode's copy were just written: flush them now, not during the rounds
   // (the kernel's writeback of 2 GiB ran beside the first rounds and slowed both sides).
@@ -33,6 +42,8 @@ try {
   const curl: number[] = []
   const peer: number[] = []
   const rss: number[] = []
+  // The supernode's peak while it served each get (its window restarts before each one), where /proc allows.
+  const snRss: number[] = []
   // The machine's busy CPU-s during each run: curl + the origin, and get + the supernode (and anything else running).
   const curlCpu: number[] = []
   const peerCpu: number[] = []
@@ -49,8 +60,9 @@ try {
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
     await rm(join(dir, 'curl.out'), { force: true })
-    const p = await measured(peerCpu, process.execPath, [
-      BIN,
+    const windowed = resetPeakRss(sn.child.pid!)
+    const p = await measured(peerCpu, getCmd, [
+      ...getPre,
       'get',
       url,
       '-o',
@@ -64,11 +76,13 @@ try {
     if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
     peer.push(p.ms)
     rss.push(p.peakRss)
+    const snUsage = windowed ? procUsage(sn.child.pid!) : null
+    if (snUsage) snRss.push(snUsage.peakRssBytes)
     await rm(join(dir, 'peer.out'), { force: true })
     await rm(join(dir, `home-${i}`), { recursive: true, force: true })
   }
   const mbps = (ms: number): number => size / MiB / (ms / 1000)
-  console.log(`file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both`)
+  console.log(`file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both; supernode on ${snRuntime}, get on ${getRuntime}`)
   console.log(`curl from origin        median ${(median(curl) / 1000).toFixed(2)} s  ${mbps(median(curl)).toFixed(0)} MiB/s`)
   console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
   console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | get ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
@@ -78,6 +92,8 @@ try {
       `machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | get + supernode median ${median(peerCpu).toFixed(2)} s`,
     )
   console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
+  if (snRss.length)
+    console.log(`supernode peak RSS while serving: median ${(median(snRss) / MiB).toFixed(0)} MiB, max ${(Math.max(...snRss) / MiB).toFixed(0)} MiB`)
 } catch (error) {
   console.error(String(error))
   failed = true

@@ -1,4 +1,5 @@
 import type { ServeFn } from '../core/contract/serve.ts'
+import { bunPieceGet } from './bun-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
@@ -22,4 +23,4 @@ const bunServe: ServeFn = async (fetch, options) => {
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }
 
-export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256, guardedFetch: resolvingFetch }
+export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256, pieceGet: bunPieceGet, guardedFetch: resolvingFetch }

@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer'
+
 /**
  * HTTP/1.1 response heads and body framing, for the socket piece client:
  * only what a piece response needs (status, headers, Content-Length,
@@ -17,6 +19,16 @@ export interface ResponseHead {
 const CRLF2 = Buffer.from('\r\n\r\n')
 const MAX_HEAD_BYTES = 16 * 1024
 const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** A piece GET's request head; a header with a line break is refused (it would split the request). */
+export function requestHead(path: string, host: string, headers: Record<string, string> = {}): string {
+  let head = `GET ${path} HTTP/1.1\r\nhost: ${host}\r\n`
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} has a line break`)
+    head += `${name}: ${value}\r\n`
+  }
+  return `${head}\r\n`
+}
 
 /** Parses the head at the start of `bytes`: null while incomplete, else the head and where the body starts. */
 export function parseResponseHead(bytes: Buffer): null | { error: string } | { head: ResponseHead; bodyStart: number } {
@@ -57,6 +69,23 @@ export function parseResponseHead(bytes: Buffer): null | { error: string } | { h
     keepAlive = false
   }
   return { head: { status: code, headers, keepAlive, framing }, bodyStart: end + 4 }
+}
+
+/**
+ * For a client reading a body straight into `into`: how long the body is and
+ * the bytes of it that came with the head (in `bytes`, after it), or why it cannot be read that way
+ * (no Content-Length, or more than `into` holds).
+ */
+export function inPlaceBody(
+  parsed: { head: ResponseHead; bodyStart: number },
+  bytes: Uint8Array,
+  into: Uint8Array,
+): { error: string } | { length: number; early: Uint8Array } {
+  const { framing, status } = parsed.head
+  if (framing.kind !== 'length' || framing.remaining > into.byteLength) return { error: `answered ${status} without a Content-Length that fits the piece` }
+  const early = bytes.subarray(parsed.bodyStart)
+  if (early.byteLength > framing.remaining) return { error: 'sent more than its Content-Length' }
+  return { length: framing.remaining, early }
 }
 
 /** Decodes a chunked body incrementally; `push` returns an error message when the framing is broken. */

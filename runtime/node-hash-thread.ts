@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { PieceHasher } from '../core/contract/hash.ts'
+import { allocatePages } from './page-memory.ts'
 
 /**
  * sha256 of received pieces on a worker thread, so the peer's event loop only
@@ -110,18 +111,5 @@ export const hashThread = new HashThread()
 
 export const createPieceHasher = (): PieceHasher => hashThread.hasher()
 
-/**
- * Receive-buffer memory the hash thread reads in place and direct I/O takes:
- * shared, and page-aligned (a WebAssembly memory; JS has no other way to ask
- * for alignment).
- */
-export function allocateShared(bytes: number): Uint8Array {
-  const pages = Math.max(1, Math.ceil(bytes / 65536))
-  try {
-    return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer, 0, bytes)
-  } catch {
-    // Out of address space for another memory (each reserves ~10 GiB of it here): plain memory still works,
-    // hashed from a copy and written through the page cache.
-    return new Uint8Array(bytes)
-  }
-}
+/** Receive-buffer memory the hash thread reads in place and direct I/O takes. */
+export const allocateShared = (bytes: number): Uint8Array => allocatePages(bytes, true)

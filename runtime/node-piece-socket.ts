@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import type { PieceHttpGet, PieceHttpResponse } from '../core/contract/piece-get.ts'
-import { type BodyFraming, parseResponseHead, type ResponseHead } from './http-head.ts'
+import { type BodyFraming, parseResponseHead, type ResponseHead, requestHead } from './http-head.ts'
 import { SocketPool } from './node-socket-pool.ts'
 
 /**
@@ -29,15 +29,6 @@ export const socketPieceGet: PieceHttpGet = (url, init) => {
       throw error
     })
   return attempt(pool.take(key) ?? new Connection(host, port, key))
-}
-
-function requestHead(path: string, host: string, headers: Record<string, string> = {}): string {
-  let head = `GET ${path} HTTP/1.1\r\nhost: ${host}\r\n`
-  for (const [name, value] of Object.entries(headers)) {
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} has a line break`)
-    head += `${name}: ${value}\r\n`
-  }
-  return `${head}\r\n`
 }
 
 class StaleConnection extends Error {}

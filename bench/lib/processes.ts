@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { procUsage } from './proc-stats.ts'
+import { RUNTIME_ENV, type RuntimeName, runtimeCommand } from './runtimes.ts'
 
 /** The CLI the benches run: this checkout's build, or another one's (`DRAGONFLY_BIN=/old/bin/dragonfly.cjs`) to compare builds. */
 export const BIN = process.env.DRAGONFLY_BIN ?? resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
@@ -37,7 +38,7 @@ export function peakRssOf(pid: number, everyMs = 100): () => number {
 /** Runs a command, timing it and sampling its peak RSS (Linux /proc). */
 export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
   const started = performance.now()
-  const child: ChildProcess = spawn(cmd, args, { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
+  const child: ChildProcess = spawn(cmd, args, { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...RUNTIME_ENV, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (d) => (stdout += d))
@@ -46,9 +47,17 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
   return new Promise((done) => child.on('close', (code) => done({ code: code ?? 1, ms: performance.now() - started, stdout, stderr, peakRss: peakRss() })))
 }
 
-/** Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL. */
-export function startSupernode(home: string, args: string[] = [], nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], nodeArgs)
+/**
+ * Starts `dragonfly supernode` on a free port (with `args`, e.g. `--total-limit`) and resolves with its URL;
+ * `nodeArgs` go to node, on Node only.
+ */
+export function startSupernode(
+  home: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+  runtime: RuntimeName = 'node',
+): Promise<{ url: string; child: ChildProcess }> {
+  return startServer(['supernode', '--port', '0', '--host', '127.0.0.1', '--home', home, ...args], nodeArgs, runtime)
 }
 
 /** Starts `dragonfly daemon` (API, mirror and proxy on a free port, upload server on another) and resolves with its URL. */
@@ -57,8 +66,9 @@ export function startDaemon(home: string, supernode: string, args: string[] = []
 }
 
 /** Runs the built CLI as a server (`nodeArgs` go to node, e.g. heap snapshot flags) until it says where it listens. */
-function startServer(args: string[], nodeArgs: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'] })
+function startServer(args: string[], nodeArgs: string[], runtime: RuntimeName = 'node'): Promise<{ url: string; child: ChildProcess }> {
+  const [cmd, ...pre] = runtime === 'node' ? [process.execPath, ...nodeArgs, BIN] : runtimeCommand(runtime, BIN)
+  const child = spawn(cmd, [...pre, ...args], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...RUNTIME_ENV } })
   return new Promise((done, fail) => {
     let out = ''
     const seen = (d: Buffer): void => {

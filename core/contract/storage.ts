@@ -11,6 +11,12 @@ export interface StorageDriver {
   readAt(key: string, offset: number, length: number): Promise<Uint8Array>
   /** Optional: like `readAt`, into memory the caller owns (`target.byteLength` bytes); piece servers reuse it across requests. */
   readInto?(key: string, offset: number, target: Uint8Array): Promise<void>
+  /**
+   * Optional: `length` bytes at `offset` as a Blob read only when it is sent. A driver offers it where the
+   * runtime has file-backed Blobs whose server sends them from the file (Bun's sendfile); piece servers
+   * that cannot pool their memory (no `afterResponse`) then answer without reading the piece into JS.
+   */
+  blobAt?(key: string, offset: number, length: number): Promise<Blob>
   /** Removes the blob and its metadata; no error when absent. */
   remove(key: string): Promise<void>
   getMeta<T = unknown>(key: string): Promise<T | null>

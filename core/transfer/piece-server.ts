@@ -61,6 +61,8 @@ export interface PieceServerOptions {
 export function createPieceRoutes(options: PieceServerOptions): Hono {
   const app = new Hono()
   const encoder = createPieceEncoder(options.transforms ?? [])
+  /** With no transforms every answer is the plain piece (`identity`). */
+  const encodes = (options.transforms?.length ?? 0) > 0
   const pool = new BufferPool(MAX_POOLED)
   const slots = options.uploadSlots ? new UploadSlots(options.uploadSlots) : undefined
   if (options.hooks) app.use(`${PIECES_PATH}/*`, checkRequests(options.hooks))
@@ -116,6 +118,15 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
       afterResponse(release)
     }
     const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', vary: ACCEPT_CODING_HEADER }
+    // The piece map rides along: a child fetching from here needs no separate request to learn what is new.
+    if (task.held && task.layout.pieceCount <= MAX_HAVE_HEADER_PIECES) headers[HAVE_HEADER] = task.held().toBase64()
+    if (!lend && !task.limiter && !encodes && task.storage.blobAt) {
+      // Plain bytes straight from the store's file: the runtime's server sends them without a copy through JS.
+      const blob = await task.storage.blobAt(taskId, range.start, range.length)
+      options.onServed?.(taskId, piece, range.length)
+      return new Response(blob, { status: 200, headers: { ...headers, 'content-length': String(range.length), [CODING_HEADER]: 'identity' } })
+    }
     let bytes: Uint8Array
     let body: Uint8Array
     let coding: string
@@ -132,14 +143,8 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
       else if (body.buffer !== lend.buffer) pool.give(lend)
     }
     options.onServed?.(taskId, piece, body.byteLength)
-    const headers: Record<string, string> = {
-      'content-type': 'application/octet-stream',
-      'content-length': String(body.byteLength),
-      [CODING_HEADER]: coding,
-      vary: ACCEPT_CODING_HEADER,
-    }
-    // The piece map rides along: a child fetching from here needs no separate request to learn what is new.
-    if (task.held && task.layout.pieceCount <= MAX_HAVE_HEADER_PIECES) headers[HAVE_HEADER] = task.held().toBase64()
+    headers['content-length'] = String(body.byteLength)
+    headers[CODING_HEADER] = coding
     return c.body(task.limiter ? limitedBody(body, task.limiter) : (body as Uint8Array<ArrayBuffer>), 200, headers)
   })
   app.onError((error) => toErrorResponse(error))

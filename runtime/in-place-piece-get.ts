@@ -1,0 +1,68 @@
+import { fetchPieceGet, type PieceHttpGet, type PieceHttpResponse } from '../core/contract/piece-get.ts'
+import { requestHead } from './http-head.ts'
+
+/** Idle connections kept per host:port; more are closed when they come back. */
+const IDLE_PER_HOST = 16
+
+/**
+ * Keep-alive connections of a piece client (Bun's, Deno's), per
+ * `host:port`, waiting for the next piece GET. A connection the server
+ * closed meanwhile fails its next request, which is then asked again on a
+ * new one.
+ */
+export class IdleConnections<T> {
+  private readonly idle = new Map<string, T[]>()
+
+  take(key: string): T | undefined {
+    const list = this.idle.get(key)
+    const connection = list?.pop()
+    if (list && !list.length) this.idle.delete(key)
+    return connection
+  }
+
+  /** Parks a connection whose response is complete, or closes it when the host has enough waiting. */
+  park(key: string, connection: T, close: () => void): void {
+    const list = this.idle.get(key) ?? []
+    if (list.length >= IDLE_PER_HOST) return close()
+    list.push(connection)
+    this.idle.set(key, list)
+  }
+}
+
+/** A runtime's TCP client that reads a piece body straight into the receiver's buffer. */
+export interface InPlaceClient<T> {
+  idle: IdleConnections<T>
+  connect(hostname: string, port: number, key: string): Promise<T>
+  exchange(connection: T, key: string, request: Uint8Array, into: Uint8Array, signal: AbortSignal): Promise<PieceHttpResponse>
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Thrown by a client's exchange for an answer it cannot read in place (chunked, as Bun.serve sends a streamed
+ * body such as a rate-limited piece, or longer than the buffer): the GET is asked again through `fetch`.
+ */
+export class NotInPlace extends Error {}
+
+/** Plain-HTTP piece GETs with a buffer to read into go through `client`; HTTPS and GETs without one through `fetch`. */
+export function inPlacePieceGet<T>(client: InPlaceClient<T>): PieceHttpGet {
+  return async (url, init) => {
+    const target = new URL(url)
+    if (target.protocol !== 'http:' || !init.into) return fetchPieceGet(url, init)
+    const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1')
+    const port = Number(target.port || 80)
+    const key = `${hostname}:${port}`
+    const request = encoder.encode(requestHead(`${target.pathname}${target.search}`, target.host, init.headers))
+    const pooled = client.idle.take(key)
+    if (pooled) {
+      // A pooled connection the server closed while it sat idle answers nothing: ask once more on a new one.
+      const answer = await client.exchange(pooled, key, request, init.into, init.signal).catch((error: unknown) => (error instanceof NotInPlace ? error : null))
+      if (answer instanceof NotInPlace) return fetchPieceGet(url, init)
+      if (answer || init.signal.aborted) return answer ?? Promise.reject(init.signal.reason)
+    }
+    return client.exchange(await client.connect(hostname, port, key), key, request, init.into, init.signal).catch((error: unknown) => {
+      if (error instanceof NotInPlace && !init.signal.aborted) return fetchPieceGet(url, init)
+      throw error
+    })
+  }
+}
