@@ -124,7 +124,7 @@ describe('piece map stream (GET /pieces/:taskId?stream=1) on a real socket', () 
     const have = new Bitset(PIECES)
     have.set(1)
     have.set(5)
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: have.count, have: have.toBase64() }))
     })
     servers.push(server)
