@@ -109,7 +109,6 @@ export class Peer implements DownloadHost {
       transforms: this.options.plugins.transforms,
       hooks: this.options.plugins.hooks,
       onServed: this.options.onServed,
-      uploadSlots: this.options.uploadSlots,
     })
     const host = this.options.advertiseHost ?? '127.0.0.1'
     this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })

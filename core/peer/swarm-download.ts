@@ -1,4 +1,3 @@
-import { fetchPieceGet } from '../contract/piece-get.ts'
 import { createError } from '../errors.ts'
 import { type AssignmentDto, type RegisterResponse, type SourceFailure, SUPERNODE_ID, type SyncResponse } from '../protocol/api-schema.ts'
 import { decodeError } from '../protocol/error-body.ts'
@@ -89,7 +88,6 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     headers: (url) => ({ ...host.outgoingHeaders(url), ...capabilityHeader(task.capability) }),
     onChange: wake,
     fetch: host.options.apiFetch,
-    stream: host.options.pieceGet ?? fetchPieceGet,
   })
   const offset = hashOffset(peerId, Math.max(1, pieceCount))
   request.signal?.addEventListener('abort', wake)
