@@ -14,7 +14,6 @@ import { HAVE_HEADER, MAX_HAVE_HEADER_PIECES } from './piece-fetch.ts'
 import { NDJSON, pieceMapStream } from './piece-map-stream.ts'
 import { limitedBody, type RateLimiter } from './rate-limit.ts'
 import { checkRequests } from './request-check.ts'
-import { UploadSlots } from './upload-slots.ts'
 
 /** Piece buffers kept for reuse between responses (more are allocated while more are being sent). */
 const MAX_POOLED = 16
@@ -44,12 +43,6 @@ export interface PieceServerOptions {
   transforms?: readonly PieceTransform[]
   /** Request checks (auth); omit when the enclosing app already runs them. */
   hooks?: readonly PluginHooks[]
-  /**
-   * Pieces sent at once; more wait their turn (upload-slots.ts). Needs the
-   * runtime's `afterResponse` to know when a piece has left; without it, or
-   * unset, pieces are not queued.
-   */
-  uploadSlots?: number
 }
 
 /**
@@ -64,7 +57,6 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
   /** With no transforms every answer is the plain piece (`identity`). */
   const encodes = (options.transforms?.length ?? 0) > 0
   const pool = new BufferPool(MAX_POOLED)
-  const slots = options.uploadSlots ? new UploadSlots(options.uploadSlots) : undefined
   if (options.hooks) app.use(`${PIECES_PATH}/*`, checkRequests(options.hooks))
   app.get(PIECE_MAP_ROUTE, async (c) => {
     const { taskId } = c.req.param()
@@ -75,8 +67,7 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     if (!task?.held) throw createError('E_UNKNOWN_TASK', `no task ${taskId} here`)
     await task.gate?.check(c.req.header(CAPABILITY_HEADER))
     if (c.req.query('stream') === '1' && task.changed) {
-      const served = task as Required<Pick<ServedTask, 'held' | 'changed'>> & ServedTask
-      const source = { pieceCount: served.layout.pieceCount, held: () => served.held(), changed: (signal: AbortSignal) => served.changed(signal) }
+      const source = { pieceCount: task.layout.pieceCount, held: task.held, changed: task.changed }
       return c.body(pieceMapStream(source, after, wait, c.req.raw.signal), 200, { 'content-type': NDJSON, 'cache-control': 'no-store' })
     }
     if (task.held().count <= after && wait > 0 && task.changed) {
@@ -111,12 +102,6 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     const range = pieceRange(task.layout, piece)
     // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
     const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
-    if (slots && afterResponse) {
-      const release = await slots.acquire(c.req.raw.signal).catch(() => {
-        throw createError('E_ABORTED', 'the request went away while it waited for an upload slot')
-      })
-      afterResponse(release)
-    }
     const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', vary: ACCEPT_CODING_HEADER }
     // The piece map rides along: a child fetching from here needs no separate request to learn what is new.
