@@ -24,6 +24,7 @@ function flagsBefore(argv: string[]): string[] {
  */
 export async function runCli(meta: CommandMeta, commands: CommandLoaders, argv: string[]): Promise<void> {
   const json = flagsBefore(argv).includes('--json')
+  process.stdout.on('error', stdoutFailed)
   try {
     const [name, ...rest] = argv
     if (name === undefined || isHelp(name)) {
@@ -61,4 +62,14 @@ export async function runCli(meta: CommandMeta, commands: CommandLoaders, argv: 
   } catch (error) {
     reportError(error, json)
   }
+}
+
+/**
+ * stdout's reader went away (`dragonfly get url --json | head -c 0`): what was
+ * left to print is not wanted, and it is no crash. A download into stdout
+ * (`-o -`) sees the failed write itself and ends with E_IO.
+ */
+function stdoutFailed(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') return
+  reportError(createError('E_IO', `cannot write to stdout: ${error.message}`), false, process.stderr)
 }

@@ -51,6 +51,21 @@ describe('get: where the file goes', () => {
     expect(await readdir(dir)).toEqual(['home'])
   })
 
+  it('a reader that closes stdout early is no crash: the --json line is dropped, the file is written, exit 0', async () => {
+    const dir = await tempDir()
+    const child = spawn(process.execPath, [BIN, 'get', origin.url(), '-o', join(dir, 'out.bin'), '--json', '--home', join(dir, 'home'), '--daemon', 'off'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d))
+    const code = await new Promise<number | null>((done) => child.on('close', done))
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at /)
+    expect(code).toBe(0)
+    expect(await sha256File(join(dir, 'out.bin'))).toBe(digest)
+  })
+
   it('a FIFO is written into and stays a FIFO', async () => {
     const dir = await tempDir()
     const fifo = join(dir, 'pipe')
