@@ -102,6 +102,9 @@ export class PieceReceiver {
       })
       await writer.settle()
       if (task.have.has(a.piece)) return done
+      // Stopped because another copy won (it aborts the others before it marks the piece held) or the download
+      // ended: the source did nothing wrong, and must not be reported or dropped for it.
+      if (!outcome.ok && mine.signal.aborted) return done
       if (!outcome.ok) {
         // Bad bytes from one source isolate it; the same piece failing verification from source after source
         // is not the sources (a transform that cannot decode here, a corrupt cache): stop instead of asking forever.
