@@ -37,9 +37,12 @@ interface PeerMeta {
 
 /** The whole-content digest of a task, fed in piece order from what is stored. */
 export function newTaskDigest(storage: StorageDriver, createHash: CreateHash, taskId: string, layout: PieceLayout): OrderedDigest {
-  return new OrderedDigest(createHash, layout.pieceCount, (n) => {
+  return new OrderedDigest(createHash, layout.pieceCount, async (n, target) => {
     const r = pieceRange(layout, n)
-    return storage.readAt(taskId, r.start, r.length)
+    if (!storage.readInto) return storage.readAt(taskId, r.start, r.length)
+    const into = target(r.length)
+    await storage.readInto(taskId, r.start, into)
+    return into
   })
 }
 
