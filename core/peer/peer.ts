@@ -26,6 +26,13 @@ import { SupernodeList } from './supernode-list.ts'
 import { runSwarmDownload } from './swarm-download.ts'
 import { TaskProgress } from './task-progress.ts'
 
+/** A swarm this peer is in: where, under which id, and the secret that proves the id is its own. */
+interface Membership {
+  base: string
+  peerId: string
+  secret?: string
+}
+
 /** Heartbeat pulls in flight at once. */
 const HEARTBEAT_CONCURRENCY = 16
 
@@ -72,7 +79,7 @@ export class Peer implements DownloadHost {
   readonly progress = new TaskProgress()
   private server?: ServerHandle
   /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
-  private readonly memberships = new Map<string, { base: string; peerId: string }>()
+  private readonly memberships = new Map<string, Membership>()
   private heartbeat?: ReturnType<typeof setInterval>
   private beating = false
   /** The host's limits (`totalLimit`) and each task's under them. */
@@ -119,15 +126,15 @@ export class Peer implements DownloadHost {
   /** Leaves every swarm, then stops serving and closes the storage's open files. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat)
-    await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId)))
+    await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId, m.secret)))
     this.memberships.clear()
     await this.server?.close()
     this.server = undefined
     await this.options.storage.close?.()
   }
 
-  joined(taskId: string, base: string, peerId: string): void {
-    this.memberships.set(taskId, { base, peerId })
+  joined(taskId: string, base: string, peerId: string, secret?: string): void {
+    this.memberships.set(taskId, { base, peerId, secret })
     this.heartbeat ??= setInterval(() => void this.beat(), 10_000)
     ;(this.heartbeat as { unref?: () => void }).unref?.()
   }
@@ -146,7 +153,7 @@ export class Peer implements DownloadHost {
       const next = async (): Promise<void> => {
         for (let item = due.pop(); item; item = due.pop()) {
           const [id, m] = item
-          await this.client.sync(m.base, id, { peerId: m.peerId }).catch(() => {
+          await this.client.sync(m.base, id, { peerId: m.peerId }, m.secret).catch(() => {
             if (this.memberships.get(id) === m) this.memberships.delete(id)
           })
         }
@@ -161,7 +168,7 @@ export class Peer implements DownloadHost {
   async leave(taskId: string): Promise<void> {
     const m = this.memberships.get(taskId)
     this.memberships.delete(taskId)
-    if (m) await this.client.leave(m.base, taskId, m.peerId).catch(() => {})
+    if (m) await this.client.leave(m.base, taskId, m.peerId, m.secret).catch(() => {})
   }
 
   /** The limits a task's transfers run under: its own (if any) under the host's. */
@@ -210,6 +217,8 @@ export class Peer implements DownloadHost {
     // Each supernode gets one try, and a second one when it forgot us; the list may grow as the cluster answers.
     const failed = new Set<string>()
     const forgot = new Set<string>()
+    // Where this download is registered: only a registered peer's report of going to the source counts.
+    const registrations = new Map<string, RegisterResponse>()
     if (this.options.supernodes.length > 0) await this.supernodes.refresh()
     for (;;) {
       const base = this.supernodes.current().find((b) => !failed.has(b))
@@ -233,6 +242,7 @@ export class Peer implements DownloadHost {
               throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
             throw error
           })
+        registrations.set(base, registration)
         if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous, accessOf(taskId, registration, previous))
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
@@ -277,7 +287,7 @@ export class Peer implements DownloadHost {
       }
       task = await backToSource({ host: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
-      await this.reportBackToSource(request.url, stats.bytesFromSource)
+      await this.reportBackToSource(registrations, request.url, stats.bytesFromSource)
     }
     // Every piece was verified as it was written in this run, so the supernode's whole-content digest holds
     // for the bytes on disk; it is recomputed from them when the user named another, after going to the
@@ -308,9 +318,11 @@ export class Peer implements DownloadHost {
     }
   }
 
-  /** Tells every supernode that answers that this download went to the source (for `dragonfly_back_to_source_total`). */
-  private async reportBackToSource(url: string, bytes: number): Promise<void> {
-    await Promise.allSettled(this.supernodes.current().map((base) => this.client.reportBackToSource(base, { url, bytes })))
+  /** Tells each supernode this download registered with that it went to the source (for `dragonfly_back_to_source_total`). */
+  private async reportBackToSource(registrations: Map<string, RegisterResponse>, url: string, bytes: number): Promise<void> {
+    await Promise.allSettled(
+      [...registrations].map(([base, r]) => this.client.reportBackToSource(base, { url, bytes, taskId: r.taskId, peerId: r.peerId }, r.peerSecret)),
+    )
   }
 
   /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */
