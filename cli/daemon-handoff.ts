@@ -10,6 +10,7 @@ import type { DaemonDownloadBody } from '../core/protocol/api-schema.ts'
 import { errorFromResponse } from '../core/protocol/error-body.ts'
 import { DAEMON_ROUTES, routePath, serverUrl } from '../core/protocol/routes.ts'
 import { TASK_ID_HEADER } from '../core/protocol/task-id.ts'
+import { credentialHeaders } from '../core/source/source-access.ts'
 import { type OutputTarget, openSink } from './output-target.ts'
 
 /** Written by `dragonfly daemon` into its home: `{url, pid, upload}`. */
@@ -105,7 +106,8 @@ export async function downloadViaDaemon(
     })
   }
   const digest = `sha256:${hash.digest('hex')}`
-  const status = await fetch(serverUrl(daemon, routePath(DAEMON_ROUTES.task, { taskId })))
+  // A private task's state is shown only to a caller with its credentials.
+  const status = await fetch(serverUrl(daemon, routePath(DAEMON_ROUTES.task, { taskId })), { headers: credentialHeaders(request.headers) })
     .then((r) => r.json() as Promise<{ result?: DownloadResult }>)
     .catch(() => null)
   const result = status?.result

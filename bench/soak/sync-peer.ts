@@ -1,5 +1,6 @@
 import { type ReceivedFrom, type RegisterResponse, SUPERNODE_ID, type SyncBody, type SyncResponse } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
+import { peerSecretHeader } from '../../core/protocol/peer-secret.ts'
 import { PIECE_MAP_ROUTE, routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 
 /** Requests of each kind the virtual peers sent, counted (a million syncs are not kept one by one). */
@@ -34,10 +35,12 @@ const SEED_ASK = 4
  * once and is reported on the next sync.
  */
 export async function runSyncPeer(o: SyncPeerOptions): Promise<void> {
+  // The registration's secret, sent with every request that speaks for this peer.
+  let secret: string | undefined
   const call = async <T>(path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${o.supernode}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json', ...peerSecretHeader(secret) }, body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(60_000),
     })
     const text = await res.text()
@@ -50,6 +53,7 @@ export async function runSyncPeer(o: SyncPeerOptions): Promise<void> {
     peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location: `r${i % 2}|z${i % 3}|k${i % 8}` },
   })
   o.counts.registers++
+  secret = reg.peerSecret
   const syncPath = routePath(SUPERNODE_ROUTES.sync, { taskId: reg.taskId })
   const have = new Bitset(reg.pieceCount)
   o.holdings.set(reg.peerId, have)

@@ -1,4 +1,5 @@
 import { type PieceResult, type PullResponse, type RegisterResponse, SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
+import { peerSecretHeader } from '../../core/protocol/peer-secret.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 
 /** What one request cost, by kind; a pull is `work` when it handed out pieces, `empty` when it came back with none, `report` the last one (results only). */
@@ -30,11 +31,13 @@ export interface VirtualPeerOutcome {
  * settles. Its piece-server address is never contacted.
  */
 export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeerOutcome> {
+  // The registration's secret, sent with every request that speaks for this peer.
+  let secret: string | undefined
   const post = async <T>(path: string, body: unknown, kind: Timing['kind'] | null): Promise<T> => {
     const started = performance.now()
     const res = await fetch(`${o.supernode}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...peerSecretHeader(secret) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     })
@@ -53,6 +56,7 @@ export async function runVirtualPeer(o: VirtualPeerOptions): Promise<VirtualPeer
     { url: o.url, peer: { address: `http://127.0.0.1:${10_000 + (i % 50_000)}`, location, ...(o.slots ? { slots: o.slots } : {}) } },
     'register',
   )
+  secret = reg.peerSecret
   const have = new Uint8Array(reg.pieceCount)
   let pieces = 0
   let assignments = 0

@@ -2,7 +2,8 @@ import { type CacheGcOptions, collectGarbage, type GcCandidate, type GcResult } 
 import { createError } from '../errors.ts'
 import type { DownloadRequest, DownloadResult } from '../peer/download-types.ts'
 import type { Peer } from '../peer/peer.ts'
-import { credentialHash, type SourceAccess } from '../source/source-access.ts'
+import { credentialHash, credentialHeaders, type SourceAccess } from '../source/source-access.ts'
+import { passesChecks } from '../transfer/request-check.ts'
 
 export interface Flight {
   taskId: string
@@ -98,6 +99,25 @@ export class DownloadFlights {
       this.flights.delete(key)
       await this.peer.discard(key)
     })
+  }
+
+  /**
+   * Whether a local caller may learn that a flight exists (its task id and
+   * URL): anyone for a public one; for a private one an admin (the request
+   * passes the configured request checks: the auth-header token), or a
+   * caller whose own credentials are the first caller's or pass the source,
+   * checked as `start` checks a joining caller. The supernode's listings
+   * follow the same rule.
+   */
+  async shownTo(flight: Flight, caller: Request): Promise<boolean> {
+    if (flight.credential === '') return true
+    if (await passesChecks(this.peer.options.plugins.hooks, caller)) return true
+    const headers = credentialHeaders(caller.headers)
+    if (!this.access || Object.keys(headers).length === 0) return false
+    return this.access.admit({ taskId: flight.taskId, credential: flight.credential }, { url: flight.url, headers }).then(
+      () => true,
+      () => false,
+    )
   }
 
   get(taskId: string): Flight | undefined {

@@ -37,8 +37,8 @@ export interface DownloadHost {
   downloadRate(taskId: string): number
   /** Headers the plugins add to a request to `url`. */
   outgoingHeaders(url: string): Record<string, string>
-  /** The peer is now a member of the task's swarm at `base` (kept alive by its heartbeat). */
-  joined(taskId: string, base: string, peerId: string): void
+  /** The peer is now a member of the task's swarm at `base` (kept alive by its heartbeat, which speaks with `secret`). */
+  joined(taskId: string, base: string, peerId: string, secret?: string): void
   /** Registers a task's layout, keeping a previous run's verified pieces when the layout agrees; `access` says who may have its pieces. */
   adopt(taskId: string, layout: PieceLayout, previous?: LocalTask, access?: TaskAccess): LocalTask
   /** Saves which pieces are verified, so an interrupted download resumes. */

@@ -6,14 +6,11 @@ import type { ServeFn, ServerHandle } from '../contract/serve.ts'
 import type { StorageDriver } from '../contract/storage.ts'
 import { createError, type DragonflyError, isDragonflyError } from '../errors.ts'
 import type { RegisterResponse } from '../protocol/api-schema.ts'
-import { HOST_NAME_RE } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
 import { parseDigest } from '../protocol/digest.ts'
 import { createPieceLayout, type PieceLayout } from '../protocol/piece-layout.ts'
 import { computeTaskId, parseFilter } from '../protocol/task-id.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
-import { CapabilityGate, isTaskKey } from '../transfer/capability.ts'
-import { createPieceRoutes } from '../transfer/piece-server.ts'
 import { createLimits, type Limits } from '../transfer/rate-limit.ts'
 import { backToSource } from './back-to-source.ts'
 import type { DownloadHost } from './download-host.ts'
@@ -21,13 +18,13 @@ import { progressOf, throttleProgress } from './download-progress.ts'
 import type { DownloadRequest, DownloadResult, DownloadStats } from './download-types.ts'
 import { type PeerOptionValues, withPeerDefaults } from './peer-options.ts'
 import { bytesMissing, type LocalTask, loadTaskState, newTaskDigest, saveTaskState, type TaskAccess } from './peer-tasks.ts'
+import { servePieces } from './piece-serving.ts'
+import { accessOf, registerDownload, reportBackToSource } from './registration.ts'
 import { createSupernodeClient, isSupernodeDown, type SupernodeClient } from './supernode-client.ts'
 import { SupernodeList } from './supernode-list.ts'
 import { runSwarmDownload } from './swarm-download.ts'
+import { SwarmMemberships } from './swarm-memberships.ts'
 import { TaskProgress } from './task-progress.ts'
-
-/** Heartbeat pulls in flight at once. */
-const HEARTBEAT_CONCURRENCY = 16
 
 /**
  * What a peer runs on (plugins, storage, runtime capabilities), and its
@@ -72,9 +69,7 @@ export class Peer implements DownloadHost {
   readonly progress = new TaskProgress()
   private server?: ServerHandle
   /** Swarms this peer is in, kept alive by a heartbeat so it seeds after its download. */
-  private readonly memberships = new Map<string, { base: string; peerId: string }>()
-  private heartbeat?: ReturnType<typeof setInterval>
-  private beating = false
+  private readonly memberships: SwarmMemberships
   /** The host's limits (`totalLimit`) and each task's under them. */
   private readonly hostLimits: Limits
   private readonly taskLimits = new Map<string, Limits>()
@@ -85,83 +80,31 @@ export class Peer implements DownloadHost {
     this.hostLimits = createLimits(options.totalLimit)
     this.client = createSupernodeClient({ headers: (url) => this.outgoingHeaders(url), fetch: options.apiFetch })
     this.supernodes = new SupernodeList(this.options.supernodes, this.client, options.location, this.options.supernodeRefreshMs)
+    this.memberships = new SwarmMemberships(this.client, () => void this.supernodes.refresh())
   }
 
   async start(): Promise<string> {
-    const routes = createPieceRoutes({
-      lookup: (taskId) => {
-        const task = this.tasks.get(taskId)
-        return (
-          task &&
-          (task.closed
-            ? undefined
-            : {
-                layout: task.layout,
-                storage: this.options.storage,
-                has: (n) => task.have.has(n),
-                held: () => task.have,
-                changed: (signal) => this.progress.watch(taskId, signal).changed,
-                limiter: this.limitsOf(taskId).up,
-                gate: task.gate,
-              })
-        )
-      },
-      transforms: this.options.plugins.transforms,
-      hooks: this.options.plugins.hooks,
-      onServed: this.options.onServed,
-    })
-    const host = this.options.advertiseHost ?? '127.0.0.1'
-    this.server = await this.options.serve(routes.fetch, { port: this.options.port ?? 0, hostname: this.options.listenHost ?? host })
-    this.address = `http://${host.includes(':') ? `[${host}]` : host}:${this.server.port}`
-    return this.address
+    const { server, address } = await servePieces(this)
+    this.server = server
+    this.address = address
+    return address
   }
 
   /** Leaves every swarm, then stops serving and closes the storage's open files. */
   async close(): Promise<void> {
-    clearInterval(this.heartbeat)
-    await Promise.allSettled([...this.memberships].map(([taskId, m]) => this.client.leave(m.base, taskId, m.peerId)))
-    this.memberships.clear()
+    await this.memberships.leaveAll()
     await this.server?.close()
     this.server = undefined
     await this.options.storage.close?.()
   }
 
-  joined(taskId: string, base: string, peerId: string): void {
-    this.memberships.set(taskId, { base, peerId })
-    this.heartbeat ??= setInterval(() => void this.beat(), 10_000)
-    ;(this.heartbeat as { unref?: () => void }).unref?.()
-  }
-
-  /**
-   * One heartbeat round: a pull per swarm this peer is in, HEARTBEAT_CONCURRENCY
-   * at a time (a daemon seeding thousands of cached tasks sent them all at once,
-   * a socket each); a round still running when the next is due lets it pass.
-   */
-  private async beat(): Promise<void> {
-    if (this.beating) return
-    this.beating = true
-    try {
-      void this.supernodes.refresh()
-      const due = [...this.memberships]
-      const next = async (): Promise<void> => {
-        for (let item = due.pop(); item; item = due.pop()) {
-          const [id, m] = item
-          await this.client.sync(m.base, id, { peerId: m.peerId }).catch(() => {
-            if (this.memberships.get(id) === m) this.memberships.delete(id)
-          })
-        }
-      }
-      await Promise.all(Array.from({ length: HEARTBEAT_CONCURRENCY }, next))
-    } finally {
-      this.beating = false
-    }
+  joined(taskId: string, base: string, peerId: string, secret?: string): void {
+    this.memberships.join(taskId, base, peerId, secret)
   }
 
   /** Leaves one task's swarm (its pieces are no longer offered). */
-  async leave(taskId: string): Promise<void> {
-    const m = this.memberships.get(taskId)
-    this.memberships.delete(taskId)
-    if (m) await this.client.leave(m.base, taskId, m.peerId).catch(() => {})
+  leave(taskId: string): Promise<void> {
+    return this.memberships.leave(taskId)
   }
 
   /** The limits a task's transfers run under: its own (if any) under the host's. */
@@ -210,6 +153,8 @@ export class Peer implements DownloadHost {
     // Each supernode gets one try, and a second one when it forgot us; the list may grow as the cluster answers.
     const failed = new Set<string>()
     const forgot = new Set<string>()
+    // Where this download is registered: only a registered peer's report of going to the source counts.
+    const registrations = new Map<string, RegisterResponse>()
     if (this.options.supernodes.length > 0) await this.supernodes.refresh()
     for (;;) {
       const base = this.supernodes.current().find((b) => !failed.has(b))
@@ -217,22 +162,14 @@ export class Peer implements DownloadHost {
       try {
         const previous = task ?? (await this.resume(taskId))
         if (!task && previous && previous.have.count > 0) fromDisk = true
-        const peerInfo = {
-          address: this.address,
-          location: this.options.location,
-          // A name the supernode would refuse must not cost the download: it is only shown to people.
-          ...(this.options.hostname && HOST_NAME_RE.test(this.options.hostname) ? { hostname: this.options.hostname } : {}),
-          slots: this.options.uploadSlots,
-          have: previous?.have.toBase64(),
-        }
-        const registration = await this.client
-          .register(base, { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag, peer: peerInfo })
-          .catch((error: unknown) => {
-            // A supernode whose cache disk is full cannot serve this task: the next one (or the source) can.
-            if (isDragonflyError(error) && error.code === 'E_NO_SPACE')
-              throw createError('E_NO_SUPERNODE', `supernode ${base}: ${error.message}`, { cause: error })
-            throw error
-          })
+        const registration = await registerDownload(
+          this.client,
+          base,
+          { url: request.url, headers: request.headers, filter, digest: expected, tag: request.tag },
+          { address: this.address, location: this.options.location, hostname: this.options.hostname, slots: this.options.uploadSlots },
+          previous,
+        )
+        registrations.set(base, registration)
         if (Array.isArray(registration.supernodes)) this.supernodes.learn(registration.supernodes)
         task = this.adopt(taskId, createPieceLayout(registration.contentLength, registration.pieceSize), previous, accessOf(taskId, registration, previous))
         await ensureSpace(this.options.storage, bytesMissing(task), request.url)
@@ -277,7 +214,7 @@ export class Peer implements DownloadHost {
       }
       task = await backToSource({ host: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
-      await this.reportBackToSource(request.url, stats.bytesFromSource)
+      await reportBackToSource(this.client, registrations, request.url, stats.bytesFromSource)
     }
     // Every piece was verified as it was written in this run, so the supernode's whole-content digest holds
     // for the bytes on disk; it is recomputed from them when the user named another, after going to the
@@ -306,11 +243,6 @@ export class Peer implements DownloadHost {
       backToSource: usedSource,
       ...stats,
     }
-  }
-
-  /** Tells every supernode that answers that this download went to the source (for `dragonfly_back_to_source_total`). */
-  private async reportBackToSource(url: string, bytes: number): Promise<void> {
-    await Promise.allSettled(this.supernodes.current().map((base) => this.client.reportBackToSource(base, { url, bytes })))
   }
 
   /** Forgets a task and its bytes (after `get` exported the file, or on a bad digest). */
@@ -350,12 +282,4 @@ export function createPeer(options: PeerOptions): Peer {
 
 function invalidDigest(value: string): never {
   throw createError('E_BAD_ARGUMENT', `digest must be sha256:<64 hex chars>, got ${JSON.stringify(value)}`)
-}
-
-/** Who may have a task's pieces, as its registration says: a private task's key checks capabilities (kept when unchanged). */
-function accessOf(taskId: string, registration: RegisterResponse, previous?: LocalTask): TaskAccess {
-  const key = registration.capabilityKey
-  if (!isTaskKey(key)) return {}
-  const gate = previous?.gate?.key === key ? previous.gate : new CapabilityGate(taskId, key)
-  return { gate, ...(typeof registration.capability === 'string' ? { capability: registration.capability } : {}) }
 }

@@ -1,7 +1,8 @@
 import { createFetch, FetchError, ofetch } from 'ofetch'
 import { createError, DragonflyError } from '../errors.ts'
-import type { PullBody, PullResponse, RegisterBody, RegisterResponse, SyncBody, SyncResponse } from '../protocol/api-schema.ts'
+import type { BackToSourceReport, PullBody, PullResponse, RegisterBody, RegisterResponse, SyncBody, SyncResponse } from '../protocol/api-schema.ts'
 import { decodeErrorBody } from '../protocol/error-body.ts'
+import { peerSecretHeader } from '../protocol/peer-secret.ts'
 import { routePath, SUPERNODE_ROUTES, serverUrl } from '../protocol/routes.ts'
 
 /** True when the supernode cannot serve at all (no answer, not a Dragonfly answer, shutting down, cut off from its cluster): try the next one. */
@@ -21,25 +22,32 @@ export interface SupernodeClientOptions {
   fetch?: typeof fetch
 }
 
-/** The peer's side of the supernode's peer API. Maps every failure to a DragonflyError. */
+/**
+ * The peer's side of the supernode's peer API. Maps every failure to a
+ * DragonflyError. Calls that speak for a registered peer take the secret its
+ * registration was answered with (`peerSecret`): peer ids alone are public.
+ */
 export function createSupernodeClient(options: SupernodeClientOptions = {}) {
   const $fetch = options.fetch ? createFetch({ fetch: options.fetch }) : ofetch
-  const call = async <T>(base: string, path: string, body: unknown, timeout: number): Promise<T> => {
+  const call = async <T>(base: string, path: string, body: unknown, timeout: number, secret?: string): Promise<T> => {
     const url = serverUrl(base, path)
     try {
-      return await $fetch<T>(url, { method: 'POST', body: body as Record<string, unknown>, timeout, retry: 0, headers: options.headers?.(url) })
+      const headers = { ...options.headers?.(url), ...peerSecretHeader(secret) }
+      return await $fetch<T>(url, { method: 'POST', body: body as Record<string, unknown>, timeout, retry: 0, headers })
     } catch (error) {
       throw toSupernodeError(base, error)
     }
   }
   return {
     register: (base: string, body: RegisterBody) => call<RegisterResponse>(base, SUPERNODE_ROUTES.register, body, options.registerTimeoutMs ?? 60_000),
-    pull: (base: string, taskId: string, body: Partial<PullBody> & { peerId: string }) =>
-      call<PullResponse>(base, routePath(SUPERNODE_ROUTES.pull, { taskId }), body, options.pullTimeoutMs ?? 30_000),
-    sync: (base: string, taskId: string, body: Partial<SyncBody> & { peerId: string }) =>
-      call<SyncResponse>(base, routePath(SUPERNODE_ROUTES.sync, { taskId }), body, options.pullTimeoutMs ?? 30_000),
-    reportBackToSource: (base: string, body: { url: string; bytes: number }) => call<{ ok: boolean }>(base, SUPERNODE_ROUTES.backToSource, body, 2_000),
-    leave: (base: string, taskId: string, peerId: string) => call<{ ok: boolean }>(base, routePath(SUPERNODE_ROUTES.leave, { taskId }), { peerId }, 5_000),
+    pull: (base: string, taskId: string, body: Partial<PullBody> & { peerId: string }, secret?: string) =>
+      call<PullResponse>(base, routePath(SUPERNODE_ROUTES.pull, { taskId }), body, options.pullTimeoutMs ?? 30_000, secret),
+    sync: (base: string, taskId: string, body: Partial<SyncBody> & { peerId: string }, secret?: string) =>
+      call<SyncResponse>(base, routePath(SUPERNODE_ROUTES.sync, { taskId }), body, options.pullTimeoutMs ?? 30_000, secret),
+    reportBackToSource: (base: string, body: BackToSourceReport, secret?: string) =>
+      call<{ ok: boolean }>(base, SUPERNODE_ROUTES.backToSource, body, 2_000, secret),
+    leave: (base: string, taskId: string, peerId: string, secret?: string) =>
+      call<{ ok: boolean }>(base, routePath(SUPERNODE_ROUTES.leave, { taskId }), { peerId }, 5_000, secret),
     /** The cluster's config service: which supernodes a peer at `location` should use, best first. */
     supernodes: async (base: string, location?: string): Promise<unknown> => {
       const url = serverUrl(base, SUPERNODE_ROUTES.supernodes)

@@ -53,7 +53,7 @@ const ENDGAME_PIECES = 8
  */
 export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<string | undefined> {
   const { host, base, registration, request, task } = ctx
-  const { peerId, taskId, pieceCount } = registration
+  const { peerId, taskId, pieceCount, peerSecret } = registration
   const concurrency = limitedConcurrency(
     Math.min(host.options.concurrency, bytesInFlightCap(registration.pieceSize)),
     host.downloadRate(taskId),
@@ -91,7 +91,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   })
   const offset = hashOffset(peerId, Math.max(1, pieceCount))
   request.signal?.addEventListener('abort', wake)
-  host.joined(taskId, base, peerId)
+  host.joined(taskId, base, peerId, peerSecret)
 
   const applyDigests = (answer: SyncResponse): void => {
     answer.digests.forEach((d, i) => {
@@ -115,7 +115,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     }
     haveChanged = false
     received.clear()
-    const answer = await host.client.sync(base, taskId, body)
+    const answer = await host.client.sync(base, taskId, body, peerSecret)
     if (answer.error) throw decodeError(answer.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
     if (answer.digest) announced = answer.digest
     // Private task: capabilities expire; each answer carries one good for a while longer.

@@ -113,11 +113,19 @@ export const PreheatBody = v.object({
   tag: v.optional(v.pipe(v.string(), v.maxLength(256))),
 })
 
-/** A peer went to the source itself: it says so on the next supernode it reaches. */
+/**
+ * A peer registered for a task went to the source itself: it says so to the
+ * supernodes it registered with, with its secret (`taskId` and `peerId` are
+ * optional here only so that a report without them gets E_UNKNOWN_PEER, not
+ * a schema message).
+ */
 export const BackToSourceReport = v.object({
   url: v.pipe(v.string(), v.maxLength(8192)),
   bytes: ReportedBytes,
+  taskId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  peerId: v.optional(v.pipe(v.string(), v.uuid())),
 })
+export type BackToSourceReport = v.InferOutput<typeof BackToSourceReport>
 
 /** The daemon's local API: what `dragonfly get` hands over (DAEMON_ROUTES.download). */
 export const DaemonDownloadBody = v.object({
@@ -185,6 +193,8 @@ export interface RegisterResponse {
   capabilityKey?: string
   /** The piece server address the supernode gives others for this peer (the registration's own address unless trusted). */
   address?: string
+  /** This peer's proof of who it is (PEER_SECRET_HEADER in peer-secret.ts) on its later requests; listed nowhere. */
+  peerSecret?: string
 }
 
 /** A peer a downloading peer fetches pieces from directly. */

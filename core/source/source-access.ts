@@ -12,6 +12,12 @@ export function hasCredentials(headers: Record<string, string> = {}): boolean {
   return Object.keys(headers).some((k) => CREDENTIAL_HEADERS.includes(k.toLowerCase()))
 }
 
+/** The credential headers among `headers`, names lower-cased: what a caller proves its access to a source with. */
+export function credentialHeaders(headers: Headers | Record<string, string> = {}): Record<string, string> {
+  const entries = headers instanceof Headers ? [...headers] : Object.entries(headers)
+  return Object.fromEntries(entries.map(([k, v]) => [k.toLowerCase(), v] as const).filter(([k]) => CREDENTIAL_HEADERS.includes(k)))
+}
+
 /** sha256 of the credential headers (names lower-cased, sorted), or '' when there are none. */
 export async function credentialHash(headers: Record<string, string> = {}): Promise<string> {
   const found = Object.entries(headers)

@@ -17,6 +17,7 @@ import {
 } from '../protocol/api-schema.ts'
 import { toErrorResponse } from '../protocol/error-body.ts'
 import { readJson } from '../protocol/http-json.ts'
+import { PEER_SECRET_HEADER } from '../protocol/peer-secret.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import { HEALTH_PATH, SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { TaskDetail, TaskSummary } from '../protocol/supernode-answers.ts'
@@ -27,6 +28,7 @@ import type { Cdn } from './cdn/cdn.ts'
 import { type CdnTask, downloadsOf, shownTo, taskState } from './cdn/cdn-task.ts'
 import type { SupernodeEvents } from './events.ts'
 import { peerAddress } from './peer-address.ts'
+import { PeerSecrets } from './peer-secrets.ts'
 import { mountSyncRoute } from './sync-route.ts'
 
 export interface SupernodeAppOptions {
@@ -61,6 +63,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
   const { cdn, storage, longPollMs, events, scheduleDuration } = options
   const app = new Hono()
   app.use(checkRequests(options.plugins?.hooks ?? []))
+  const secrets = new PeerSecrets()
 
   const taskOf = (taskId: string): CdnTask => {
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
@@ -82,7 +85,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     await cdn.access.admit(task, body)
     const peerId = crypto.randomUUID()
     const address = peerAddress(body.peer.address, (c.env as ServeBindings | undefined)?.remoteAddress, options.trustAdvertisedAddress === true)
-    task.swarm.register(peerId, { ...body.peer, address }, Date.now())
+    const peer = task.swarm.register(peerId, { ...body.peer, address }, Date.now())
     const response: RegisterResponse = {
       taskId: task.taskId,
       peerId,
@@ -94,6 +97,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
       // Private: the capability rides with this peer's piece requests; the key checks other peers' on its piece server.
       ...(task.gate ? { capability: await task.gate.current(peerId), capabilityKey: task.gate.key } : {}),
       address,
+      peerSecret: secrets.issue(peer),
     }
     return c.json(response)
   })
@@ -102,6 +106,7 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     const task = taskOf(c.req.param('taskId'))
     const body = parseBody(PullBody, await readJson(c))
     const { swarm } = task
+    secrets.speaker(swarm, body.peerId, c.req.raw)
     const deadline = Date.now() + longPollMs
     let results = body.results
     if (options.inflight) options.inflight.pulls++
@@ -143,18 +148,27 @@ export function createSupernodeApp(options: SupernodeAppOptions): Hono {
     }
   })
 
-  mountSyncRoute(app, { taskOf, longPollMs, stopping, shutdown: options.shutdown, inflight: options.inflight, scheduleDuration })
+  mountSyncRoute(app, { taskOf, secrets, longPollMs, stopping, shutdown: options.shutdown, inflight: options.inflight, scheduleDuration })
 
   app.post(SUPERNODE_ROUTES.leave, async (c) => {
     const task = taskOf(c.req.param('taskId'))
     const body = parseBody(LeaveBody, await readJson(c))
-    task.swarm.leave(body.peerId)
+    // Leaving twice, or after the supernode forgot the peer, is no error; leaving in another's name is.
+    if (task.swarm.peers.has(body.peerId)) task.swarm.leave(secrets.speaker(task.swarm, body.peerId, c.req.raw).id)
     return c.json({ ok: true })
   })
 
   app.post(SUPERNODE_ROUTES.backToSource, async (c) => {
     const body = parseBody(BackToSourceReport, await readJson(c))
-    events?.backToSource?.(body)
+    if (body.taskId === undefined || body.peerId === undefined)
+      throw createError('E_UNKNOWN_PEER', `a back-to-source report comes from a peer registered for the task: taskId, peerId and its ${PEER_SECRET_HEADER}`)
+    const task = taskOf(body.taskId)
+    const peer = secrets.speaker(task.swarm, body.peerId, c.req.raw)
+    if (body.bytes > task.layout.contentLength)
+      throw createError('E_BAD_REQUEST', `a back-to-source report claims ${body.bytes} bytes of a task of ${task.layout.contentLength}`)
+    if (!secrets.wentToSource(peer)) throw createError('E_BAD_REQUEST', `peer ${peer.id} already reported going to the source for this task`)
+    // The task's own URL, not the report's: the log line shows what the supernode fetched.
+    events?.backToSource?.({ url: task.url, bytes: body.bytes })
     return c.json({ ok: true })
   })
 

@@ -5,10 +5,13 @@ import { Bitset } from '../protocol/bitset.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
+import type { PeerSecrets } from './peer-secrets.ts'
 import type { SyncReport } from './scheduler/swarm.ts'
 
 export interface SyncRouteOptions {
   taskOf(taskId: string): CdnTask
+  /** Who a sync speaks for: the peer whose secret it carries. */
+  secrets: Pick<PeerSecrets, 'speaker'>
   /** How long a sync from a peer with nothing to fetch waits for a change. */
   longPollMs: number
   stopping(): boolean
@@ -23,7 +26,8 @@ export interface SyncRouteOptions {
  * `POST /api/v1/tasks/:taskId/sync` — the parents protocol's one call to the
  * supernode: a downloading peer reports (holdings, bytes by source, failed
  * sources) and gets its parents, the digests it lacks and first copies to
- * take from the supernode. Only registered peers (E_UNKNOWN_PEER otherwise).
+ * take from the supernode. Only registered peers (E_UNKNOWN_PEER otherwise),
+ * each with its own secret (E_FORBIDDEN otherwise: peer ids are public).
  * A peer that says it has nothing to fetch is answered once something could
  * give it work (a parent holds a piece it lacks, a grant, new digests), or
  * after the long-poll.
@@ -33,6 +37,7 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
     const task = options.taskOf(c.req.param('taskId'))
     const body = parseBody(SyncBody, await readJson(c))
     const { swarm, layout } = task
+    options.secrets.speaker(swarm, body.peerId, c.req.raw)
     let report: SyncReport = {
       have: body.have === undefined ? undefined : Bitset.fromBase64(layout.pieceCount, body.have),
       received: body.received,

@@ -23,3 +23,19 @@ export function checkRequests(hooks: readonly PluginHooks[]): MiddlewareHandler 
     await next()
   }
 }
+
+/**
+ * Whether `request` passes every configured `checkRequest` hook; false when
+ * none is configured. On a server whose routes are not all behind the checks
+ * (the daemon's local API), this is how a caller proves the admin credential.
+ */
+export async function passesChecks(hooks: readonly PluginHooks[], request: Request): Promise<boolean> {
+  const checks = hooks.filter((h) => h.checkRequest !== undefined)
+  if (checks.length === 0) return false
+  try {
+    for (const h of checks) await h.checkRequest!(request)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/dragonfly.cjs')
+const DIST = resolve(import.meta.dirname, '../../dist')
 
 const children = new Set<ChildProcess>()
 
@@ -54,6 +55,19 @@ export function dragonfly(args: string[], options: { cwd?: string; env?: Record<
   child.stderr!.on('data', (d) => (run.stderr += d))
   run.done.finally(() => children.delete(child))
   return run
+}
+
+/**
+ * Writes a config file at `path` whose `plugins` are the built ones (dist/),
+ * e.g. `["storageFs()", "authHeader({ token: 'x' })"]`: each factory is
+ * imported from the plugin file its name spells in kebab case.
+ */
+export async function writePluginConfig(path: string, plugins: string[]): Promise<string> {
+  const names = [...new Set(plugins.map((p) => /^(\w+)\(/.exec(p)![1]!))]
+  const file = (name: string) => join(DIST, `plugins/${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.mjs`)
+  const imports = names.map((name) => `import ${name} from ${JSON.stringify(file(name))}`)
+  await writeFile(path, [...imports, `export default { plugins: [${plugins.join(', ')}] }`].join('\n'))
+  return path
 }
 
 export interface SupernodeProcess {

@@ -67,7 +67,7 @@ afterAll(async () => {
   await origin.close()
 })
 
-/** Fills {task}, {peer} and {big:N} placeholders. */
+/** Fills {task}, {peer}, {secret}, {other}, {origin} and {big:N} placeholders. */
 function fill(value: unknown, vars: Record<string, string>): unknown {
   if (typeof value === 'string') return value.replace(/\{big:(\d+)\}/g, (_, n) => 'x'.repeat(Number(n))).replace(/\{(\w+)\}/g, (m, k) => vars[k] ?? m)
   if (Array.isArray(value)) return value.map((v) => fill(v, vars))
@@ -78,14 +78,19 @@ function fill(value: unknown, vars: Record<string, string>): unknown {
 describe('supernode API: every case in tests/corpus/api-requests.json gets its status and code', () => {
   const vars: Record<string, string> = {}
   beforeAll(async () => {
-    const res = await fetch(`${sn.url}${SUPERNODE_ROUTES.register}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: origin.url(), peer: { address: 'http://127.0.0.1:9' } }),
-    })
-    const body = (await res.json()) as { taskId: string; peerId: string }
+    const register = async () => {
+      const res = await fetch(`${sn.url}${SUPERNODE_ROUTES.register}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: origin.url(), peer: { address: 'http://127.0.0.1:9' } }),
+      })
+      return (await res.json()) as { taskId: string; peerId: string; peerSecret: string }
+    }
+    const [body, other] = [await register(), await register()]
     vars.task = body.taskId
     vars.peer = body.peerId
+    vars.secret = body.peerSecret
+    vars.other = other.peerId
     vars.origin = origin.url()
   })
   afterAll(async () => {

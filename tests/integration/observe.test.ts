@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PEER_SECRET_HEADER } from '../../core/protocol/peer-secret.ts'
+import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
+import { computeTaskId } from '../../core/protocol/task-id.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
 import { BIN, dragonfly, killAll, parseJsonLine, randomFile, type SupernodeProcess, sha256File, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
@@ -195,13 +198,20 @@ describe('what users see: metrics, status, preheat, progress', () => {
     }
   })
 
-  it('a peer that went back to source reports it; the supernode counts it', async () => {
-    // A supernode that cannot schedule (answers 503 without a Dragonfly error) but records the report.
-    const reports: unknown[] = []
+  it("a peer that went back to source reports it, with its registration's secret; the supernode counts it", async () => {
+    // A supernode that registers the peer, then cannot schedule (its syncs answer 503 without a Dragonfly error),
+    // and records the report.
+    const reports: { body: unknown; secret: string | undefined }[] = []
+    const layout = createPieceLayout(SIZE)
+    const taskId = await computeTaskId({ url: origin.url() })
+    const issued = { peerId: crypto.randomUUID(), peerSecret: 'ab'.repeat(32) }
     const flaky = new Hono()
-      .post(SUPERNODE_ROUTES.register, (c) => c.text('overloaded', 503))
+      .post(SUPERNODE_ROUTES.register, (c) =>
+        c.json({ taskId, ...issued, contentLength: SIZE, pieceSize: layout.pieceSize, pieceCount: layout.pieceCount, address: 'http://127.0.0.1:9' }),
+      )
+      .post(SUPERNODE_ROUTES.sync, (c) => c.text('overloaded', 503))
       .post(SUPERNODE_ROUTES.backToSource, async (c) => {
-        reports.push(await c.req.json())
+        reports.push({ body: await c.req.json(), secret: c.req.header(PEER_SECRET_HEADER) })
         return c.json({ ok: true })
       })
     const server = await nodeRuntime.serve(flaky.fetch, { port: 0, hostname: '127.0.0.1' })
@@ -219,14 +229,21 @@ describe('what users see: metrics, status, preheat, progress', () => {
       ])
       expect(await get.done, get.stderr).toBe(0)
       expect(parseJsonLine<GetJson>(get.stdout).bytesFromSource).toBe(SIZE)
-      expect(reports).toEqual([{ url: origin.url(), bytes: SIZE }])
+      expect(reports).toEqual([{ body: { url: origin.url(), bytes: SIZE, taskId, peerId: issued.peerId }, secret: issued.peerSecret }])
     } finally {
       await server.close()
     }
-    const res = await fetch(`${supernode.url}${SUPERNODE_ROUTES.backToSource}`, {
+    // The real supernode counts the report of a peer registered there, sent with its secret.
+    const reg = await fetch(`${supernode.url}${SUPERNODE_ROUTES.register}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: origin.url(), bytes: SIZE }),
+      body: JSON.stringify({ url: origin.url(), peer: { address: 'http://127.0.0.1:9' } }),
+    })
+    const { peerId, peerSecret, taskId: registered } = (await reg.json()) as { taskId: string; peerId: string; peerSecret: string }
+    const res = await fetch(`${supernode.url}${SUPERNODE_ROUTES.backToSource}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [PEER_SECRET_HEADER]: peerSecret },
+      body: JSON.stringify({ url: origin.url(), bytes: SIZE, taskId: registered, peerId }),
     })
     expect(res.status).toBe(200)
     const m = await scrape(supernode.url)

@@ -134,3 +134,25 @@ it('the daemon serves a private download from its cache only to callers whose ow
   expect(Buffer.from(await ok.arrayBuffer()).length).toBe(3 * 1024 * 1024)
   expect(sentWith(SECRET) - before.secret).toBe(0)
 })
+
+it("the daemon's local task list and task details show a private task only to callers whose credentials the source accepts", async () => {
+  const list = async (headers: Record<string, string>) => await (await fetch(`${daemon.url}${DAEMON_ROUTES.tasks}`, { headers })).text()
+  const detail = (headers: Record<string, string>) => fetch(`${daemon.url}${routePath(DAEMON_ROUTES.task, { taskId })}`, { headers })
+  const callers: Record<string, string>[] = [{}, { authorization: 'Bearer guess' }]
+  for (const headers of callers) {
+    const shown = await list(headers)
+    expect(shown).not.toContain(taskId)
+    expect(shown).not.toContain(origin.url())
+    const one = await detail(headers)
+    expect(one.status).toBe(404)
+    expect(await codeOf(one)).toBe('E_UNKNOWN_TASK')
+  }
+  // Positive controls: the source's credential shows it; `get` handing over to the daemon reads its result with it.
+  expect(await list({ authorization: SECRET })).toContain(origin.url())
+  expect((await detail({ authorization: SECRET })).status).toBe(200)
+  const run = dragonfly(['get', origin.url(), '-H', `authorization: ${SECRET}`, '-o', join(dir, 'via-daemon'), '--daemon', daemon.url, '--json'])
+  expect(await run.done, run.stderr).toBe(0)
+  const result = parseJsonLine<{ taskId: string; pieces: number }>(run.stdout)
+  expect(result.taskId).toBe(taskId)
+  expect(result.pieces).toBeGreaterThan(0)
+})

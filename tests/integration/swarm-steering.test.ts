@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, expect, it } from 'vitest'
 import { Bitset } from '../../core/protocol/bitset.ts'
+import { PEER_SECRET_HEADER } from '../../core/protocol/peer-secret.ts'
 import { DAEMON_ROUTES, routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
 import { killAll, randomFile, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
@@ -15,7 +16,8 @@ afterAll(() => killAll())
 interface Detail {
   peers: { id: string; address: string; isolated: boolean }[]
 }
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
 const detail = async (sn: string, taskId: string) => (await (await fetch(`${sn}${routePath(SUPERNODE_ROUTES.task, { taskId })}`)).json()) as Detail
 
 it("a registrant cannot give someone else's host as its address, unless the supernode is told to trust advertised addresses", async () => {
@@ -79,14 +81,19 @@ it('a forged bad-digest report isolates nobody; a real liar is isolated after th
     // The attacker: a registered peer that reports both the honest peer and the liar as serving bad bytes.
     const attacker = (await (await post(`${sn.url}${SUPERNODE_ROUTES.register}`, { url: originA.url(), peer: { address: 'http://127.0.0.1:9' } })).json()) as {
       peerId: string
+      peerSecret: string
     }
-    const report = await post(`${sn.url}${routePath(SUPERNODE_ROUTES.sync, { taskId: taskA })}`, {
-      peerId: attacker.peerId,
-      failed: [
-        { from: honest.id, error: 'digest', piece: 0 },
-        { from: liarReg.peerId, error: 'digest', piece: 0 },
-      ],
-    })
+    const report = await post(
+      `${sn.url}${routePath(SUPERNODE_ROUTES.sync, { taskId: taskA })}`,
+      {
+        peerId: attacker.peerId,
+        failed: [
+          { from: honest.id, error: 'digest', piece: 0 },
+          { from: liarReg.peerId, error: 'digest', piece: 0 },
+        ],
+      },
+      { [PEER_SECRET_HEADER]: attacker.peerSecret },
+    )
     expect(report.status).toBe(200)
     const deadline = Date.now() + 10_000
     let peers = (await detail(sn.url, taskA)).peers
