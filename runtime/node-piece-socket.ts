@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net'
 import type { PieceHttpGet, PieceHttpResponse } from '../core/contract/piece-get.ts'
 import { type BodyFraming, parseResponseHead, type ResponseHead, requestHead } from './http-head.ts'
 import { SocketPool } from './node-socket-pool.ts'
+import { SlowReadRest } from './slow-read-rest.ts'
 
 /**
  * Piece GETs over plain TCP sockets, reading the body straight into the
@@ -14,18 +15,6 @@ import { SocketPool } from './node-socket-pool.ts'
 const SCRATCH_BYTES = 64 * 1024
 /** Unread body bytes held before the socket pauses: the reader's pace (`--rate-limit`) reaches TCP. */
 const MAX_UNREAD = 1024 * 1024
-/**
- * A read this small while more of the body is due means a slow flow (a
- * shaped or shared link, several pieces side by side): the socket then rests
- * until about GATHER_BYTES should be waiting in the kernel, at most
- * MAX_REST_MS. Without it a 20 Mbit/s link split among 8 pieces delivered
- * ~3 KB per read, each read a wake-up, a syscall and a turn of the reader.
- */
-const SMALL_READ = 16 * 1024
-const GATHER_BYTES = 128 * 1024
-const MAX_REST_MS = 100
-/** Rests shorter than this are not worth a timer. */
-const MIN_REST_MS = 4
 const pool = new SocketPool<Connection>()
 
 export const socketPieceGet: PieceHttpGet = (url, init) => {
@@ -63,9 +52,6 @@ interface Exchange {
   error?: unknown
   wake?: () => void
   received: number
-  /** When the first read came (ms, performance.now()), and its bytes: the flow's rate is measured after it. */
-  firstAt?: number
-  firstBytes?: number
 }
 
 class Connection {
@@ -75,7 +61,9 @@ class Connection {
   private used = false
   private reusable = true
   private paused = false
-  private resting: ReturnType<typeof setTimeout> | undefined
+  private readonly rest = new SlowReadRest(() => {
+    if (!this.paused && !this.socket.destroyed) this.socket.resume()
+  })
 
   constructor(
     host: string,
@@ -86,7 +74,7 @@ class Connection {
     this.socket.on('error', (error) => this.fail(error))
     this.socket.on('end', () => this.onEnd())
     this.socket.on('close', () => {
-      this.wakeUp()
+      this.rest.wake()
       this.fail(new Error('connection closed'))
     })
     this.socket.on('timeout', () => this.socket.destroy())
@@ -142,10 +130,6 @@ class Connection {
       return false
     }
     ex.received += n
-    if (ex.firstAt === undefined) {
-      ex.firstAt = performance.now()
-      ex.firstBytes = n
-    }
     if (buf !== this.scratch) {
       // Already in place in `into`.
       this.deliver(ex, ex.into!.subarray(ex.filled, ex.filled + n), false)
@@ -156,31 +140,7 @@ class Connection {
       this.paused = true
       return false
     }
-    if (n < SMALL_READ && !ex.ended && ex.framing?.kind === 'length') return !this.rest(ex)
-    return true
-  }
-
-  /** Pauses reading for a while when the body trickles in; returns whether it did. */
-  private rest(ex: Exchange): boolean {
-    // One read gives no rate yet.
-    if (ex.received === ex.firstBytes) return false
-    const rate = (ex.received - ex.firstBytes!) / Math.max(1, performance.now() - ex.firstAt!)
-    const remaining = ex.framing?.kind === 'length' ? ex.framing.remaining : 0
-    const ms = Math.min(MAX_REST_MS, Math.min(GATHER_BYTES, remaining) / rate)
-    if (!(ms >= MIN_REST_MS)) return false
-    this.resting = setTimeout(() => {
-      this.resting = undefined
-      if (!this.paused && !this.socket.destroyed) this.socket.resume()
-    }, ms)
-    return true
-  }
-
-  /** Ends a rest early (the exchange is over, or the socket closed). */
-  private wakeUp(): void {
-    if (this.resting === undefined) return
-    clearTimeout(this.resting)
-    this.resting = undefined
-    if (!this.paused && !this.socket.destroyed) this.socket.resume()
+    return ex.ended || ex.framing?.kind !== 'length' || !this.rest.after(n, ex.framing.remaining)
   }
 
   private feed(ex: Exchange, bytes: Uint8Array): void {
@@ -282,7 +242,7 @@ class Connection {
   /** Back to the pool once the body is complete (the reader may still be consuming its views). */
   private release(): void {
     this.current = null
-    this.wakeUp()
+    this.rest.reset()
     if (this.paused) {
       this.paused = false
       this.socket.resume()
