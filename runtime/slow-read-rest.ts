@@ -3,9 +3,9 @@
  * while more of the body is due means a slow flow (a shaped or shared link,
  * several pieces side by side): the socket then stops reading until about
  * GATHER_BYTES should be waiting in the kernel, at most MAX_REST_MS, and the
- * next read takes them in one go. Without it a 20 Mbit/s link split among 8
- * pieces delivered ~3 KB per read, each read a wake-up, a syscall and a turn
- * of the reader (bench/README.md, "CPU per byte").
+ * next read takes them in one go. Without it a slow link split among several
+ * pieces brings a few KB per read, and each read costs a wake-up, a syscall
+ * and a turn of the reader (figures: bench/README.md, "CPU per byte").
  */
 const SMALL_READ = 16 * 1024
 const GATHER_BYTES = 128 * 1024
