@@ -3,30 +3,64 @@ import { requestHead } from './http-head.ts'
 
 /** Idle connections kept per host:port; more are closed when they come back. */
 const IDLE_PER_HOST = 16
+/** A parked connection is closed after waiting this long, as Node's socket pool does. */
+export const IDLE_MS = 15_000
+
+interface Parked<T> {
+  connection: T
+  timer: ReturnType<typeof setTimeout>
+}
 
 /**
  * Keep-alive connections of a piece client (Bun's, Deno's), per
  * `host:port`, waiting for the next piece GET. A connection the server
  * closed meanwhile fails its next request, which is then asked again on a
- * new one.
+ * new one. Each is closed after IDLE_MS unused: peers come and go on new
+ * ports, and a long-lived daemon would otherwise keep a socket to every
+ * peer that ever served it.
  */
 export class IdleConnections<T> {
-  private readonly idle = new Map<string, T[]>()
+  private readonly idle = new Map<string, Parked<T>[]>()
 
   take(key: string): T | undefined {
     const list = this.idle.get(key)
-    const connection = list?.pop()
+    const parked = list?.pop()
     if (list && !list.length) this.idle.delete(key)
-    return connection
+    if (parked) clearTimeout(parked.timer)
+    return parked?.connection
   }
 
   /** Parks a connection whose response is complete, or closes it when the host has enough waiting. */
   park(key: string, connection: T, close: () => void): void {
     const list = this.idle.get(key) ?? []
     if (list.length >= IDLE_PER_HOST) return close()
-    list.push(connection)
+    const parked: Parked<T> = {
+      connection,
+      timer: unref(
+        setTimeout(() => {
+          const at = list.indexOf(parked)
+          if (at >= 0) list.splice(at, 1)
+          if (!list.length && this.idle.get(key) === list) this.idle.delete(key)
+          close()
+        }, IDLE_MS),
+      ),
+    }
+    list.push(parked)
     this.idle.set(key, list)
   }
+
+  /** Host:port keys with a connection waiting. */
+  get size(): number {
+    return this.idle.size
+  }
+}
+
+/** An idle connection's timer does not keep the process alive (Bun and Node: `unref()`; Deno: `Deno.unrefTimer`). */
+function unref<H>(timer: H): H {
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
+  if (typeof timer === 'number') deno?.unrefTimer?.(timer)
+  else (timer as { unref?(): void }).unref?.()
+  return timer
 }
 
 /** A runtime's TCP client that reads a piece body straight into the receiver's buffer. */
