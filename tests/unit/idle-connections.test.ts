@@ -34,7 +34,7 @@ describe("IdleConnections (Bun's and Deno's piece clients)", () => {
   it('keeps at most 16 per host: one more is closed at once', () => {
     const pool = new IdleConnections<number>()
     const closes = Array.from({ length: 17 }, () => vi.fn())
-    closes.forEach((close, i) => pool.park('peer:1', i, close))
+    for (const [i, close] of closes.entries()) pool.park('peer:1', i, close)
     expect(closes[16]).toHaveBeenCalledTimes(1)
     expect(closes.slice(0, 16).every((c) => c.mock.calls.length === 0)).toBe(true)
   })
