@@ -12,6 +12,8 @@ const GATHER_BYTES = 128 * 1024
 const MAX_REST_MS = 100
 /** Rests shorter than this are not worth a timer. */
 const MIN_REST_MS = 4
+/** A rate measured over less time than this is noise (two reads a few µs apart on a fast link). */
+const MIN_MEASURE_MS = 5
 
 export class SlowReadRest {
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -40,8 +42,9 @@ export class SlowReadRest {
       this.firstBytes = n
     }
     this.received += n
-    if (n >= SMALL_READ || remaining <= 0 || this.received === this.firstBytes) return false
-    const rate = (this.received - this.firstBytes) / Math.max(1, now - this.firstAt)
+    const measured = now - this.firstAt
+    if (n >= SMALL_READ || remaining <= 0 || measured < MIN_MEASURE_MS) return false
+    const rate = (this.received - this.firstBytes) / measured
     const ms = Math.min(MAX_REST_MS, Math.min(GATHER_BYTES, remaining) / rate)
     if (!(ms >= MIN_REST_MS)) return false
     this.timer = setTimeout(() => {

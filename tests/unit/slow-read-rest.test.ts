@@ -28,6 +28,16 @@ describe('SlowReadRest: a trickling body is read in fewer, larger reads', () => 
     expect(rest.after(1000, 20_000)).toBe(false)
   })
 
+  it('does not rest on a rate measured over a moment: two small reads in quick succession on a fast link', () => {
+    const rest = new SlowReadRest(() => {})
+    rest.after(64 * 1024, 1_000_000)
+    vi.advanceTimersByTime(0.1)
+    expect(rest.after(8 * 1024, 1_000_000)).toBe(false)
+    vi.advanceTimersByTime(10)
+    // Now measured over 10 ms: 8 KiB + 1 KB in 10 ms is a slow flow.
+    expect(rest.after(1000, 1_000_000)).toBe(true)
+  })
+
   it('wake ends a rest at once, and a new body measures its own rate', () => {
     const resume = vi.fn()
     const rest = new SlowReadRest(resume)
