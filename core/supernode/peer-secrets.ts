@@ -1,3 +1,4 @@
+import { sameText } from '../contract/same-text.ts'
 import { createError } from '../errors.ts'
 import { toHex } from '../protocol/digest.ts'
 import { PEER_SECRET_HEADER } from '../protocol/peer-secret.ts'
@@ -43,7 +44,7 @@ export class PeerSecrets {
     const registration = peer && this.registrations.get(peer)
     if (!peer || !registration) throw createError('E_UNKNOWN_PEER', `peer ${peerId} is not registered with this supernode for task ${swarm.taskId}`)
     const given = request.headers.get(PEER_SECRET_HEADER)
-    if (given === null || !sameSecret(given, registration.secret))
+    if (given === null || !sameText(given, registration.secret))
       throw createError('E_FORBIDDEN', `requests for peer ${peerId} must carry the ${PEER_SECRET_HEADER} its registration was answered with`)
     return peer
   }
@@ -55,11 +56,4 @@ export class PeerSecrets {
     registration.wentToSource = true
     return true
   }
-}
-
-/** Compares in time independent of where the two first differ (the length of a secret is no secret). */
-function sameSecret(given: string, expected: string): boolean {
-  let diff = given.length ^ expected.length
-  for (let i = 0; i < expected.length; i++) diff |= (given.charCodeAt(i) | 0) ^ expected.charCodeAt(i)
-  return diff === 0
 }

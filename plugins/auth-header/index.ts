@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { definePlugin, type PluginHooks } from '../../core/contract/plugin.ts'
 import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contract/plugin-options.ts'
+import { sameText } from '../../core/contract/same-text.ts'
 import { createError } from '../../core/errors.ts'
 
 export const PLUGIN_NAME = 'auth-header'
@@ -67,12 +68,3 @@ export default definePlugin((options: AuthHeaderOptions = {}) => {
   }
   return { name: PLUGIN_NAME, hooks }
 })
-
-/** Compares in time independent of where the strings first differ. */
-function sameText(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a)
-  const y = new TextEncoder().encode(b)
-  let diff = x.length ^ y.length
-  for (let i = 0; i < y.length; i++) diff |= (x[i] ?? 0) ^ y[i]!
-  return diff === 0
-}
