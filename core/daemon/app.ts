@@ -72,16 +72,17 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
     return contentResponse(stream, 'GET', { [TASK_ID_HEADER]: flight.taskId })
   })
 
-  // A private task is listed only to callers that proved access to it (download-flights.ts `shownTo`).
+  // A private task is listed only to callers that proved access to it (download-flights.ts `viewer`).
   app.get(DAEMON_ROUTES.tasks, async (c) => {
-    const shown = await Promise.all([...flights.flights.values()].map(async (f) => ((await flights.shownTo(f, c.req.raw)) ? [describe(f)] : [])))
-    return c.json({ tasks: shown.flat() })
+    const shown = flights.viewer(c.req.raw)
+    const listed = await Promise.all([...flights.flights.values()].map(async (f) => ((await shown(f)) ? [describe(f)] : [])))
+    return c.json({ tasks: listed.flat() })
   })
   app.get(DAEMON_ROUTES.task, async (c) => {
     const taskId = c.req.param('taskId')
     if (!TASK_ID_RE.test(taskId)) throw createError('E_BAD_REQUEST', 'task id must be 64 lower-case hex characters')
     const flight = flights.get(taskId)
-    if (!flight || !(await flights.shownTo(flight, c.req.raw))) throw createError('E_UNKNOWN_TASK', `no task ${taskId} in this daemon`)
+    if (!flight || !(await flights.viewer(c.req.raw)(flight))) throw createError('E_UNKNOWN_TASK', `no task ${taskId} in this daemon`)
     return c.json(describe(flight))
   })
 

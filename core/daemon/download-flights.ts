@@ -102,22 +102,28 @@ export class DownloadFlights {
   }
 
   /**
-   * Whether a local caller may learn that a flight exists (its task id and
-   * URL): anyone for a public one; for a private one an admin (the request
-   * passes the configured request checks: the auth-header token), or a
-   * caller whose own credentials are the first caller's or pass the source,
-   * checked as `start` checks a joining caller. The supernode's listings
-   * follow the same rule.
+   * Which flights a local caller may learn exist (their task id and URL):
+   * anyone a public one; a private one an admin (the request passes the
+   * configured request checks: the auth-header token), or a caller whose own
+   * credentials are the first caller's or pass the source, checked as `start`
+   * checks a joining caller. The supernode's listings follow the same rule.
+   * The caller's admin check and credentials are read once, however many
+   * flights are asked about.
    */
-  async shownTo(flight: Flight, caller: Request): Promise<boolean> {
-    if (flight.credential === '') return true
-    if (await passesChecks(this.peer.options.plugins.hooks, caller)) return true
+  viewer(caller: Request): (flight: Flight) => Promise<boolean> {
+    let admin: Promise<boolean> | undefined
     const headers = credentialHeaders(caller.headers)
-    if (!this.access || Object.keys(headers).length === 0) return false
-    return this.access.admit({ taskId: flight.taskId, credential: flight.credential }, { url: flight.url, headers }).then(
-      () => true,
-      () => false,
-    )
+    const hasCredentials = Object.keys(headers).length > 0
+    return async (flight) => {
+      if (flight.credential === '') return true
+      admin ??= passesChecks(this.peer.options.plugins.hooks, caller)
+      if (await admin) return true
+      if (!this.access || !hasCredentials) return false
+      return this.access.admit({ taskId: flight.taskId, credential: flight.credential }, { url: flight.url, headers }).then(
+        () => true,
+        () => false,
+      )
+    }
   }
 
   get(taskId: string): Flight | undefined {

@@ -20,10 +20,7 @@ export function credentialHeaders(headers: Headers | Record<string, string> = {}
 
 /** sha256 of the credential headers (names lower-cased, sorted), or '' when there are none. */
 export async function credentialHash(headers: Record<string, string> = {}): Promise<string> {
-  const found = Object.entries(headers)
-    .map(([k, v]) => [k.toLowerCase(), v] as const)
-    .filter(([k]) => CREDENTIAL_HEADERS.includes(k))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const found = Object.entries(credentialHeaders(headers)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   if (found.length === 0) return ''
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(found)))
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
