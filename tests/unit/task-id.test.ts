@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { computeTaskId, normalizeTaskUrl, parseFilter } from '../../core/protocol/task-id.ts'
+import { createSha256 } from '../../runtime/node-hash.ts'
 
 describe('task id', () => {
   const url = 'https://cdn.example.com/layer.tar?Expires=1&Signature=abc&v=2'
@@ -31,6 +32,13 @@ describe('task id', () => {
     expect(normalizeTaskUrl('http://h/a#frag')).toBe('http://h/a')
     await expect(computeTaskId({ url: 'not a url' })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' })
     await expect(computeTaskId({ url, digest: 'md5:abc' })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' })
+  })
+
+  it("is the same id with the runtime's synchronous hasher as with crypto.subtle", async () => {
+    const identity = { url, filter: ['Signature'], digest: `sha256:${'AB'.repeat(32)}`, tag: 'v1' }
+    const id = await computeTaskId(identity, createSha256)
+    expect(id).toBe(await computeTaskId(identity))
+    expect(id).not.toBe(await computeTaskId({ ...identity, tag: 'v2' }, createSha256))
   })
 
   it('parses filters separated by & or ,', () => {

@@ -82,7 +82,7 @@ export class Cdn {
   async ensure(request: TaskRequest): Promise<CdnTask> {
     this.guard(request.url)
     const filter = parseFilter(request.filter)
-    const taskId = await computeTaskId({ url: request.url, digest: request.digest, tag: request.tag, filter })
+    const taskId = await computeTaskId({ url: request.url, digest: request.digest, tag: request.tag, filter }, this.options.createHash)
     const existing = this.tasks.get(taskId)
     if (existing) {
       if (existing.failedAt === undefined) {
