@@ -171,4 +171,13 @@ describe('swarm sync (parents protocol)', () => {
     for (const id of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) swarm.register(id, { address: `http://${id}` }, 0)
     expect(swarm.sync('a', report(), 0).seedSlots).toBe(2)
   })
+  it('spreads children over the swarm when nobody holds a piece yet, instead of naming the same first peers to all', () => {
+    const swarm = seeded({ parentCount: 4 })
+    for (let i = 0; i < 60; i++) swarm.register(`p${i}`, { address: `http://p${i}` }, 0)
+    for (let i = 0; i < 60; i++) swarm.sync(`p${i}`, report(), 1)
+    const children = [...swarm.peers.values()].map((p) => p.children)
+    // 60 children x 4 parents = 240 links over 60 peers: 4 each when spread evenly.
+    expect(Math.max(...children)).toBeLessThanOrEqual(8)
+    expect(children.filter((n) => n > 0).length).toBeGreaterThanOrEqual(50)
+  })
 })

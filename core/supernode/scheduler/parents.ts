@@ -39,7 +39,7 @@ export interface ParentChoiceInput<P extends ParentCandidate> {
   holdersOf: (piece: number) => readonly P[]
   /** Holder count per piece. */
   holders: ArrayLike<number>
-  /** Live peers, in any order; read at most PEER_SAMPLE of them. */
+  /** Peers to consider besides holders (a window that moves between calls); read at most PEER_SAMPLE of them. */
   peers: Iterable<P>
 }
 
@@ -77,7 +77,7 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
   const byHolders = pool.length
   let seen = 0
   for (const p of input.peers) {
-    if (pool.length >= byHolders + count || ++seen > PEER_SAMPLE) break
+    if (++seen > PEER_SAMPLE) break
     consider(p)
   }
   // A candidate with CHILD_LIMIT × count children goes last: early on the few holders are every child's first

@@ -3,6 +3,7 @@ import { type PieceResult, SUPERNODE_ID } from '../../protocol/api-schema.ts'
 import { Bitset } from '../../protocol/bitset.ts'
 import type { PieceLayout } from '../../protocol/piece-layout.ts'
 import { HolderIndex } from './holder-index.ts'
+import { PeerRing } from './peer-ring.ts'
 import type { SourceView } from './scheduler.ts'
 import { SeedGrants } from './seed-grants.ts'
 import { DEFAULT_SWARM_OPTIONS, type PeerRegistration, type PeerState, type RemoteMember, type SwarmEvents, type SwarmOptions } from './swarm-types.ts'
@@ -24,6 +25,8 @@ export class SwarmState {
   readonly digests: (string | undefined)[]
   readonly seed: SourceView & { bytesUploaded: number }
   readonly peers = new Map<string, PeerState>()
+  /** The same peers, sampled a window at a time by parent choice. */
+  protected readonly ring = new PeerRing<PeerState>()
   readonly holders: Int32Array
   /** In-flight transfers per piece, over all requesters. */
   readonly pending: Int32Array
@@ -85,7 +88,10 @@ export class SwarmState {
       parents: [],
       children: 0,
     }
+    const replaced = this.peers.get(id)
+    if (replaced) this.ring.remove(replaced)
     this.peers.set(id, peer)
+    this.ring.add(peer)
     if (this.counted(peer)) for (let i = 0; i < have.size; i++) if (have.has(i)) this.gained(peer, i)
     this.wake(have.count > 0 && this.counted(peer) ? peer.slots : 0)
     return peer
@@ -207,6 +213,11 @@ export class SwarmState {
     for (const p of this.peers.values()) if (this.counted(p)) yield p
   }
 
+  /** Up to `limit` peers, live or not, from where the previous sample stopped. */
+  protected peerSample(limit: number): Iterable<PeerState> {
+    return this.ring.window(limit)
+  }
+
   protected gained(peer: PeerState, piece: number): void {
     if (this.holders[piece]!++ === 0) this.grants.fulfilled(piece)
     this.index.add(piece, peer)
@@ -256,6 +267,7 @@ export class SwarmState {
       freed += entry.sources.length
     }
     this.peers.delete(peer.id)
+    this.ring.remove(peer)
     this.grants.dropPeer(peer.id)
     for (const id of peer.parents) {
       const parent = this.peers.get(id)

@@ -1,6 +1,6 @@
 import { type PieceResult, type ReceivedFrom, type SourceFailure, SUPERNODE_ID } from '../../protocol/api-schema.ts'
 import type { Bitset } from '../../protocol/bitset.ts'
-import { chooseParents, holdsMissing } from './parents.ts'
+import { chooseParents, holdsMissing, PEER_SAMPLE } from './parents.ts'
 import { type Assignment, schedule } from './scheduler.ts'
 import { SwarmState } from './swarm-state.ts'
 import type { PeerState } from './swarm-types.ts'
@@ -147,7 +147,7 @@ export class Swarm extends SwarmState {
       dry: report.dry,
       holdersOf: (n) => this.index.of(n),
       holders: this.holders,
-      peers: this.livePeers() as Iterable<PeerState>,
+      peers: this.peerSample(PEER_SAMPLE),
     })
     for (const p of current) p.children--
     for (const p of parents) p.children++
