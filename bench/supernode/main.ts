@@ -4,9 +4,11 @@
  *
  *   npm run bench:supernode -- [--peers 1000] [--size 16] [--want 8] [--slots N] [--json]
  *   npm run bench:supernode -- --fit [--repeat 3]   # the supernode's CPU per request, fitted over FIT_RUNS (bench:sim's cost model)
+ *   npm run bench:supernode -- --protocol-cost [--peers 1000] [--syncs 20]   # CPU per register and per sync (the parents protocol)
  */
 import { parseArgs } from 'node:util'
 import { fitSupernodeCost, formatFit } from './cost-fit.ts'
+import { formatProtocolCost, measureProtocolCost } from './protocol-cost.ts'
 import { DEFAULT_SUPERNODE_BENCH, runSupernodeBench, type SupernodeBenchResult } from './run.ts'
 
 function format(r: SupernodeBenchResult): string {
@@ -59,6 +61,8 @@ try {
       fit: { type: 'boolean' },
       slots: { type: 'string' },
       repeat: { type: 'string' },
+      'protocol-cost': { type: 'boolean' },
+      syncs: { type: 'string' },
     },
   })
   const num = (v: string | undefined, name: string, fallback: number): number => {
@@ -66,7 +70,14 @@ try {
     if (!Number.isFinite(x) || x <= 0) throw new Error(`--${name} must be a positive number, got ${v}`)
     return x
   }
-  if (values.fit) {
+  if (values['protocol-cost']) {
+    const cost = await measureProtocolCost({
+      peers: Math.floor(num(values.peers, 'peers', 1000)),
+      sizeMiB: num(values.size, 'size', 64),
+      syncs: Math.floor(num(values.syncs, 'syncs', 20)),
+    })
+    console.log(values.json ? JSON.stringify(cost, null, 2) : formatProtocolCost(cost))
+  } else if (values.fit) {
     const fit = await fitSupernodeCost(undefined, Math.floor(num(values.repeat, 'repeat', 1)), (line) => console.error(line))
     console.log(values.json ? JSON.stringify(fit, null, 2) : formatFit(fit))
   } else {
