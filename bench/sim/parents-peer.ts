@@ -18,6 +18,8 @@ export interface ParentsWorld extends Omit<PeerWorld, 'pull'> {
 
 // The constants of core/peer/swarm-download.ts, in seconds.
 const SYNC_INTERVAL_S = 2
+const SYNC_INTERVAL_MIN_S = 1
+const SYNC_INTERVAL_MAX_S = 20
 const DRY_SYNC_SPACING_S = 0.25
 const SEED_AHEAD = 2
 const PER_PARENT = 3
@@ -25,7 +27,7 @@ const ENDGAME_PIECES = 8
 
 /**
  * One peer running core/peer/swarm-download.ts's loop on the simulated
- * clock: sync every 2 s (sooner when its first-copy grants run low, or,
+ * clock: sync every 2 s or as the supernode's answer says (sooner when its first-copy grants run low, or,
  * spaced 250 ms, when it has nothing to fetch, which the supernode holds);
  * first copies from the supernode first, then up to PER_PARENT pieces per
  * parent, picked by the real `pickPiece` (rarest among its parents), faster
@@ -53,7 +55,9 @@ export class ParentsPeer implements SimMember {
   private readonly failures: SourceFailure[] = []
   private haveChanged = true
   private digestsKnown = 0
-  private lastSync = -Infinity
+  /** When this peer last synced (the download's own syncs stand in for heartbeats: core/peer/swarm-memberships.ts). */
+  lastSync = -Infinity
+  private syncInterval = SYNC_INTERVAL_S
   private syncing = false
   private timerAt = Infinity
   private readonly offset: number
@@ -103,6 +107,7 @@ export class ParentsPeer implements SimMember {
       )
       this.seedEmpty = seed > 0 && answer.seed.length === 0
       this.seedSlots = Math.min(answer.seedSlots, this.world.want)
+      this.syncInterval = Math.min(SYNC_INTERVAL_MAX_S, Math.max(SYNC_INTERVAL_MIN_S, answer.syncAfter))
       for (const n of answer.seed) if (!this.have.has(n) && !this.seedQueue.includes(n)) this.seedQueue.push(n)
       this.tick()
     })
@@ -128,9 +133,9 @@ export class ParentsPeer implements SimMember {
     const dry = this.jobs === 0
     const seedLow = !this.seedEmpty && this.seedQueue.length + this.seedInflight < this.seedSlots + SEED_AHEAD - 1
     // Due times compared as sums, as the timer is armed: a difference may round below the spacing.
-    if (!this.syncing && ((dry && now >= this.lastSync + DRY_SYNC_SPACING_S) || seedLow || now >= this.lastSync + SYNC_INTERVAL_S)) this.sync(dry)
+    if (!this.syncing && ((dry && now >= this.lastSync + DRY_SYNC_SPACING_S) || seedLow || now >= this.lastSync + this.syncInterval)) this.sync(dry)
     if (this.syncing) return
-    this.arm(this.lastSync + (dry ? DRY_SYNC_SPACING_S : SYNC_INTERVAL_S))
+    this.arm(this.lastSync + (dry ? DRY_SYNC_SPACING_S : this.syncInterval))
   }
 
   private arm(at: number): void {

@@ -28,6 +28,8 @@ export interface SimSyncAnswer {
   parents: string[]
   seed: number[]
   seedSlots: number
+  /** When to sync next (s), unless the peer needs something sooner. */
+  syncAfter: number
   digestsTo: number
 }
 
@@ -123,7 +125,7 @@ export class SimSupernode {
     while (to < Math.min(this.swarm.layout.pieceCount, from + SYNC_DIGESTS) && this.swarm.digests[to] !== undefined) to++
     const done = this.swarm.peer(id).have.complete
     if (!body.dry || done || a.seed.length > 0 || a.useful || to > from || this.queue.now >= deadline) {
-      const out: SimSyncAnswer = { parents: a.parents.map((p) => p.id), seed: a.seed, seedSlots: a.seedSlots, digestsTo: to }
+      const out: SimSyncAnswer = { parents: a.parents.map((p) => p.id), seed: a.seed, seedSlots: a.seedSlots, syncAfter: a.syncAfterMs / 1000, digestsTo: to }
       return { ...work, answer: () => answer(out) }
     }
     const rest: SyncReport = { received: [], failed: [], seed: report.seed, dry: true }

@@ -103,8 +103,10 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
     queue.after(HEARTBEAT_S, () => {
       if (peer.state === 'gone') return
       if (!parentsProtocol) supernode.heartbeat(peer.id)
-      // A heartbeat sync says only the peer id: no digests asked for is digestsFrom 0.
-      else supernode.sync(peer.id, { received: [], failed: [], digestsFrom: 0, seed: 0, dry: false }, () => {}, 'heartbeat')
+      // A download that synced within the interval needs no heartbeat beside it. A heartbeat sync says only
+      // the peer id: no digests asked for is digestsFrom 0.
+      else if (!(peer instanceof ParentsPeer && queue.now - peer.lastSync < HEARTBEAT_S))
+        supernode.sync(peer.id, { received: [], failed: [], digestsFrom: 0, seed: 0, dry: false }, () => {}, 'heartbeat')
       heartbeat(peer)
     })
   }

@@ -27,8 +27,13 @@ export interface SwarmDownloadContext {
   progress?: () => void
 }
 
-/** How often a downloading peer reports to the supernode (holdings, bytes, failures) when nothing else makes it. */
+/**
+ * How often a downloading peer reports to the supernode (holdings, bytes, failures) when nothing else makes it,
+ * until the supernode says otherwise (`syncAfterMs`, longer in a large swarm), within these bounds.
+ */
 const SYNC_INTERVAL_MS = 2_000
+const SYNC_INTERVAL_MIN_MS = 1_000
+const SYNC_INTERVAL_MAX_MS = 20_000
 /** The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those). */
 const DRY_SYNC_SPACING_MS = 250
 /**
@@ -44,7 +49,7 @@ const ENDGAME_PIECES = 8
 
 /**
  * The parents protocol's download loop. The supernode names the parents and
- * grants first copies (`sync`, every SYNC_INTERVAL_MS, sooner when the
+ * grants first copies (`sync`, every SYNC_INTERVAL_MS or `syncAfterMs`, sooner when the
  * grants run low or nothing is left to fetch); the parents announce what they
  * hold (ParentSet); this loop picks pieces itself, rarest first among the
  * parents, PER_PARENT in flight each and `concurrency` in all, first copies
@@ -74,6 +79,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   let haveChanged = true
   let announced = registration.digest
   let lastSync = 0
+  let syncInterval = SYNC_INTERVAL_MS
   let syncing: Promise<void> | null = null
   let syncError: unknown
   let seedEmpty = false
@@ -117,6 +123,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     received.clear()
     const answer = await host.client.sync(base, taskId, body, peerSecret)
     if (answer.error) throw decodeError(answer.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
+    host.joined(taskId, base, peerId, peerSecret)
     if (answer.digest) announced = answer.digest
     // Private task: capabilities expire; each answer carries one good for a while longer.
     if (typeof answer.capability === 'string') task.capability = answer.capability
@@ -124,6 +131,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     parents.update(answer.parents.filter((p) => p.id !== peerId))
     seedEmpty = seed > 0 && answer.seed.length === 0
     if (Number.isInteger(answer.seedSlots) && answer.seedSlots! > 0) seedSlots = Math.min(answer.seedSlots!, concurrency)
+    if (Number.isFinite(answer.syncAfterMs)) syncInterval = Math.min(SYNC_INTERVAL_MAX_MS, Math.max(SYNC_INTERVAL_MIN_MS, answer.syncAfterMs!))
     for (const n of answer.seed) if (Number.isInteger(n) && n >= 0 && n < pieceCount && !task.have.has(n) && !seedQueue.includes(n)) seedQueue.push(n)
   }
   const startSync = (dry: boolean): void => {
@@ -221,8 +229,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const now = performance.now()
       const dry = running.size === 0
       const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + SEED_AHEAD - 1
-      if (!syncing && ((dry && now - lastSync >= DRY_SYNC_SPACING_MS) || seedLow || now - lastSync >= SYNC_INTERVAL_MS)) startSync(dry)
-      const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : SYNC_INTERVAL_MS)
+      if (!syncing && ((dry && now - lastSync >= DRY_SYNC_SPACING_MS) || seedLow || now - lastSync >= syncInterval)) startSync(dry)
+      const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : syncInterval)
       await new Promise<void>((resolve) => (waker = resolve))
       clearTimeout(timer)
     }

@@ -5,6 +5,8 @@ interface Membership {
   base: string
   peerId: string
   secret?: string
+  /** When the supernode last heard from this peer about this task (registration, a sync of the download). */
+  spokeAt: number
 }
 
 /** Heartbeat syncs in flight at once. */
@@ -29,8 +31,9 @@ export class SwarmMemberships {
     private readonly onBeat: () => void = () => {},
   ) {}
 
+  /** Called at registration and again at each sync of the download: a swarm heard from lately needs no heartbeat. */
   join(taskId: string, base: string, peerId: string, secret?: string): void {
-    this.swarms.set(taskId, { base, peerId, secret })
+    this.swarms.set(taskId, { base, peerId, secret, spokeAt: Date.now() })
     this.heartbeat ??= setInterval(() => void this.beat(), HEARTBEAT_MS)
     ;(this.heartbeat as { unref?: () => void }).unref?.()
   }
@@ -61,13 +64,19 @@ export class SwarmMemberships {
     this.beating = true
     try {
       this.onBeat()
-      const due = [...this.swarms]
+      // A download syncs on its own (every 2-20 s): a heartbeat beside it would double a large swarm's syncs.
+      // Skipped at most once in a row, so the supernode hears from the peer within 2 x HEARTBEAT_MS.
+      const now = Date.now()
+      const due = [...this.swarms].filter(([, m]) => now - m.spokeAt >= HEARTBEAT_MS)
       const next = async (): Promise<void> => {
         for (let item = due.pop(); item; item = due.pop()) {
           const [id, m] = item
-          await this.client.sync(m.base, id, { peerId: m.peerId }, m.secret).catch(() => {
-            if (this.swarms.get(id) === m) this.swarms.delete(id)
-          })
+          await this.client.sync(m.base, id, { peerId: m.peerId }, m.secret).then(
+            () => void (m.spokeAt = Date.now()),
+            () => {
+              if (this.swarms.get(id) === m) this.swarms.delete(id)
+            },
+          )
         }
       }
       await Promise.all(Array.from({ length: HEARTBEAT_CONCURRENCY }, next))

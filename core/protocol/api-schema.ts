@@ -215,6 +215,8 @@ export interface SyncResponse {
   seed: number[]
   /** How many of them to fetch at once: the supernode's uplink split among the peers downloading. */
   seedSlots?: number
+  /** When to sync next unless the peer needs something sooner (ms; longer in a large swarm, so the syncs stay within the supernode's budget). */
+  syncAfterMs?: number
   /** Whole-content digest, once the supernode has all of it. */
   digest?: string
   /** Source failed: the peer should stop (or go back to source). */

@@ -81,6 +81,7 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
             digests,
             seed: answer.seed,
             seedSlots: answer.seedSlots,
+            syncAfterMs: answer.syncAfterMs,
             ...(task.digest ? { digest: task.digest } : {}),
             ...(task.gate ? { capability: await task.gate.current(body.peerId) } : {}),
             ...(task.error ? { error: task.error.toJSON() } : {}),

@@ -180,4 +180,14 @@ describe('swarm sync (parents protocol)', () => {
     expect(Math.max(...children)).toBeLessThanOrEqual(8)
     expect(children.filter((n) => n > 0).length).toBeGreaterThanOrEqual(50)
   })
+  it('tells each peer when to sync next: every 2 s in a small swarm, longer as it grows, within 20 s', () => {
+    const swarm = seeded({ syncsPerSecond: 4 })
+    swarm.register('a', { address: 'http://a' }, 0)
+    expect(swarm.sync('a', report(), 0).syncAfterMs).toBe(2_000)
+    for (let i = 0; i < 19; i++) swarm.register(`p${i}`, { address: `http://p${i}` }, 0)
+    // 20 downloading peers sharing 4 syncs a second: each every 5 s.
+    expect(swarm.sync('a', report(), 1).syncAfterMs).toBe(5_000)
+    for (let i = 0; i < 200; i++) swarm.register(`q${i}`, { address: `http://q${i}` }, 0)
+    expect(swarm.sync('a', report(), 2).syncAfterMs).toBe(20_000)
+  })
 })

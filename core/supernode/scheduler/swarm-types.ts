@@ -84,6 +84,15 @@ export interface SwarmOptions {
   seedFlows: number
   /** Parents protocol: a peer with nothing to fetch for this long may take a spare copy from the supernode. */
   spareAfterMs: number
+  /**
+   * Parents protocol: the periodic syncs a task's downloading peers send
+   * together per second, at most. Each answer tells its peer when to sync
+   * next (`syncAfterMs`): every 2 s while the swarm is small, longer as it
+   * grows (up to 30 s), so 10,000 peers do not ask the supernode's one core
+   * for 5,000 syncs a second. Syncs a peer needs (no work left, first copies
+   * running low) do not wait for it.
+   */
+  syncsPerSecond: number
 }
 
 /** What a swarm tells the outside (metrics, logs); every hook is optional. */
@@ -100,6 +109,7 @@ export const DEFAULT_SWARM_OPTIONS: SwarmOptions = {
   parentCount: 8,
   seedFlows: 16,
   spareAfterMs: 2_000,
+  syncsPerSecond: 500,
 }
 
 export interface SwarmEvents {

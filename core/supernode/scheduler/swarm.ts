@@ -23,12 +23,18 @@ export interface SyncAnswer {
   seed: number[]
   /** First copies the peer should run at once. */
   seedSlots: number
+  /** When the peer should report next, unless it needs something sooner. */
+  syncAfterMs: number
   /** A parent holds a piece the peer lacks, as far as this swarm knows. */
   useful: boolean
 }
 
-/** How long a count of the downloading peers (for `seedSlots`) is used while the swarm's size stays. */
+/** How long a count of the downloading peers (for `seedSlots`, `syncAfterMs`) is used while the swarm's size stays. */
 const SLOTS_RECOUNT_MS = 200
+
+/** The periodic sync's interval: never shorter (the peers' own default), never longer (well within a peer's time to live). */
+export const SYNC_AFTER_MIN_MS = 2_000
+export const SYNC_AFTER_MAX_MS = 20_000
 
 /** Holders of a piece looked at to tell whether a requester has a usable one. */
 const SPARE_HOLDER_SCAN = 16
@@ -40,7 +46,7 @@ const SPARE_HOLDER_SCAN = 16
  * for the simulator and the supernode bench.
  */
 export class Swarm extends SwarmState {
-  private slotsCount?: { size: number; at: number; slots: number }
+  private downloadingCount?: { size: number; at: number; count: number }
 
   /** Applies a requester's results, then schedules its next batch. */
   pull(peerId: string, results: PieceResult[], want: number, now: number): Assignment[] {
@@ -137,7 +143,7 @@ export class Swarm extends SwarmState {
       // A peer that holds everything needs no parents (its heartbeat syncs land here).
       for (const p of current) p.children--
       peer.parents = []
-      return { parents: [], seed, seedSlots: 1, useful: false }
+      return { parents: [], seed, seedSlots: 1, syncAfterMs: SYNC_AFTER_MAX_MS, useful: false }
     }
     const parents = chooseParents({
       requester: peer,
@@ -152,23 +158,30 @@ export class Swarm extends SwarmState {
     for (const p of current) p.children--
     for (const p of parents) p.children++
     peer.parents = parents.map((p) => p.id)
-    return { parents, seed, seedSlots: this.seedSlotsEach(now), useful: parents.some((p) => holdsMissing(p.have, peer.have)) }
+    const downloading = this.downloadingNow(now)
+    return {
+      parents,
+      seed,
+      seedSlots: Math.max(1, Math.floor(this.options.seedFlows / downloading)),
+      syncAfterMs: Math.min(SYNC_AFTER_MAX_MS, Math.max(SYNC_AFTER_MIN_MS, Math.round((downloading / this.options.syncsPerSecond) * 1000))),
+      useful: parents.some((p) => holdsMissing(p.have, peer.have)),
+    }
   }
 
   /**
-   * The supernode's first-copy flows split among the peers downloading here:
-   * few flows, so each first copy arrives soon and is passed on while the
-   * next comes (with 48 at once, the last 48 pieces would all arrive at the
-   * end and still have to be passed on); a lone peer gets them all.
+   * The peers downloading here (at least 1). The supernode's first-copy flows are split among them:
+   * few flows, so each first copy arrives soon and is passed on while the next comes (with 48 at once,
+   * the last 48 pieces would all arrive at the end and still have to be passed on); a lone peer gets
+   * them all. Their periodic syncs share `syncsPerSecond`.
    */
-  protected seedSlotsEach(now: number): number {
+  protected downloadingNow(now: number): number {
     // Counting is O(peers): at 10,000 peers it was most of a sync's cost. Counted again when the swarm's size
     // changes or SLOTS_RECOUNT_MS passed; a completion in between is seen up to that much late.
-    const cached = this.slotsCount
-    if (cached && cached.size === this.peers.size && now - cached.at < SLOTS_RECOUNT_MS && now >= cached.at) return cached.slots
-    const slots = Math.max(1, Math.floor(this.options.seedFlows / Math.max(1, this.downloading())))
-    this.slotsCount = { size: this.peers.size, at: now, slots }
-    return slots
+    const cached = this.downloadingCount
+    if (cached && cached.size === this.peers.size && now - cached.at < SLOTS_RECOUNT_MS && now >= cached.at) return cached.count
+    const count = Math.max(1, this.downloading())
+    this.downloadingCount = { size: this.peers.size, at: now, count }
+    return count
   }
 
   /**
