@@ -14,7 +14,7 @@ describe('swarm memberships', () => {
         syncs.push(taskId)
         return {} as never
       },
-      leave: async () => {},
+      leave: async () => ({ ok: true }),
     }
   }
 
