@@ -47,6 +47,8 @@ export class ParentLinks {
     private readonly pieceCount: number,
     private readonly halfRtt: number,
     private readonly onChange: () => void,
+    /** The child already knows of a piece to take from this parent: no map request (core/peer/parent-set.ts, knowsWork). */
+    private readonly knowsWork: (link: ParentLink) => boolean = () => false,
   ) {
     this.availability = new Uint16Array(pieceCount)
   }
@@ -115,7 +117,7 @@ export class ParentLinks {
   private next(link: ParentLink, delay: number): void {
     this.queue.after(delay, () => {
       if (!link.live) return
-      if (link.inflight > 0) return this.next(link, MAP_SPACING_S * 2)
+      if (link.inflight > 0 || this.knowsWork(link)) return this.next(link, MAP_SPACING_S * 2)
       this.send(link)
     })
   }

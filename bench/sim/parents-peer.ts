@@ -67,8 +67,22 @@ export class ParentsPeer implements SimMember {
     this.world = world
     this.host = createHost(spec.up, spec.down)
     this.have = new Bitset(world.layout.pieceCount)
-    this.parents = new ParentLinks(world.queue, world.layout.pieceCount, world.halfRtt, () => this.tick())
     this.offset = hashOffset(spec.id, world.layout.pieceCount)
+    this.parents = new ParentLinks(
+      world.queue,
+      world.layout.pieceCount,
+      world.halfRtt,
+      () => this.tick(),
+      (link) =>
+        pickPiece({
+          parent: link.have,
+          have: this.have,
+          inflight: this.inflight,
+          verifiable: (n) => n < this.digestsKnown,
+          availability: this.parents.availability,
+          offset: this.offset,
+        }) !== undefined,
+    )
   }
 
   get id(): string {

@@ -88,14 +88,16 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     waker?.()
     waker = null
   }
-  const parents = new ParentSet({
+  const offset = hashOffset(peerId, Math.max(1, pieceCount))
+  const verifiable = (n: number): boolean => digests[n] !== undefined
+  const parents: ParentSet = new ParentSet({
     taskId,
     pieceCount,
     headers: (url) => ({ ...host.outgoingHeaders(url), ...capabilityHeader(task.capability) }),
     onChange: wake,
     fetch: host.options.apiFetch,
+    knowsWork: (link) => pickPiece({ parent: link.have, have: task.have, inflight, verifiable, availability: parents.availability, offset }) !== undefined,
   })
-  const offset = hashOffset(peerId, Math.max(1, pieceCount))
   request.signal?.addEventListener('abort', wake)
   host.joined(taskId, base, peerId, peerSecret)
 
@@ -194,7 +196,6 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const piece = seedQueue.shift()!
       if (!task.have.has(piece) && !inflight.has(piece) && digests[piece] !== undefined) launch(piece, SUPERNODE_ID, undefined)
     }
-    const verifiable = (n: number): boolean => digests[n] !== undefined
     for (let launched = true; launched && running.size < concurrency; ) {
       launched = false
       // Faster parents first: a slow one gets what is left.

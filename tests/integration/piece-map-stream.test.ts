@@ -138,4 +138,31 @@ describe('piece map stream (GET /pieces/:taskId?stream=1) on a real socket', () 
       parents.close()
     }
   })
+  it('a ParentSet asks a parent for its map only while it knows of no piece to take from it', async () => {
+    const have = new Bitset(PIECES)
+    have.set(0)
+    let requests = 0
+    const server = createServer((_req, res) => {
+      requests++
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: have.count, have: have.toBase64() }))
+    })
+    servers.push(server)
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    let work = false
+    const parents = new ParentSet({ taskId: TASK, pieceCount: PIECES, headers: () => ({}), onChange: () => {}, knowsWork: () => work })
+    try {
+      parents.update([{ id: 'p', address: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }])
+      // Nothing known to take: it asks, and again after each answer (200 ms apart).
+      await expect.poll(() => requests, { timeout: 5_000 }).toBeGreaterThanOrEqual(3)
+      work = true
+      await new Promise((r) => setTimeout(r, 500))
+      const before = requests
+      await new Promise((r) => setTimeout(r, 1_500))
+      expect(requests - before).toBe(0)
+      work = false
+      await expect.poll(() => requests, { timeout: 5_000 }).toBeGreaterThan(before)
+    } finally {
+      parents.close()
+    }
+  })
 })
