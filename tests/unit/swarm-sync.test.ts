@@ -61,17 +61,21 @@ describe('swarm sync (parents protocol)', () => {
     expect(swarm.peer('full').children).toBe(0)
   })
 
-  it('a peer with nothing to fetch trades a parent that holds nothing it lacks for one that does', () => {
+  it('a parent that holds nothing the peer lacks gives way to a holder, busy or dry; with no holder it stays unless the peer is dry', () => {
     const swarm = seeded({ parentCount: 1 })
     swarm.register('empty', { address: 'http://empty' }, 0)
     swarm.register('me', { address: 'http://me' }, 0)
     expect(swarm.sync('me', report(), 0).parents.map((p) => p.id)).toEqual(['empty'])
+    // Nobody holds anything: a busy peer (its first copies from the supernode running) keeps its parent.
+    expect(swarm.sync('me', report(), 1).parents.map((p) => p.id)).toEqual(['empty'])
     swarm.register('full', { address: 'http://full', have: holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64() }, 1)
-    // Busy, it keeps its parent; with nothing to fetch, it gets the holder.
-    expect(swarm.sync('me', report(), 2).parents.map((p) => p.id)).toEqual(['empty'])
-    const dry = swarm.sync('me', report({ dry: true }), 3)
-    expect(dry.parents.map((p) => p.id)).toEqual(['full'])
-    expect(dry.useful).toBe(true)
+    // A holder appeared: the parent that can give nothing is traded even while the peer is busy.
+    const busy = swarm.sync('me', report(), 2)
+    expect(busy.parents.map((p) => p.id)).toEqual(['full'])
+    expect(busy.useful).toBe(true)
+    expect(swarm.peer('empty').children).toBe(0)
+    // A parent that holds something the peer lacks is kept.
+    expect(swarm.sync('me', report({ dry: true }), 3).parents.map((p) => p.id)).toEqual(['full'])
   })
 
   it('a digest report isolates the parent; timeouts only blacklist it for this peer', () => {
