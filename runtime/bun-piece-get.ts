@@ -30,6 +30,8 @@ declare const Bun: { connect(options: { hostname: string; port: number; socket: 
 /** Body bytes received but not yet taken by the reader before the socket pauses: the reader's pace (`--rate-limit`) reaches TCP. */
 const MAX_UNREAD = 1024 * 1024
 const idle = new IdleConnections<Connection>()
+/** The largest ArrayBuffer a read of Bun's comes in (its sockets read 512 KiB at a time); a larger one is not the read's own. */
+const READ_BUFFER_MAX = 1024 * 1024
 
 export const bunPieceGet = inPlacePieceGet<Connection>({
   idle,
@@ -62,7 +64,10 @@ class Connection {
       hostname,
       port,
       socket: {
-        data: (_socket, data) => connection.onData(data),
+        data: (_socket, data) => {
+          connection.onData(data)
+          releaseRead(data)
+        },
         close: () => connection.fail(new Error('piece server closed the connection')),
         error: (_socket, error) => connection.fail(error),
       },
@@ -171,3 +176,15 @@ class Connection {
 }
 
 const EMPTY: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} }
+
+/**
+ * Frees a read's memory once its bytes are copied out: Bun hands each read in
+ * an ArrayBuffer of its own (up to 512 KiB), which otherwise waits for the
+ * GC. Detaching it (`transfer(0)`) frees it at once: a 1 GiB get allocated
+ * ~2,300 of them, and they were most of the Bun peer's RSS above Node's.
+ */
+function releaseRead(data: Uint8Array): void {
+  const buffer = data.buffer as ArrayBuffer & { transfer?(length: number): ArrayBuffer }
+  // Only memory this read owns alone: a view into a larger or shared buffer is left to the GC.
+  if (buffer instanceof ArrayBuffer && buffer.byteLength <= READ_BUFFER_MAX) buffer.transfer?.(0)
+}

@@ -12,11 +12,13 @@ export interface StorageDriver {
   /** Optional: like `readAt`, into memory the caller owns (`target.byteLength` bytes); piece servers reuse it across requests. */
   readInto?(key: string, offset: number, target: Uint8Array): Promise<void>
   /**
-   * Optional: `length` bytes at `offset` as a Blob read only when it is sent. A driver offers it where the
-   * runtime has file-backed Blobs whose server sends them from the file (Bun's sendfile); piece servers
-   * that cannot pool their memory (no `afterResponse`) then answer without reading the piece into JS.
+   * Optional: `length` bytes at `offset` as a body the runtime's server sends from the file, read only when
+   * it is sent: a driver offers it where the runtime has one (Bun: a file-backed Blob, sent with sendfile;
+   * Deno: the file's stream, pumped in Rust). A stream may run past `length`: the piece server sends it with
+   * `Content-Length: length`, where the server stops. Piece servers prefer it, when no transform or rate
+   * limit applies, to reading the piece into JS.
    */
-  blobAt?(key: string, offset: number, length: number): Promise<Blob>
+  bodyAt?(key: string, offset: number, length: number): Promise<Blob | ReadableStream<Uint8Array>>
   /** Removes the blob and its metadata; no error when absent. */
   remove(key: string): Promise<void>
   getMeta<T = unknown>(key: string): Promise<T | null>

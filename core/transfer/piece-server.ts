@@ -100,18 +100,19 @@ export function createPieceRoutes(options: PieceServerOptions): Hono {
     if (!task.has(piece)) throw createError('E_PIECE_NOT_FOUND', `piece ${piece} is not here yet`)
     const accept = parseAcceptCoding(c.req.header(ACCEPT_CODING_HEADER))
     const range = pieceRange(task.layout, piece)
-    // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
-    const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
-    const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', vary: ACCEPT_CODING_HEADER }
     // The piece map rides along: a child fetching from here needs no separate request to learn what is new.
     if (task.held && task.layout.pieceCount <= MAX_HAVE_HEADER_PIECES) headers[HAVE_HEADER] = task.held().toBase64()
-    if (!lend && !task.limiter && !encodes && task.storage.blobAt) {
-      // Plain bytes straight from the store's file: the runtime's server sends them without a copy through JS.
-      const blob = await task.storage.blobAt(taskId, range.start, range.length)
+    if (!task.limiter && !encodes && task.storage.bodyAt) {
+      // Plain bytes straight from the store's file: the runtime's server sends them without a copy through JS
+      // (and stops a longer stream at the Content-Length).
+      const body = await task.storage.bodyAt(taskId, range.start, range.length)
       options.onServed?.(taskId, piece, range.length)
-      return new Response(blob, { status: 200, headers: { ...headers, 'content-length': String(range.length), [CODING_HEADER]: 'identity' } })
+      return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(range.length), [CODING_HEADER]: 'identity' } })
     }
+    // Pooled memory when the runtime says when the response no longer needs it (and nothing paces the body).
+    const afterResponse = (c.env as ServeBindings | undefined)?.afterResponse
+    const lend = afterResponse && task.storage.readInto && !task.limiter ? pool.take(range.length) : undefined
     let bytes: Uint8Array
     let body: Uint8Array
     let coding: string

@@ -6,7 +6,7 @@ import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contra
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 import { createError } from '../../core/errors.ts'
 import { DataFile, type DirectWrites } from './data-file.ts'
-import { fileSlice } from './file-blob.ts'
+import { fileBody } from './file-body.ts'
 import { OpenFiles } from './open-files.ts'
 
 export const PLUGIN_NAME = 'storage-fs'
@@ -83,7 +83,7 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
       cause: error,
     })
 
-  const slice = fileSlice
+  const fromFile = fileBody
   const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
     withFile(key, false, async ({ handle }) => {
       const length = target.byteLength
@@ -112,7 +112,7 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
       return out
     },
     readInto,
-    ...(slice && { blobAt: async (key: string, offset: number, length: number) => slice(dataPath(key), offset, offset + length) }),
+    ...(fromFile && { bodyAt: (key: string, offset: number, length: number) => fromFile(dataPath(key), offset, length) }),
     async remove(key) {
       await files.close(key)
       await rm(dataPath(key), { force: true })

@@ -32,6 +32,8 @@ describe.each(Object.entries(COMMANDS))('piece GET on %s', (runtime, command) =>
       runtime,
       inPlace: true,
       outcomes: { whole: 'ok', flipped: 'digest', chunked: 'ok', short: 'unreachable', again: 'ok' },
+      // Bun hands each socket read in memory of its own, freed once copied (it waited for the GC: most of a Bun get's RSS).
+      readsFreed: runtime === 'bun' ? true : 'n/a',
     })
   }, 60_000)
 })
