@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { leastSquares } from '../bench/supernode/cost-fit.ts'
+import { formatProtocolCost, measureProtocolCost } from '../bench/supernode/protocol-cost.ts'
 import { runSupernodeBench } from '../bench/supernode/run.ts'
 
 describe('bench/supernode against a real supernode process', () => {
@@ -19,6 +20,20 @@ describe('bench/supernode against a real supernode process', () => {
     expect(r.supernode.cpuSeconds).toBeGreaterThan(0)
     expect(r.supernode.peakRssBytes).toBeGreaterThan(0)
     expect(r.sourceEgress).toBeCloseTo(1, 5)
+  })
+
+  it('--protocol-cost measures a register and a sync over the whole HTTP path of a real supernode', async () => {
+    const c = await measureProtocolCost({ peers: 50, sizeMiB: 2, syncs: 3 })
+    expect(c.pieceCount).toBe(8)
+    expect(c.registers).toBe(50)
+    // The syncing peers are registered anew (not measured) and each sends its syncs: every one answered 200.
+    expect(c.syncsSent).toBe(150)
+    // CPU from /proc, per request: more than nothing, less than a whole second.
+    for (const us of [c.registerUs, c.syncUs]) {
+      expect(us).toBeGreaterThan(0)
+      expect(us).toBeLessThan(1e6)
+    }
+    expect(formatProtocolCost(c)).toMatch(/register \(new connection each\)\s+\d+ µs/)
   })
 
   it('the cost fit recovers the per-request, per-register, per-piece and per-rerun costs that produced the runs', () => {
