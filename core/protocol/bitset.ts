@@ -48,6 +48,18 @@ export class Bitset {
     this._count--
   }
 
+  /** Whether this set holds a member `other` lacks: a byte at a time, stopping at the first (parent choice asks it on every sync). */
+  hasAnyNotIn(other: Bitset): boolean {
+    if (this._count === 0) return false
+    if (other.size < this.size) {
+      for (let i = other.size; i < this.size; i++) if (this.has(i)) return true
+    }
+    const theirs = other.bits
+    const bytes = Math.min(this.bits.length, theirs.length)
+    for (let k = 0; k < bytes; k++) if ((this.bits[k]! & ~theirs[k]!) !== 0) return true
+    return false
+  }
+
   /** Grows the set when a source of unknown length turns out longer. */
   resize(size: number): Bitset {
     const b = new Bitset(size)

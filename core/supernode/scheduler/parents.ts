@@ -107,9 +107,7 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
 
 /** Whether `have` holds a piece `lacks` does not. */
 export function holdsMissing(have: Bitset, lacks: Bitset): boolean {
-  if (have.count === 0) return false
-  for (let i = 0; i < have.size; i++) if (have.has(i) && !lacks.has(i)) return true
-  return false
+  return have.hasAnyNotIn(lacks)
 }
 
 /** Up to `limit` pieces the requester lacks that someone holds, fewest holders first. */

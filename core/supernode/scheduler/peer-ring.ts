@@ -12,10 +12,6 @@ export class PeerRing<T> {
   private readonly at = new Map<T, number>()
   private cursor = 0
 
-  get size(): number {
-    return this.items.length
-  }
-
   add(item: T): void {
     if (this.at.has(item)) return
     this.at.set(item, this.items.length)
