@@ -69,6 +69,8 @@ describe('supernode cluster through a Redis outage', () => {
       // Redis comes back empty, at the same address.
       redis = await startRedis(join(dir), { port: redis.port })
       await until(async () => (await readyz(a!)).status === 200, 'A ready again after Redis returned')
+      // B notices the store's return on its own heartbeat; until then it turns peers away (503) and they fail over to A.
+      await until(async () => (await readyz(b!)).status === 200, 'B ready again after Redis returned')
       expect(logs(a!)).toMatch(/cluster store does not answer.*\(\d+ more like it/)
       expect(logs(a!)).toMatch(/cluster store answers again: writing back \d+ tasks/)
 
