@@ -39,7 +39,10 @@ const DRY_SYNC_SPACING_MS = 250
 /**
  * Grants held beyond the first copies running: the next one starts the
  * moment one ends, instead of a sync's round trip later (on a congested
- * link to the supernode, 0.2-1 s).
+ * link to the supernode, 0.2-1 s). At least this many, and as many as the
+ * first copies running (`seedAhead`): the next sync is sent when half of
+ * them are used, so a lone peer taking every piece from the supernode syncs
+ * every few pieces, not every other one.
  */
 const SEED_AHEAD = 2
 /** Pieces in flight from one parent. */
@@ -111,7 +114,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   const sync = async (dry: boolean): Promise<void> => {
     lastSync = performance.now()
-    const seed = Math.max(0, seedSlots + SEED_AHEAD - seedQueue.length - seedInflight)
+    const seed = Math.max(0, seedSlots + seedAhead(seedSlots) - seedQueue.length - seedInflight)
     const body = {
       peerId,
       ...(haveChanged ? { have: task.have.toBase64() } : {}),
@@ -229,7 +232,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       fill()
       const now = performance.now()
       const dry = running.size === 0
-      const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + SEED_AHEAD - 1
+      const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + Math.ceil(seedAhead(seedSlots) / 2)
       if (!syncing && ((dry && now - lastSync >= DRY_SYNC_SPACING_MS) || seedLow || now - lastSync >= syncInterval)) startSync(dry)
       const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : syncInterval)
       await new Promise<void>((resolve) => (waker = resolve))
@@ -269,6 +272,11 @@ export function bytesInFlightCap(pieceSize: number): number {
 export function limitedConcurrency(concurrency: number, rate: number, pieceSize: number, timeoutMs: number): number {
   if (!rate) return concurrency
   return Math.max(1, Math.min(concurrency, Math.floor((rate * timeoutMs) / 3000 / pieceSize)))
+}
+
+/** Grants to hold beyond the `slots` first copies that run at once. */
+export function seedAhead(slots: number): number {
+  return Math.max(SEED_AHEAD, slots)
 }
 
 function hashOffset(id: string, modulo: number): number {

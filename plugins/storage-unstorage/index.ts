@@ -31,9 +31,9 @@ export interface StorageUnstorageOptions {
   /**
    * Bytes per stored value: a task's content is kept as values of this size.
    * A power of two from 4096 to 64 MiB. At or below the smallest piece size
-   * (256 KiB) every piece is whole values and only a task's last value is
+   * (128 KiB) every piece is whole values and only a task's last value is
    * patched; larger values mean fewer keys but read-patch-write cycles.
-   * @default 262144
+   * @default 131072
    */
   blockSize?: number
   /**
@@ -61,7 +61,7 @@ const OPTIONS = v.strictObject({
       v.number(),
       v.check((n) => Number.isInteger(n) && n >= 4096 && n <= MAX_BLOCK_SIZE && (n & (n - 1)) === 0, `must be a power of two from 4096 to ${MAX_BLOCK_SIZE}`),
     ),
-    256 * 1024,
+    128 * 1024,
   ),
   timeout: v.optional(v.pipe(v.number(), v.integer('must be whole milliseconds'), v.minValue(1, 'must be at least 1')), 30_000),
 } satisfies PluginOptionsEntries<StorageUnstorageOptions>)

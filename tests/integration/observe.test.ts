@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PEER_SECRET_HEADER } from '../../core/protocol/peer-secret.ts'
-import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { computePieceSize, createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { computeTaskId } from '../../core/protocol/task-id.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
@@ -279,7 +279,7 @@ describe('daemon observability', () => {
       // Every byte the peer kept from peers came from the daemon; an end-game duplicate it served that lost the
       // race to the supernode's copy is counted as sent but not kept (seen once under a loaded full suite).
       const uploaded = sampleValue(m, 'dragonfly_upload_bytes_total')
-      const PIECE = 256 * 1024
+      const PIECE = computePieceSize(4 * 1024 * 1024)
       expect(uploaded).toBeGreaterThanOrEqual(fromPeers)
       expect((uploaded - fromPeers) % PIECE).toBe(0)
       expect(uploaded - fromPeers).toBeLessThanOrEqual(2 * PIECE)

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { computePieceSize } from '../../core/protocol/piece-layout.ts'
 import { routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
@@ -163,8 +164,8 @@ describe('resume', () => {
       const result = parseJsonLine<GetJson>(second.stdout)
       expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
       const fetched = result.bytesFromPeers + result.bytesFromSupernode
-      // Exactly the missing pieces were fetched (this file's pieces are 256 KiB).
-      expect(fetched).toBe(SIZE - kept * 256 * 1024)
+      // Exactly the missing pieces were fetched.
+      expect(fetched).toBe(SIZE - kept * computePieceSize(SIZE))
     } finally {
       await sn.stop()
       await origin.close()

@@ -19,7 +19,7 @@ function growingTask() {
   const have = new Bitset(PIECES)
   const waiters = new Set<() => void>()
   const task: ServedTask = {
-    layout: createPieceLayout(PIECES * 256 * 1024),
+    layout: createPieceLayout(PIECES * 256 * 1024, 256 * 1024),
     storage: {} as ServedTask['storage'],
     has: (n) => have.has(n),
     held: () => have,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { computePieceSize } from '../../core/protocol/piece-layout.ts'
 import { randomFile, sha256File, tempDir } from '../helpers/cli.ts'
 import { type Fault, FIRST_LAST_MODIFIED, resetAfter, startFaultOrigin } from '../helpers/fault-origin.ts'
 import { serveSupernode, startPeer } from '../helpers/swarm.ts'
@@ -115,7 +116,7 @@ describe('supernode restart: revalidation', () => {
     await peer2.close()
     const resumedAt = Number(/^bytes=(\d+)-$/.exec(origin.requests[1]!.range ?? '')?.[1])
     expect(resumedAt).toBeGreaterThan(0)
-    expect(resumedAt % (256 * 1024)).toBe(0)
+    expect(resumedAt % computePieceSize(SIZE)).toBe(0)
     expect(origin.requests[1]).toMatchObject({ ifRange: '"v1"', status: 206 })
     expect(await sha256File(file)).toBe(result.digest.slice(7))
   })

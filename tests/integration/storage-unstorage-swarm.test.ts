@@ -11,6 +11,8 @@ import { redisForFile } from '../helpers/redis.ts'
 
 const DIST = resolve(import.meta.dirname, '../../dist')
 const SIZE = 12 * 1024 * 1024
+/** storage-unstorage's default block size. */
+const BLOCK = 128 * 1024
 
 const redis = redisForFile()
 afterAll(() => killAll())
@@ -61,10 +63,10 @@ it('supernode + 2 gets as processes, every cache on Redis through storage-unstor
     expect([...prefixes].filter((p) => /^(sn|a|b):/.test(p)).sort()).toEqual(['a:peer', 'b:peer', 'sn:cdn'])
     expect(existsSync(join(dir, 'h-a', 'peer')) || existsSync(join(dir, 'sn', 'cdn'))).toBe(false)
 
-    // The supernode's cache is in Redis: 256 KiB blocks of the file plus its metadata. The gets exported theirs and removed it.
+    // The supernode's cache is in Redis: blocks of the file (the default size, 128 KiB) plus its metadata. The gets exported theirs and removed it.
     const [taskKey] = await redis.client.keys('sn:cdn:meta:*')
     const taskId = taskKey!.split(':').pop()!
-    expect(await redis.client.keys(`sn:cdn:data:${taskId}:*`)).toHaveLength(SIZE / (256 * 1024))
+    expect(await redis.client.keys(`sn:cdn:data:${taskId}:*`)).toHaveLength(SIZE / BLOCK)
     expect(await redis.client.keys('a:peer:data:*')).toEqual([])
     expect(await redis.client.keys('b:peer:data:*')).toEqual([])
 
@@ -99,7 +101,7 @@ it('supernode + 2 gets as processes, every cache on Redis through storage-unstor
           .update(new Uint8Array(await response.arrayBuffer()))
           .digest('hex'),
       ).toBe(expected)
-      expect(await redis.client.keys(`d:peer:data:${taskId}:*`)).toHaveLength(SIZE / (256 * 1024))
+      expect(await redis.client.keys(`d:peer:data:${taskId}:*`)).toHaveLength(SIZE / BLOCK)
       expect(existsSync(join(dir, 'daemon', 'peer'))).toBe(false)
     } finally {
       await daemon.stop()

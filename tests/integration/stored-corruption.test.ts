@@ -2,12 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { computePieceSize } from '../../core/protocol/piece-layout.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
-/** A file of 64 pieces of 256 KiB (the layout these sizes get). */
+/** A file of 128 pieces of 128 KiB (the layout this size gets). */
 const SIZE = 16 * 1024 * 1024
-const PIECE = 256 * 1024
+const PIECE = computePieceSize(SIZE)
 
 afterAll(() => killAll())
 

@@ -13,6 +13,9 @@ describe('piece layout', () => {
       expect(Math.log2(s) % 1).toBe(0)
     }
     expect(computePieceSize(256 * MiB)).toBe(MiB)
+    // A small file still gets about 256 pieces, down to 128 KiB: a swarm passes each on sooner.
+    expect(createPieceLayout(32 * MiB)).toMatchObject({ pieceSize: 128 * 1024, pieceCount: 256 })
+    expect(computePieceSize(MiB)).toBe(128 * 1024)
   })
 
   it('keeps the piece count bounded until the maximum piece size is reached', () => {
