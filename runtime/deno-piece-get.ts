@@ -25,7 +25,6 @@ const idle = new IdleConnections<DenoConn>()
 export const denoPieceGet = inPlacePieceGet<DenoConn>({ idle, connect: (hostname, port) => Deno.connect({ hostname, port }), exchange })
 
 async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: Uint8Array, signal: AbortSignal): Promise<PieceHttpResponse> {
-  signal.throwIfAborted()
   let closed = false
   const close = (): void => {
     if (closed) return
@@ -35,6 +34,8 @@ async function exchange(conn: DenoConn, key: string, request: Uint8Array, into: 
   }
   signal.addEventListener('abort', close, { once: true })
   try {
+    // Aborted while the connection opened: closed below, not left open.
+    signal.throwIfAborted()
     for (let sent = 0; sent < request.byteLength; ) sent += await conn.write(request.subarray(sent))
     const scratch = Buffer.allocUnsafe(HEAD_BYTES)
     let got = 0

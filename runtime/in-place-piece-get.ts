@@ -67,6 +67,10 @@ function unref<H>(timer: H): H {
 export interface InPlaceClient<T> {
   idle: IdleConnections<T>
   connect(hostname: string, port: number, key: string): Promise<T>
+  /**
+   * Sends the request and reads the response's head. When it rejects, the connection is closed: a failure,
+   * an abort, or a signal aborted before it began (the GET's connection opened after its download ended).
+   */
   exchange(connection: T, key: string, request: Uint8Array, into: Uint8Array, signal: AbortSignal): Promise<PieceHttpResponse>
 }
 
@@ -87,6 +91,8 @@ export function inPlacePieceGet<T>(client: InPlaceClient<T>): PieceHttpGet {
     const port = Number(target.port || 80)
     const key = `${hostname}:${port}`
     const request = encoder.encode(requestHead(`${target.pathname}${target.search}`, target.host, init.headers))
+    // Aborted already: a pooled connection stays pooled.
+    init.signal.throwIfAborted()
     const pooled = client.idle.take(key)
     if (pooled) {
       // A pooled connection the server closed while it sat idle answers nothing: ask once more on a new one.
@@ -94,7 +100,9 @@ export function inPlacePieceGet<T>(client: InPlaceClient<T>): PieceHttpGet {
       if (answer instanceof NotInPlace) return fetchPieceGet(url, init)
       if (answer || init.signal.aborted) return answer ?? Promise.reject(init.signal.reason)
     }
-    return client.exchange(await client.connect(hostname, port, key), key, request, init.into, init.signal).catch((error: unknown) => {
+    // Handed to exchange even when the GET was aborted while it opened: exchange closes it then.
+    const connection = await client.connect(hostname, port, key)
+    return client.exchange(connection, key, request, init.into, init.signal).catch((error: unknown) => {
       if (error instanceof NotInPlace && !init.signal.aborted) return fetchPieceGet(url, init)
       throw error
     })

@@ -12,17 +12,23 @@ export function fixtureCommands(fixture: string) {
   } as const
 }
 
-/** Runs a fixture; resolves with its JSON result line, or with everything it printed when there is none. */
-export function runFixture(command: readonly string[]): Promise<{ result?: unknown; output: string }> {
+/**
+ * Runs a fixture; resolves with its JSON result line, or with everything it printed when there is none.
+ * With `exitWithinMs`, a fixture still running that long is killed, and `exited` says whether it ended on its own.
+ */
+export function runFixture(command: readonly string[], exitWithinMs?: number): Promise<{ result?: unknown; output: string; exited: boolean }> {
   const [cmd, ...args] = command
   const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } })
   let output = ''
+  let exited = true
   child.stdout.on('data', (d: Buffer) => (output += d))
   child.stderr.on('data', (d: Buffer) => (output += d))
+  const timer = exitWithinMs === undefined ? undefined : setTimeout(() => ((exited = false), child.kill('SIGKILL')), exitWithinMs)
   return new Promise((done) =>
     child.on('close', () => {
+      clearTimeout(timer)
       const line = output.split('\n').find((l) => l.startsWith('{'))
-      done({ result: line === undefined ? undefined : JSON.parse(line), output })
+      done({ result: line === undefined ? undefined : JSON.parse(line), output, exited })
     }),
   )
 }
