@@ -3,7 +3,7 @@ import { runClusterBench } from '../bench/cluster/run.ts'
 
 describe('bench/cluster on real supernodes and a real redis-server', () => {
   it('preheats, settles, idles, gets through both supernodes and measures a failover', async () => {
-    const r = await runClusterBench({ tasks: 60, real: 30, idleSeconds: 2 })
+    const r = await runClusterBench({ tasks: 60, real: 30, idleSeconds: 2, deadlineMs: 100_000 })
     // Every preheated task is held, and none keeps periodic work once settled (the idle cost does not grow with the cache).
     expect(r.held[0]).toEqual({ tasks: 30, active: 0 })
     expect(r.held[1]).toEqual({ tasks: 3, active: 0 })

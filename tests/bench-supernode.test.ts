@@ -9,7 +9,8 @@ describe('bench/supernode against a real supernode process', () => {
     const r = await runSupernodeBench({ peers, sizeMiB: 2, want: 8 })
     expect(r.failures).toEqual([])
     expect(r.outcomes).toHaveLength(peers)
-    expect(r.pieceCount).toBe(8)
+    // 2 MiB in pieces of 128 KiB.
+    expect(r.pieceCount).toBe(16)
     for (const o of r.outcomes) expect(o.pieces).toBe(o.pieceCount)
     expect(r.assignments).toBeGreaterThanOrEqual(peers * r.pieceCount)
     // Peers serve each other: most assignments name another peer, not the supernode.
@@ -24,7 +25,7 @@ describe('bench/supernode against a real supernode process', () => {
 
   it('--protocol-cost measures a register and a sync over the whole HTTP path of a real supernode', async () => {
     const c = await measureProtocolCost({ peers: 50, sizeMiB: 2, syncs: 3 })
-    expect(c.pieceCount).toBe(8)
+    expect(c.pieceCount).toBe(16)
     expect(c.registers).toBe(50)
     // The syncing peers are registered anew (not measured) and each sends its syncs: every one answered 200.
     expect(c.syncsSent).toBe(150)

@@ -19,6 +19,8 @@ export interface ClusterBenchOptions {
   idleSeconds: number
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void
+  /** Fails a run that takes longer, naming the step it was in (tests); none by default. */
+  deadlineMs?: number
 }
 
 export const DEFAULT_CLUSTER_BENCH: ClusterBenchOptions = { tasks: 200, real: 200, idleSeconds: 3 }
@@ -47,7 +49,24 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
   const redis = await startBenchRedis(dir)
   const origin = await startBlobOrigin({ blobBytes: 4096, slowBytes: SLOW_BYTES, slowRate: 4 * 2 ** 20 })
   const started: ChildProcess[] = []
+  // A stall fails with the step it stalled in (a test's own timeout says nothing of where).
+  let step = 'starting the supernodes'
+  let watchdog: ReturnType<typeof setTimeout> | undefined
+  const deadline = options.deadlineMs
+  const stalled = new Promise<never>((_, reject) => {
+    if (deadline) watchdog = setTimeout(() => reject(new Error(`bench/cluster stalled for ${deadline} ms in: ${step}`)), deadline)
+  })
   try {
+    return await Promise.race([stalled, body()])
+  } finally {
+    clearTimeout(watchdog)
+    for (const child of started) if (child.exitCode === null) child.kill('SIGKILL')
+    await redis.stop()
+    await origin.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+
+  async function body(): Promise<ClusterBenchResult> {
     const [a, b] = await Promise.all(
       [0, 1].map(async (i) => {
         const s = await startSupernode(join(dir, `sn${i}`), ['--cluster', redis.url, '--location', `r${i}`])
@@ -55,7 +74,10 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
         return s
       }),
     )
-    const log = options.log ?? (() => {})
+    const log = (line: string): void => {
+      step = line
+      options.log?.(line)
+    }
     const real = Math.min(options.real, options.tasks)
     log(`preheating ${real} tasks through A`)
     const t0 = performance.now()
@@ -66,6 +88,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     log(`preheated in ${preheatSeconds.toFixed(1)} s; writing ${options.tasks - real} synthetic records`)
     await writeSyntheticTasks(redis, options.tasks - real, { id: 'f'.repeat(16), url: 'http://127.0.0.1:9' })
 
+    step = 'waiting for both supernodes to settle'
     const held = await Promise.all([a!.url, b!.url].map((url) => settled(url)))
     log(`settled: ${JSON.stringify(held)}; idle for ${options.idleSeconds} s`)
     // What settling and the synthetic writes left behind (GC, JIT) is not idle cost.
@@ -75,6 +98,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     const gets = async (via: string, blobs: number[]): Promise<number> => {
       const times: number[] = []
       for (const i of blobs) {
+        step = `get of blob ${i} through ${via}`
         const r = await run(process.execPath, [
           BIN,
           'get',
@@ -99,11 +123,6 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     log('failover')
     const failoverMs = await measureFailover(redis, a!, b!.url, origin.url('/slow'))
     return { options, preheatSeconds, held, ...idle, getMs, failoverMs, sourceBytes: origin.bytes }
-  } finally {
-    for (const child of started) if (child.exitCode === null) child.kill('SIGKILL')
-    await redis.stop()
-    await origin.close()
-    await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -148,13 +167,28 @@ async function preheatAll(supernode: string, count: number, url: (i: number) => 
   await Promise.all(Array.from({ length: 16 }, worker))
 }
 
-/** Waits until the supernode has published everything (no task with periodic work left). */
+/**
+ * Waits until the supernode has published everything (no task with periodic work left), at most 60 s.
+ * Each status read gets 5 s: a read that never answers is tried again, not waited on for good.
+ */
 async function settled(supernode: string): Promise<{ tasks: number; active: number }> {
-  const deadline = Date.now() + 120_000
+  const deadline = Date.now() + 60_000
+  let last: { tasks: number; active: number } | undefined
+  let failure: unknown
   for (;;) {
-    const { cluster } = await api<SupernodeStatus>(`${supernode}${SUPERNODE_ROUTES.status}`)
-    if (!cluster) throw new Error(`${supernode} is not in a cluster`)
-    if (cluster.active === 0 || Date.now() > deadline) return { tasks: cluster.tasks, active: cluster.active }
+    try {
+      const { cluster } = await api<SupernodeStatus>(`${supernode}${SUPERNODE_ROUTES.status}`, { signal: AbortSignal.timeout(5_000) })
+      if (!cluster) throw new Error(`${supernode} is not in a cluster`)
+      last = { tasks: cluster.tasks, active: cluster.active }
+      if (cluster.active === 0) return last
+    } catch (error) {
+      if ((error as Error).message.includes('is not in a cluster')) throw error
+      failure = error
+    }
+    if (Date.now() > deadline) {
+      if (last) return last
+      throw new Error(`${supernode} status did not answer for 60 s: ${(failure as Error)?.message}`)
+    }
     await new Promise((r) => setTimeout(r, 200))
   }
 }
