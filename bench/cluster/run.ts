@@ -176,14 +176,14 @@ async function settled(supernode: string): Promise<{ tasks: number; active: numb
   let last: { tasks: number; active: number } | undefined
   let failure: unknown
   for (;;) {
-    try {
-      const { cluster } = await api<SupernodeStatus>(`${supernode}${SUPERNODE_ROUTES.status}`, { signal: AbortSignal.timeout(5_000) })
-      if (!cluster) throw new Error(`${supernode} is not in a cluster`)
-      last = { tasks: cluster.tasks, active: cluster.active }
-      if (cluster.active === 0) return last
-    } catch (error) {
-      if ((error as Error).message.includes('is not in a cluster')) throw error
+    const status = await api<SupernodeStatus>(`${supernode}${SUPERNODE_ROUTES.status}`, { signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
       failure = error
+      return null
+    })
+    if (status && !status.cluster) throw new Error(`${supernode} is not in a cluster`)
+    if (status?.cluster) {
+      last = { tasks: status.cluster.tasks, active: status.cluster.active }
+      if (last.active === 0) return last
     }
     if (Date.now() > deadline) {
       if (last) return last

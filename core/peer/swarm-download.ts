@@ -275,7 +275,7 @@ export function limitedConcurrency(concurrency: number, rate: number, pieceSize:
 }
 
 /** Grants to hold beyond the `slots` first copies that run at once. */
-export function seedAhead(slots: number): number {
+function seedAhead(slots: number): number {
   return Math.max(SEED_AHEAD, slots)
 }
 

@@ -59,8 +59,10 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
   const { requester, count } = input
   const ok = (p: P): boolean => p.id !== requester.id && !requester.blacklist.has(p.id) && input.usable(p)
   const current = input.current.filter(ok)
-  const useful = current.filter((p) => holdsMissing(p.have, requester.have))
-  if (current.length >= count && useful.length === current.length) return current
+  const useful: P[] = []
+  const idle: P[] = []
+  for (const p of current) (holdsMissing(p.have, requester.have) ? useful : idle).push(p)
+  if (current.length >= count && idle.length === 0) return current
   // Some parent holds nothing the child lacks (as far as this supernode knows). Holders of its rarest missing
   // pieces take their places: a child whose fetches from the supernode keep it busy is never dry, and kept
   // its first parents while other peers held what it needed (bench:sim, 32 peers on 20 Mbit/s links).
@@ -82,7 +84,6 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
   }
   const byHolders = pool.length
   // A dry child drops every parent that holds nothing it lacks; any other keeps them while no holder can take their place.
-  const idle = current.filter((p) => !useful.includes(p))
   const keepIdle = input.dry ? 0 : Math.max(0, count - useful.length - byHolders)
   const kept = [...useful, ...idle.slice(0, keepIdle)]
   if (kept.length >= count) return kept
