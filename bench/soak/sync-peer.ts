@@ -1,4 +1,4 @@
-import { type ReceivedFrom, type RegisterResponse, SUPERNODE_ID, type SyncBody, type SyncResponse } from '../../core/protocol/api-schema.ts'
+import { type ParentDto, type ReceivedFrom, type RegisterResponse, SUPERNODE_ID, type SyncBody, type SyncResponse } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { peerSecretHeader } from '../../core/protocol/peer-secret.ts'
 import { PIECE_MAP_ROUTE, routePath, SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
@@ -86,17 +86,25 @@ export async function runSyncPeer(o: SyncPeerOptions): Promise<void> {
     let digestsFrom = 0
     let changed = false
     let dry = false
+    // As a real peer: the parent list is sent again only when it changed (SyncBody.parentsTag).
+    let parents: ParentDto[] = []
+    let tag: string | undefined
     while (!have.complete) {
       const answer = await sync({
         ...(changed ? { have: have.toBase64() } : {}),
         ...(digestsFrom < reg.pieceCount ? { digestsFrom } : {}),
         seed: SEED_ASK,
         wait: dry,
+        ...(tag ? { parentsTag: tag } : {}),
       })
+      if (answer.parents) {
+        parents = answer.parents
+        tag = answer.parentsTag
+      }
       const known = answer.digests.indexOf(null)
       digestsFrom = answer.digestsFrom + (known === -1 ? answer.digests.length : known)
       for (const piece of answer.seed) receive(SUPERNODE_ID, piece)
-      for (const parent of answer.parents) {
+      for (const parent of parents) {
         const theirs = o.holdings.get(parent.id)
         for (let n = 0, taken = 0; theirs && n < reg.pieceCount && taken < PER_PARENT; n++) {
           if (theirs.has(n) && receive(parent.id, n)) taken++

@@ -1,5 +1,6 @@
 import { createError } from '../errors.ts'
 import { type AssignmentDto, type RegisterResponse, type SourceFailure, SUPERNODE_ID, type SyncResponse } from '../protocol/api-schema.ts'
+import { decodeDigestRun } from '../protocol/digest-run.ts'
 import { decodeError } from '../protocol/error-body.ts'
 import { pieceRange } from '../protocol/piece-layout.ts'
 import { capabilityHeader } from '../transfer/capability.ts'
@@ -71,6 +72,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   const receiver = new PieceReceiver({ ...ctx, url: request.url, pieceSize: registration.pieceSize, concurrency })
   const digests: (string | undefined)[] = new Array(pieceCount)
   let digestsKnown = 0
+  /** The tag of the parent list the last answer gave (SyncResponse.parentsTag); undefined once this peer dropped one of them. */
+  let heldParentsTag: string | undefined
   const inflight = new Map<number, string[]>()
   const running = new Set<Promise<void>>()
   const seedQueue: number[] = []
@@ -105,7 +108,9 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   host.joined(taskId, base, peerId, peerSecret)
 
   const applyDigests = (answer: SyncResponse): void => {
-    answer.digests.forEach((d, i) => {
+    // A supernode that predates the compact form answers with the list.
+    const list = typeof answer.digestsBase64 === 'string' ? (decodeDigestRun(answer.digestsBase64, pieceCount) ?? []) : answer.digests
+    list.forEach((d, i) => {
       const n = answer.digestsFrom + i
       if (typeof d === 'string' && /^[0-9a-f]{64}$/.test(d) && n < pieceCount) digests[n] = d
     })
@@ -123,6 +128,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       digestsFrom: digestsKnown,
       seed,
       wait: dry,
+      digestsAs: 'base64' as const,
+      ...(heldParentsTag ? { parentsTag: heldParentsTag } : {}),
     }
     haveChanged = false
     received.clear()
@@ -133,7 +140,11 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     // Private task: capabilities expire; each answer carries one good for a while longer.
     if (typeof answer.capability === 'string') task.capability = answer.capability
     applyDigests(answer)
-    parents.update(answer.parents.filter((p) => p.id !== peerId))
+    // No list: the same parents as the tag this sync sent named (a supernode leaves it out only then).
+    if (Array.isArray(answer.parents)) {
+      parents.update(answer.parents.filter((p) => p.id !== peerId))
+      heldParentsTag = typeof answer.parentsTag === 'string' ? answer.parentsTag : undefined
+    }
     seedEmpty = seed > 0 && answer.seed.length === 0
     if (Number.isInteger(answer.seedSlots) && answer.seedSlots! > 0) seedSlots = Math.min(answer.seedSlots!, concurrency)
     if (Number.isFinite(answer.syncAfterMs)) syncInterval = Math.min(SYNC_INTERVAL_MAX_MS, Math.max(SYNC_INTERVAL_MIN_MS, answer.syncAfterMs!))
@@ -176,7 +187,11 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
         } else if (!result.ok) {
           failed.push({ from, error: result.error ?? 'http', piece })
           // The supernode hears of it at the next sync (and may list the parent again later).
-          if (link) parents.drop(from)
+          if (link) {
+            parents.drop(from)
+            // The parents held are no longer the list the supernode gave: the next answer lists them all again.
+            heldParentsTag = undefined
+          }
         }
       })
       .catch((error) => void (receiver.fatal ??= error))

@@ -100,6 +100,10 @@ export const SyncBody = v.object({
   seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 0),
   /** None of the peer's parents holds a piece it needs: wait (long-poll) for a change that could give it work. */
   wait: v.optional(v.boolean(), false),
+  /** `base64`: digests as one string of raw digests (`digestsBase64`, digest-run.ts), a third smaller than the hex list. */
+  digestsAs: v.optional(v.picklist(['base64'])),
+  /** The `parentsTag` of the parent list the peer holds: an answer whose list is the same leaves `parents` out. */
+  parentsTag: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/))),
 })
 export type SyncBody = v.InferOutput<typeof SyncBody>
 
@@ -206,11 +210,19 @@ export interface ParentDto {
 }
 
 export interface SyncResponse {
-  /** The peer's parents from now on (it keeps the ones still listed, drops the others). */
-  parents: ParentDto[]
+  /**
+   * The peer's parents from now on (it keeps the ones still listed, drops the
+   * others). Left out when they are the list the request's `parentsTag` names:
+   * the peer keeps what it has (8 parents are ~0.8 KB, most of a periodic answer).
+   */
+  parents?: ParentDto[]
+  /** Names this answer's parent list (`parentsTag()`); the peer sends it back with its next sync. */
+  parentsTag?: string
   /** Piece digests from `digestsFrom` on (null: not known yet); at most SYNC_DIGESTS per answer. */
   digestsFrom: number
   digests: (string | null)[]
+  /** Instead of `digests` when the peer asked for `digestsAs: 'base64'`: the known digests from `digestsFrom` on, raw, in base64. */
+  digestsBase64?: string
   /** Pieces the peer may fetch from the supernode now: first copies no other peer holds. */
   seed: number[]
   /** How many of them to fetch at once: the supernode's uplink split among the peers downloading. */
@@ -223,6 +235,28 @@ export interface SyncResponse {
   error?: ErrorJson
   /** Private task: a fresh capability (the one from registration expires). */
   capability?: string
+}
+
+/**
+ * A name for a parent list, whatever its order: 64 bits of FNV-1a over the
+ * sorted entries, as 16 hex digits. Only ever compared with the tag the same
+ * peer was given, so a collision can at worst keep a peer on its old parents
+ * until the list changes again.
+ */
+export function parentsTag(parents: readonly ParentDto[]): string {
+  const entries = parents.map((p) => `${p.id} ${p.address} ${p.location ?? ''}`).sort()
+  let a = 0x811c9dc5
+  let b = 0x050c5d1f
+  for (const entry of entries) {
+    for (let i = 0; i < entry.length; i++) {
+      const c = entry.charCodeAt(i)
+      a = Math.imul(a ^ c, 0x01000193)
+      b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 7)
+    }
+    a = Math.imul(a ^ 0x0a, 0x01000193)
+    b = Math.imul(b ^ 0x0a, 0x01000193)
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0')
 }
 
 /** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono'
 import type { Histogram } from '../metrics.ts'
-import { type ParentDto, parseBody, SYNC_DIGESTS, SyncBody, type SyncResponse } from '../protocol/api-schema.ts'
+import { type ParentDto, parentsTag, parseBody, SYNC_DIGESTS, SyncBody, type SyncResponse } from '../protocol/api-schema.ts'
 import { Bitset } from '../protocol/bitset.ts'
+import { encodeDigestRun } from '../protocol/digest-run.ts'
 import { readJson } from '../protocol/http-json.ts'
 import { SUPERNODE_ROUTES } from '../protocol/routes.ts'
 import type { CdnTask } from './cdn/cdn-task.ts'
@@ -56,10 +57,17 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
         report = { ...report, have: undefined, received: [], failed: [] }
         const digests: (string | null)[] = []
         let fresh = false
-        for (let n = from; n < Math.min(layout.pieceCount, from + SYNC_DIGESTS); n++) {
-          const d = swarm.digests[n]
-          digests.push(d ?? null)
-          if (d !== undefined) fresh = true
+        // The compact form when the peer reads it and the known digests run without a gap.
+        const compact = body.digestsAs === 'base64' ? encodeDigestRun(swarm.digests, from, SYNC_DIGESTS) : undefined
+        if (compact?.complete) fresh = compact.count > 0
+        else {
+          for (let n = from; n < Math.min(layout.pieceCount, from + SYNC_DIGESTS); n++) {
+            const d = swarm.digests[n]
+            digests.push(d ?? null)
+            if (d !== undefined) fresh = true
+          }
+          // Digests not known yet at the end say nothing: while the source fetch runs they were most of an answer.
+          while (digests.length > 0 && digests[digests.length - 1] === null) digests.pop()
         }
         const now = Date.now()
         const done = swarm.peer(body.peerId).have.complete
@@ -75,10 +83,13 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
           c.req.raw.signal.aborted
         ) {
           const parents: ParentDto[] = answer.parents.map((p) => ({ id: p.id, address: p.address, ...(p.location ? { location: p.location } : {}) }))
+          const tag = parentsTag(parents)
           return c.json<SyncResponse>({
-            parents,
+            ...(body.parentsTag === tag ? {} : { parents }),
+            parentsTag: tag,
             digestsFrom: from,
             digests,
+            ...(compact?.complete && compact.count > 0 ? { digestsBase64: compact.base64 } : {}),
             seed: answer.seed,
             seedSlots: answer.seedSlots,
             syncAfterMs: answer.syncAfterMs,

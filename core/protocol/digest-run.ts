@@ -1,0 +1,48 @@
+import { Buffer } from 'node:buffer'
+
+/** Bytes of one piece digest (sha256). */
+const DIGEST_BYTES = 32
+const HEX_DIGEST = /^[0-9a-f]{64}$/
+
+/**
+ * Piece digests on the wire as one base64 string of raw 32-byte digests
+ * (`SyncResponse.digestsBase64`): 43 characters a piece instead of 66 for a
+ * quoted hex string and its comma. For 256 pieces that is 11 KB instead of
+ * 17 KB in every peer's first sync answer, all of it on the supernode's uplink.
+ *
+ * The run starts at `from` and stops at the first piece whose digest is not
+ * known, or after `max`. `complete` is false when a later digest is known
+ * past that gap (the caller then sends the list form, which can say "not yet"
+ * for one piece and give the next).
+ */
+export function encodeDigestRun(digests: readonly (string | undefined)[], from: number, max: number): { count: number; base64: string; complete: boolean } {
+  const end = Math.min(digests.length, from + max)
+  let count = 0
+  while (from + count < end && digests[from + count] !== undefined) count++
+  let complete = true
+  for (let n = from + count; n < end; n++) {
+    if (digests[n] !== undefined) {
+      complete = false
+      break
+    }
+  }
+  if (count === 0) return { count, base64: '', complete }
+  const bytes = Buffer.allocUnsafe(count * DIGEST_BYTES)
+  for (let i = 0; i < count; i++) {
+    const hex = digests[from + i]!
+    if (bytes.write(hex, i * DIGEST_BYTES, DIGEST_BYTES, 'hex') !== DIGEST_BYTES || !HEX_DIGEST.test(hex)) {
+      throw new Error(`piece ${from + i} has a malformed digest`)
+    }
+  }
+  return { count, base64: bytes.toString('base64'), complete }
+}
+
+/** The hex digests in a `digestsBase64` string; null when it is not whole digests in base64 or holds more than `max`. */
+export function decodeDigestRun(base64: string, max: number): string[] | null {
+  if (base64.length > Math.ceil((max * DIGEST_BYTES) / 3) * 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return null
+  const bytes = Buffer.from(base64, 'base64')
+  if (bytes.byteLength % DIGEST_BYTES !== 0) return null
+  const out: string[] = []
+  for (let at = 0; at < bytes.byteLength; at += DIGEST_BYTES) out.push(bytes.toString('hex', at, at + DIGEST_BYTES))
+  return out
+}
