@@ -1,4 +1,5 @@
 import { pickPiece } from '../../core/peer/piece-picker.ts'
+import { seedSlotCap } from '../../core/peer/seed-slots.ts'
 import { type PieceResult, type SourceFailure, SUPERNODE_ID } from '../../core/protocol/api-schema.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { pieceRange } from '../../core/protocol/piece-layout.ts'
@@ -120,7 +121,7 @@ export class ParentsPeer implements SimMember {
         (id) => this.world.parents(id),
       )
       this.seedEmpty = seed > 0 && answer.seed.length === 0
-      this.seedSlots = Math.min(answer.seedSlots, this.world.want)
+      this.seedSlots = Math.min(answer.seedSlots, seedSlotCap(this.world.want, this.parents.links.size))
       this.syncInterval = Math.min(SYNC_INTERVAL_MAX_S, Math.max(SYNC_INTERVAL_MIN_S, answer.syncAfter))
       for (const n of answer.seed) if (!this.have.has(n) && !this.seedQueue.includes(n)) this.seedQueue.push(n)
       this.tick()

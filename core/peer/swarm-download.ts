@@ -10,6 +10,7 @@ import { ParentSet } from './parent-set.ts'
 import type { LocalTask } from './peer-tasks.ts'
 import { pickPiece } from './piece-picker.ts'
 import { PieceReceiver } from './piece-receiver.ts'
+import { seedSlotCap } from './seed-slots.ts'
 
 export interface SwarmDownloadContext {
   host: DownloadHost
@@ -146,7 +147,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       heldParentsTag = typeof answer.parentsTag === 'string' ? answer.parentsTag : undefined
     }
     seedEmpty = seed > 0 && answer.seed.length === 0
-    if (Number.isInteger(answer.seedSlots) && answer.seedSlots! > 0) seedSlots = Math.min(answer.seedSlots!, concurrency)
+    if (Number.isInteger(answer.seedSlots) && answer.seedSlots! > 0) seedSlots = Math.min(answer.seedSlots!, seedSlotCap(concurrency, parents.links.size))
     if (Number.isFinite(answer.syncAfterMs)) syncInterval = Math.min(SYNC_INTERVAL_MAX_MS, Math.max(SYNC_INTERVAL_MIN_MS, answer.syncAfterMs!))
     for (const n of answer.seed) if (Number.isInteger(n) && n >= 0 && n < pieceCount && !task.have.has(n) && !seedQueue.includes(n)) seedQueue.push(n)
   }
