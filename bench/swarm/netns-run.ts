@@ -253,7 +253,6 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
       peers: up.slice(1).reduce((sum, c) => sum + payloadBytes(c), 0) / (rateBytes * windowSeconds * (topo.hosts.length - 1)),
     },
     drops,
-    sourceDrops: up[0]!.drops,
     cpu,
     ...(timeline ? { timeline } : {}),
     window: {

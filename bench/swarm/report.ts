@@ -2,9 +2,6 @@ import { FRAME_OVERHEAD } from './netns.ts'
 import type { SystemName } from './systems/system.ts'
 import type { TimelineSample } from './timeline.ts'
 
-/** TCP payload of a full-sized frame on these links (a 1514-byte frame less its headers). */
-const TBF_MTU_PAYLOAD_BYTES = 1514 - FRAME_OVERHEAD
-
 export interface LowerBound {
   seconds: number
   /** F/u_s: host 0 has to send every byte at least once. */
@@ -49,8 +46,6 @@ export interface SystemResult {
   uplinkUse: { source: number; peers: number }
   /** Frames the links' queues dropped (tbf queue full). */
   drops: number
-  /** Of them, host 0's uplink: each is a segment sent again, which its egress counts. */
-  sourceDrops: number
   /** `--timeline`: the links' payload per second while the system ran. */
   timeline?: TimelineSample[]
   cpu: {
@@ -146,11 +141,6 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
       lines.push(
         `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode, ${pct(m.reported.source)} from the source${inner}`,
       )
-    }
-    if (m.sourceDrops > 0) {
-      // A dropped full-sized frame is resent: about its payload again on host 0's uplink.
-      const resent = (m.sourceDrops * TBF_MTU_PAYLOAD_BYTES) / r.fileBytes
-      lines.push(`${m.system}: host 0's uplink dropped ${m.sourceDrops} frames: ~${(100 * resent).toFixed(2)} % of the file sent again (part of its egress)`)
     }
     const gib = (m.received * r.fileBytes) / 2 ** 30
     if (gib > 0 && Number.isFinite(m.cpu.seconds)) {
