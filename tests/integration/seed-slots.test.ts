@@ -19,11 +19,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-it('seedSlotCap leaves half the fetches to parents, and all of them to a peer without parents', () => {
+it('seedSlotCap leaves half the fetches to one parent, more to more parents, and all of them to a peer without parents', () => {
   expect(seedSlotCap(8, 0)).toBe(8)
   expect(seedSlotCap(8, 1)).toBe(4)
+  expect(seedSlotCap(8, 2)).toBe(3)
+  expect(seedSlotCap(8, 3)).toBe(2)
+  expect(seedSlotCap(8, 7)).toBe(2)
   expect(seedSlotCap(1, 3)).toBe(1)
-  expect(seedSlotCap(5, 2)).toBe(3)
+  expect(seedSlotCap(16, 1)).toBe(8)
 })
 
 it('a peer offered every fetch for first copies still takes what its parent holds meanwhile', async () => {
