@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer'
+import { toHex } from './digest.ts'
 
 /** Bytes of one piece digest (sha256). */
 const DIGEST_BYTES = 32
@@ -6,7 +6,7 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/
 
 /**
  * Piece digests on the wire as one base64 string of raw 32-byte digests
- * (`SyncResponse.digestsBase64`): 43 characters a piece instead of 66 for a
+ * (`SyncResponse.digestsBase64`): under 43 characters a piece instead of 67 for a
  * quoted hex string and its comma. For 256 pieces that is 11 KB instead of
  * 17 KB in every peer's first sync answer, all of it on the supernode's uplink.
  *
@@ -27,22 +27,36 @@ export function encodeDigestRun(digests: readonly (string | undefined)[], from: 
     }
   }
   if (count === 0) return { count, base64: '', complete }
-  const bytes = Buffer.allocUnsafe(count * DIGEST_BYTES)
+  // Most answers carry every digest from the first piece on (a peer's first sync on a cached task): encoded once.
+  const cached = from === 0 ? runs.get(digests) : undefined
+  if (cached?.count === count) return { count, base64: cached.base64, complete }
+  // Two hex digits make a byte, a byte a character of a binary string for btoa (core has no Buffer).
+  let binary = ''
   for (let i = 0; i < count; i++) {
     const hex = digests[from + i]!
-    if (bytes.write(hex, i * DIGEST_BYTES, DIGEST_BYTES, 'hex') !== DIGEST_BYTES || !HEX_DIGEST.test(hex)) {
-      throw new Error(`piece ${from + i} has a malformed digest`)
-    }
+    if (!HEX_DIGEST.test(hex)) throw new Error(`piece ${from + i} has a malformed digest`)
+    for (let at = 0; at < hex.length; at += 2) binary += String.fromCharCode(Number.parseInt(hex.slice(at, at + 2), 16))
   }
-  return { count, base64: bytes.toString('base64'), complete }
+  const base64 = btoa(binary)
+  if (from === 0) runs.set(digests, { count, base64 })
+  return { count, base64, complete }
 }
+
+/** The last run from piece 0 per digest list (a swarm's digests are set once and never change). */
+const runs = new WeakMap<readonly (string | undefined)[], { count: number; base64: string }>()
 
 /** The hex digests in a `digestsBase64` string; null when it is not whole digests in base64 or holds more than `max`. */
 export function decodeDigestRun(base64: string, max: number): string[] | null {
   if (base64.length > Math.ceil((max * DIGEST_BYTES) / 3) * 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return null
-  const bytes = Buffer.from(base64, 'base64')
-  if (bytes.byteLength % DIGEST_BYTES !== 0) return null
+  let binary: string
+  try {
+    binary = atob(base64)
+  } catch {
+    return null
+  }
+  if (binary.length % DIGEST_BYTES !== 0) return null
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0))
   const out: string[] = []
-  for (let at = 0; at < bytes.byteLength; at += DIGEST_BYTES) out.push(bytes.toString('hex', at, at + DIGEST_BYTES))
+  for (let at = 0; at < bytes.byteLength; at += DIGEST_BYTES) out.push(toHex(bytes.subarray(at, at + DIGEST_BYTES)))
   return out
 }
