@@ -1,4 +1,5 @@
 import type { ServeFn } from '../core/contract/serve.ts'
+import { createDenoPieceHasher } from './deno-hash-thread.ts'
 import { denoPieceGet } from './deno-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
 import { allocatePages } from './page-memory.ts'
@@ -35,8 +36,9 @@ export const denoRuntime: Runtime = {
   serve: denoServe,
   createHash: createSha256,
   // Page-aligned receive buffers: Deno's own allocations are not, and storage-fs's direct writes refuse those
-  // (every write then went through the page cache).
-  allocate: (bytes) => allocatePages(bytes, false),
+  // (every write then went through the page cache). Shared: the hash thread reads them in place.
+  allocate: (bytes) => allocatePages(bytes, true),
+  createPieceHasher: createDenoPieceHasher,
   pieceGet: denoPieceGet,
   guardedFetch: resolvingFetch,
 }
