@@ -32,6 +32,8 @@ it('a digest run stops at the first unknown digest and says whether a later one 
   expect(encodeDigestRun([d('a'), undefined, d('c')], 0, 10)).toMatchObject({ count: 1, complete: false })
   expect(encodeDigestRun([d('a'), d('b'), d('c')], 1, 1)).toMatchObject({ count: 1, complete: true })
   expect(encodeDigestRun([undefined, d('b')], 0, 10)).toMatchObject({ count: 0, complete: false })
+  // A malformed digest ends the run (the caller sends the list form), it does not throw.
+  expect(encodeDigestRun([d('a'), 'XYZ', d('c')], 0, 10)).toMatchObject({ count: 1, complete: false })
   // What a peer refuses: not base64, not whole digests, more than it asked for.
   expect(decodeDigestRun('not base64!', 10)).toBeNull()
   expect(decodeDigestRun(Buffer.alloc(31).toString('base64'), 10)).toBeNull()
