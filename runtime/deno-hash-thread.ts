@@ -20,33 +20,28 @@ self.onmessage = (event) => onMessage(event.data)
 
 /** How long the thread outlives its last hash: a lone peer's hashes pause while its next first copies are granted. */
 const IDLE_MS = 100
-let idleTimer: ReturnType<typeof setTimeout> | undefined
-const unrefTimer = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer
+const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno
 
-export const denoHashThread: HashThread = new HashThread(({ reply, fail }) => {
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'application/javascript' }))
-  const worker = new Worker(url, { type: 'module' })
-  worker.onmessage = (event: MessageEvent<{ id: number; hex: string }>) => reply(event.data.id, event.data.hex)
-  worker.onerror = (event: ErrorEvent) => {
-    event.preventDefault()
-    fail(new Error(`hash thread: ${event.message}`))
-  }
-  return {
-    post: (message, transfer) => worker.postMessage(message, transfer ?? []),
-    busy: () => {},
-    terminate: () => {
-      clearTimeout(idleTimer)
-      worker.terminate()
-      URL.revokeObjectURL(url)
-      return undefined
-    },
-    idle: () => {
-      clearTimeout(idleTimer)
-      idleTimer = setTimeout(() => void denoHashThread.stop(), IDLE_MS)
-      unrefTimer?.(idleTimer as unknown as number)
-    },
-    begun: () => clearTimeout(idleTimer),
-  }
-})
+export const denoHashThread: HashThread = new HashThread(
+  ({ reply, fail }) => {
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'application/javascript' }))
+    const worker = new Worker(url, { type: 'module' })
+    worker.onmessage = (event: MessageEvent<{ id: number; hex: string }>) => reply(event.data.id, event.data.hex)
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault()
+      fail(new Error(`hash thread: ${event.message}`))
+    }
+    return {
+      post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+      busy: () => {},
+      terminate: () => {
+        worker.terminate()
+        URL.revokeObjectURL(url)
+        return undefined
+      },
+    }
+  },
+  { stopWhenIdleMs: IDLE_MS, unrefTimer: (timer) => deno?.unrefTimer?.(timer as unknown as number) },
+)
 
 export const createDenoPieceHasher = (): PieceHasher => denoHashThread.hasher()

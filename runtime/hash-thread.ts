@@ -40,10 +40,17 @@ export interface ThreadPort {
   /** Whether the thread keeps the process alive: while a digest is awaited only (where the runtime can say so). */
   busy(busy: boolean): void
   terminate(): Promise<unknown> | undefined
-  /** Every hash begun has had its digest: a thread that cannot be told not to keep the process alive may end. */
-  idle?(): void
-  /** A hash began: the thread is wanted again. */
-  begun?(): void
+}
+
+export interface HashThreadOptions {
+  /**
+   * For a thread that cannot be told not to keep the process alive (a Web
+   * Worker): it is stopped once every hash begun has had its digest for this
+   * long, and the next hash starts another.
+   */
+  stopWhenIdleMs?: number
+  /** Keeps that idle timer from holding the process open (Deno.unrefTimer). */
+  unrefTimer?(timer: ReturnType<typeof setTimeout>): void
 }
 
 export type StartThread = (events: { reply(id: number, hex: string): void; fail(error: unknown): void }) => ThreadPort
@@ -59,14 +66,18 @@ export class HashThread {
   private nextId = 1
   /** Hashers begun whose digest was not asked for yet. */
   private open = 0
+  private idleTimer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(private readonly startThread: StartThread) {}
+  constructor(
+    private readonly startThread: StartThread,
+    private readonly options: HashThreadOptions = {},
+  ) {}
 
   hasher(): PieceHasher {
     const id = this.nextId++
     const port = this.start()
     this.open++
-    port.begun?.()
+    clearTimeout(this.idleTimer)
     let memory: SharedArrayBuffer | null = null
     let finished = false
     return {
@@ -103,6 +114,7 @@ export class HashThread {
   /** Stops the thread; hashes in progress are rejected, the next hasher starts a new one. */
   async stop(): Promise<void> {
     const port = this.port
+    clearTimeout(this.idleTimer)
     await port?.terminate()
     // A thread that says nothing when it ends (a Web Worker): its waiters are told here.
     this.fail(port, new Error('hash thread stopped'))
@@ -116,7 +128,11 @@ export class HashThread {
         this.waiting.delete(id)
         if (!this.waiting.size) port.busy(false)
         waiter?.resolve(hex)
-        if (!this.waiting.size && this.open === 0 && this.port === port) port.idle?.()
+        const { stopWhenIdleMs, unrefTimer } = this.options
+        if (stopWhenIdleMs !== undefined && !this.waiting.size && this.open === 0 && this.port === port) {
+          this.idleTimer = setTimeout(() => void this.stop(), stopWhenIdleMs)
+          unrefTimer?.(this.idleTimer)
+        }
       },
       fail: (error) => this.fail(port, error),
     })

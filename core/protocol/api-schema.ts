@@ -216,7 +216,7 @@ export interface SyncResponse {
    * the peer keeps what it has (8 parents are ~0.8 KB, most of a periodic answer).
    */
   parents?: ParentDto[]
-  /** Names this answer's parent list (`parentsTag()`); the peer sends it back with its next sync. */
+  /** Names this answer's parent list (`parentsTag()` in parents-tag.ts); the peer sends it back with its next sync. */
   parentsTag?: string
   /** Piece digests from `digestsFrom` on (null: not known yet); at most SYNC_DIGESTS per answer. */
   digestsFrom: number
@@ -235,28 +235,6 @@ export interface SyncResponse {
   error?: ErrorJson
   /** Private task: a fresh capability (the one from registration expires). */
   capability?: string
-}
-
-/**
- * A name for a parent list, whatever its order: 64 bits of FNV-1a over the
- * sorted entries, as 16 hex digits. Only ever compared with the tag the same
- * peer was given, so a collision can at worst keep a peer on its old parents
- * until the list changes again.
- */
-export function parentsTag(parents: readonly ParentDto[]): string {
-  const entries = parents.map((p) => `${p.id} ${p.address} ${p.location ?? ''}`).sort()
-  let a = 0x811c9dc5
-  let b = 0x050c5d1f
-  for (const entry of entries) {
-    for (let i = 0; i < entry.length; i++) {
-      const c = entry.charCodeAt(i)
-      a = Math.imul(a ^ c, 0x01000193)
-      b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 7)
-    }
-    a = Math.imul(a ^ 0x0a, 0x01000193)
-    b = Math.imul(b ^ 0x0a, 0x01000193)
-  }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0')
 }
 
 /** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */

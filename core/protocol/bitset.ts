@@ -1,3 +1,5 @@
+import { fromBase64, toBase64 } from './digest.ts'
+
 /** Fixed-size set of piece numbers; the "which pieces does X have" of the swarm. */
 export class Bitset {
   readonly size: number
@@ -17,7 +19,7 @@ export class Bitset {
 
   static fromBase64(size: number, encoded: string): Bitset {
     const b = new Bitset(size)
-    const raw = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0))
+    const raw = fromBase64(encoded)
     for (let i = 0; i < size; i++) if (((raw[i >> 3] ?? 0) >> (i & 7)) & 1) b.set(i)
     return b
   }
@@ -68,9 +70,7 @@ export class Bitset {
   }
 
   toBase64(): string {
-    let s = ''
-    for (const byte of this.bits) s += String.fromCharCode(byte)
-    return btoa(s)
+    return toBase64(this.bits)
   }
 
   /** Length of the run of set bits starting at 0. */

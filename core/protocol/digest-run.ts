@@ -1,4 +1,4 @@
-import { toHex } from './digest.ts'
+import { fromBase64, fromHex, toBase64, toHex } from './digest.ts'
 
 /** Bytes of one piece digest (sha256). */
 const DIGEST_BYTES = 32
@@ -31,13 +31,9 @@ export function encodeDigestRun(digests: readonly (string | undefined)[], from: 
   // Most answers carry every digest from the first piece on (a peer's first sync on a cached task): encoded once.
   const cached = from === 0 ? runs.get(digests) : undefined
   if (cached?.count === count) return { count, base64: cached.base64, complete }
-  // Two hex digits make a byte, a byte a character of a binary string for btoa (core has no Buffer).
-  let binary = ''
-  for (let i = 0; i < count; i++) {
-    const hex = digests[from + i]!
-    for (let at = 0; at < hex.length; at += 2) binary += String.fromCharCode(Number.parseInt(hex.slice(at, at + 2), 16))
-  }
-  const base64 = btoa(binary)
+  const bytes = new Uint8Array(count * DIGEST_BYTES)
+  for (let i = 0; i < count; i++) fromHex(digests[from + i]!, bytes, i * DIGEST_BYTES)
+  const base64 = toBase64(bytes)
   if (from === 0) runs.set(digests, { count, base64 })
   return { count, base64, complete }
 }
@@ -48,14 +44,13 @@ const runs = new WeakMap<readonly (string | undefined)[], { count: number; base6
 /** The hex digests in a `digestsBase64` string; null when it is not whole digests in base64 or holds more than `max`. */
 export function decodeDigestRun(base64: string, max: number): string[] | null {
   if (base64.length > Math.ceil((max * DIGEST_BYTES) / 3) * 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return null
-  let binary: string
+  let bytes: Uint8Array
   try {
-    binary = atob(base64)
+    bytes = fromBase64(base64)
   } catch {
     return null
   }
-  if (binary.length % DIGEST_BYTES !== 0) return null
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0))
+  if (bytes.byteLength % DIGEST_BYTES !== 0) return null
   const out: string[] = []
   for (let at = 0; at < bytes.byteLength; at += DIGEST_BYTES) out.push(toHex(bytes.subarray(at, at + DIGEST_BYTES)))
   return out

@@ -1,5 +1,5 @@
 import { createError } from '../errors.ts'
-import { toHex } from '../protocol/digest.ts'
+import { fromHex, toHex } from '../protocol/digest.ts'
 
 /**
  * Capabilities for private tasks. A private task has a random key (32 bytes,
@@ -29,12 +29,6 @@ export function createTaskKey(): string {
 
 export function isTaskKey(value: unknown): value is string {
   return typeof value === 'string' && KEY_RE.test(value)
-}
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length >> 1)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
 }
 
 function importKey(key: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
