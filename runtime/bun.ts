@@ -1,4 +1,6 @@
 import type { ServeFn } from '../core/contract/serve.ts'
+import { createError } from '../core/errors.ts'
+import { toErrorResponse } from '../core/protocol/error-body.ts'
 import { bunPieceGet } from './bun-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
@@ -19,8 +21,14 @@ const bunServe: ServeFn = async (fetch, options) => {
     port: options.port,
     hostname: options.hostname,
     idleTimeout: 0,
+    // A file-backed body is opened only when Bun sends it: a piece whose file was moved away meanwhile
+    // (a finished get exporting its download) fails here, after the handler returned. Without this, Bun
+    // answers with its own error page and the process later exits with 1.
+    error: (error: unknown) => toErrorResponse(createError('E_IO', `the answer's body could not be read (${errnoCode(error)})`, { cause: error })),
   })
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }
+
+const errnoCode = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? 'error')
 
 export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256, pieceGet: bunPieceGet, guardedFetch: resolvingFetch }

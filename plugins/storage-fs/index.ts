@@ -112,7 +112,12 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
       return out
     },
     readInto,
-    ...(fromFile && { bodyAt: (key: string, offset: number, length: number) => fromFile(dataPath(key), offset, length) }),
+    ...(fromFile && {
+      bodyAt: (key: string, offset: number, length: number) =>
+        fromFile(dataPath(key), offset, length).catch((error) => {
+          throw io(`cannot open ${key}`, error)
+        }),
+    }),
     async remove(key) {
       await files.close(key)
       await rm(dataPath(key), { force: true })
