@@ -168,12 +168,16 @@ describe('swarm sync (parents protocol)', () => {
     expect(swarm.downloading()).toBe(0)
   })
 
-  it('splits the first-copy flows among the peers downloading; a lone peer gets them all', () => {
-    const swarm = seeded({ seedFlows: 16 })
+  it('splits the first-copy flows among the peers downloading, rounded, at least one each; a lone peer gets them all', () => {
+    const swarm = seeded()
     swarm.register('a', { address: 'http://a' }, 0)
-    expect(swarm.sync('a', report(), 0).seedSlots).toBe(16)
-    for (const id of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) swarm.register(id, { address: `http://${id}` }, 0)
-    expect(swarm.sync('a', report(), 0).seedSlots).toBe(2)
+    expect(swarm.sync('a', report(), 0).seedSlots).toBe(10)
+    const slotsAt = (peers: number): number => {
+      for (let i = swarm.peers.size; i < peers; i++) swarm.register(`p${i}`, { address: `http://p${i}` }, 0)
+      return swarm.sync('a', report(), 0).seedSlots
+    }
+    // 10 flows: 2 each for 6 peers (12 in all), 1 each for 8 (not 2: 16 in flight made a long tail), never 0.
+    expect([slotsAt(4), slotsAt(6), slotsAt(8), slotsAt(32)]).toEqual([3, 2, 1, 1])
   })
   it('spreads children over the swarm when nobody holds a piece yet, instead of naming the same first peers to all', () => {
     const swarm = seeded({ parentCount: 4 })

@@ -162,17 +162,17 @@ export class Swarm extends SwarmState {
     return {
       parents,
       seed,
-      seedSlots: Math.max(1, Math.floor(this.options.seedFlows / downloading)),
+      seedSlots: Math.max(1, Math.round(this.options.seedFlows / downloading)),
       syncAfterMs: Math.min(SYNC_AFTER_MAX_MS, Math.max(SYNC_AFTER_MIN_MS, Math.round((downloading / this.options.syncsPerSecond) * 1000))),
       useful: parents.some((p) => holdsMissing(p.have, peer.have)),
     }
   }
 
   /**
-   * The peers downloading here (at least 1). The supernode's first-copy flows are split among them:
-   * few flows, so each first copy arrives soon and is passed on while the next comes (with 48 at once,
-   * the last 48 pieces would all arrive at the end and still have to be passed on); a lone peer gets
-   * them all. Their periodic syncs share `syncsPerSecond`.
+   * The peers downloading here (at least 1). The supernode's first-copy flows are split among them,
+   * rounded (at least one each): few flows, so each first copy arrives soon and is passed on while the
+   * next comes (with 16 at once for 8 peers, the last 16 pieces all arrived at the end and still had to
+   * be passed on); a lone peer gets them all. Their periodic syncs share `syncsPerSecond`.
    */
   protected downloadingNow(now: number): number {
     // Counting is O(peers): at 10,000 peers it was most of a sync's cost. Counted again when the swarm's size
