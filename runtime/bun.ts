@@ -1,6 +1,5 @@
 import type { ServeFn } from '../core/contract/serve.ts'
 import { createError } from '../core/errors.ts'
-import { toErrorResponse } from '../core/protocol/error-body.ts'
 import { bunPieceGet } from './bun-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
@@ -24,7 +23,11 @@ const bunServe: ServeFn = async (fetch, options) => {
     // A file-backed body is opened only when Bun sends it: a piece whose file was moved away meanwhile
     // (a finished get exporting its download) fails here, after the handler returned. Without this, Bun
     // answers with its own error page and the process later exits with 1.
-    error: (error: unknown) => toErrorResponse(createError('E_IO', `the answer's body could not be read (${errnoCode(error)})`, { cause: error })),
+    error: (error: unknown) => {
+      const coded = createError('E_IO', `the answer's body could not be read (${errnoCode(error)})`, { cause: error })
+      // The wire form every app answers with (core/protocol/error-body.ts), which a runtime does not import.
+      return Response.json({ error: coded.toJSON() }, { status: coded.status })
+    },
   })
   return { port: server.port, close: async () => void (await server.stop(true)) }
 }
