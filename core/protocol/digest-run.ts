@@ -17,7 +17,10 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/
  */
 export function encodeDigestRun(digests: readonly (string | undefined)[], from: number, max: number): { count: number; base64: string; complete: boolean } {
   const end = Math.min(digests.length, from + max)
-  let count = 0
+  // Most answers carry every digest from the first piece on (a peer's first sync on a cached task): the run
+  // checked and encoded last time is still good (digests are set once), so checking resumes after it.
+  const cached = from === 0 ? runs.get(digests) : undefined
+  let count = cached ? Math.min(cached.count, end) : 0
   // A digest that is not 64 hex digits (never made here; a cluster store could hold one) ends the run like an unknown one.
   while (from + count < end && HEX_DIGEST.test(digests[from + count] ?? '')) count++
   let complete = true
@@ -28,8 +31,6 @@ export function encodeDigestRun(digests: readonly (string | undefined)[], from: 
     }
   }
   if (count === 0) return { count, base64: '', complete }
-  // Most answers carry every digest from the first piece on (a peer's first sync on a cached task): encoded once.
-  const cached = from === 0 ? runs.get(digests) : undefined
   if (cached?.count === count) return { count, base64: cached.base64, complete }
   const bytes = new Uint8Array(count * DIGEST_BYTES)
   for (let i = 0; i < count; i++) fromHex(digests[from + i]!, bytes, i * DIGEST_BYTES)
