@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { Launcher } from '../bench/swarm/launch.ts'
 import { netnsUnavailable } from '../bench/swarm/netns.ts'
 import { runNetnsBench } from '../bench/swarm/netns-run.ts'
 import { runSwarmBench } from '../bench/swarm/run.ts'
@@ -15,6 +16,24 @@ describe('bench/swarm --mode process: rate-limited peers through a supernode vs 
     expect(delivered).toBe(3 * r.fileBytes)
     expect(r.direct.bytesFromSource).toBe(3 * r.fileBytes)
     expect(r.bound.seconds).toBeCloseTo(r.fileBytes / (50 * 2 ** 20), 6)
+  })
+})
+
+describe('bench/swarm launcher', () => {
+  it("leaves the variables it is told to unset out of a child's environment, and passes the others", async () => {
+    process.env.DFNB_TEST_UNSET = 'set'
+    process.env.DFNB_TEST_KEPT = 'kept'
+    try {
+      const launcher = new Launcher()
+      const print = [process.execPath, '-e', 'console.log((process.env.DFNB_TEST_UNSET ?? "absent") + " " + process.env.DFNB_TEST_KEPT)']
+      const child = launcher.start(print, { cwd: process.cwd(), unset: ['DFNB_TEST_UNSET'] })
+      expect((await child.exited).stdout.trim()).toBe('absent kept')
+      const plain = launcher.start(print, { cwd: process.cwd() })
+      expect((await plain.exited).stdout.trim()).toBe('set kept')
+    } finally {
+      delete process.env.DFNB_TEST_UNSET
+      delete process.env.DFNB_TEST_KEPT
+    }
   })
 })
 
@@ -50,6 +69,8 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
       expect(by.curl!.hostEgress).toBeGreaterThan(2.97)
       expect(by.curl!.hostEgress).toBeLessThan(3.05)
       expect(by.curl!.fromPeers).toBeLessThan(0.02)
+      // This VM's NODE_EXTRA_CA_CERTS is kept from the hosts' processes, and the report says so.
+      expect(r.unset).toEqual(process.env.NODE_EXTRA_CA_CERTS === undefined ? [] : ['NODE_EXTRA_CA_CERTS'])
       // 4 MiB at 100 Mbit/s each way: F/u_s = F/d = 0.34 s.
       expect(r.bound.seconds).toBeCloseTo(r.fileBytes / (100e6 / 8), 6)
       // Nothing of the run is left behind: its namespaces, and with them what ran in them, are gone.

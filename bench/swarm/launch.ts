@@ -31,10 +31,13 @@ const KEEP = 256 * 1024
 export class Launcher {
   private readonly running = new Map<Launched, ChildProcess>()
 
-  start(argv: string[], options: { cwd: string; group?: CpuGroup; env?: Record<string, string> }): Launched {
+  /** `unset`: variables of this process's environment the child does not get. */
+  start(argv: string[], options: { cwd: string; group?: CpuGroup; env?: Record<string, string>; unset?: readonly string[] }): Launched {
     const [cmd, ...args] = options.group ? options.group.wrap(argv) : argv
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env }
+    for (const name of options.unset ?? []) delete env[name]
     const startedAt = Date.now()
-    const child = spawn(cmd!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...options.env } })
+    const child = spawn(cmd!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env })
     let stdout = ''
     let stderr = ''
     const watchers = new Set<() => void>()

@@ -60,6 +60,17 @@ export const DEFAULT_NETNS_BENCH: NetnsBenchOptions = {
 let runCount = 0
 
 /**
+ * Left out of the environment of every process the systems start. This VM
+ * sets NODE_EXTRA_CA_CERTS to the whole system bundle, which Node parses at
+ * each start (0.06-0.07 CPU s: `node -e 0` takes 0.10 s with it, 0.02-0.03 s
+ * without). No process here speaks TLS, curl and aria2 do not read it, and a
+ * host that sets it usually names one certificate, not ~140: with 17-33
+ * Node processes starting together on two cores it cost the swarm ~1 CPU s
+ * at its start that no real fleet of hosts pays (bench/README.md).
+ */
+const UNSET_ENV = ['NODE_EXTRA_CA_CERTS'] as const
+
+/**
  * Builds the shaped network (netns.ts), writes the file, then moves it from
  * host 0 to the N peer hosts with each system in turn, fresh caches and
  * fresh processes each time. Whatever it started is stopped and whatever it
@@ -131,7 +142,18 @@ export async function runNetnsBench(options: NetnsBenchOptions): Promise<NetnsBe
       )
       await rm(join(dir, system), { recursive: true, force: true })
     }
-    return { options, fileBytes: F, rateBitsPerSecond: rateBits, queueMs, burstBytes: topo.burstBytes, cores: machineCpu().cores, bound, systems: results }
+    const unset = UNSET_ENV.filter((name) => process.env[name] !== undefined)
+    return {
+      options,
+      fileBytes: F,
+      rateBitsPerSecond: rateBits,
+      queueMs,
+      burstBytes: topo.burstBytes,
+      cores: machineCpu().cores,
+      unset,
+      bound,
+      systems: results,
+    }
   } finally {
     await launcher.stopAll(1000)
     cleanup()
@@ -182,7 +204,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     launcher,
     timeoutMs: setup.timeoutMs,
     ...(setup.dragonflyConfig ? { dragonflyConfig: setup.dragonflyConfig } : {}),
-    start: (host, argv, cwd = setup.dir) => launcher.start(inNamespace(host, argv), { cwd, group: host.index === 0 ? source : peers }),
+    start: (host, argv, cwd = setup.dir) => launcher.start(inNamespace(host, argv), { cwd, group: host.index === 0 ? source : peers, unset: UNSET_ENV }),
     markStart: () => {
       start = snapshot()
     },
