@@ -80,7 +80,7 @@ export interface NetnsBenchResult {
   burstBytes: number
   cores: number
   /** Variables of the bench's environment its hosts' processes did not get. */
-  unset?: string[]
+  unset: string[]
   bound: LowerBound
   systems: SystemResult[]
 }
@@ -97,7 +97,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
   const pct = (v: number): string => `${(v * 100).toFixed(1)} %`
   const { bound: b, options: o } = r
   const lines = [
-    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores${o.dragonflyConfig ? `, dragonfly --config ${o.dragonflyConfig}` : ''}${r.unset?.length ? `; ${r.unset.join(', ')} unset for the hosts' processes` : ''}`,
+    `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores${o.dragonflyConfig ? `, dragonfly --config ${o.dragonflyConfig}` : ''}${r.unset.length ? `; ${r.unset.join(', ')} unset for the hosts' processes` : ''}`,
     `lower bound  ${s(b.seconds)} = max(F/u_s ${s(b.seedUpload)}, F/d ${s(b.download)}, N·F/(u_s+Σu_i) ${s(b.swarmUpload)}); TCP carries at most ${pct(1448 / (1448 + FRAME_OVERHEAD))} of a link as payload (${x((1448 + FRAME_OVERHEAD) / 1448)} bound at best)`,
     '',
   ]

@@ -35,7 +35,8 @@ export function encodeDigestRun(digests: readonly (string | undefined)[], from: 
   const bytes = new Uint8Array(count * DIGEST_BYTES)
   for (let i = 0; i < count; i++) fromHex(digests[from + i]!, bytes, i * DIGEST_BYTES)
   const base64 = toBase64(bytes)
-  if (from === 0) runs.set(digests, { count, base64 })
+  // A shorter run (a smaller `max`) does not replace a longer one.
+  if (from === 0 && count > (cached?.count ?? 0)) runs.set(digests, { count, base64 })
   return { count, base64, complete }
 }
 
