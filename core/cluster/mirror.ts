@@ -112,6 +112,12 @@ export class TaskMirror {
     await this.push(this.phase !== 'follow' || task.complete)
     if (task.complete && !this.recordComplete && task.digest) await this.publishRecord()
     if (task.complete) {
+      // A follower can finish copying before the owner publishes the record complete: it reads the record
+      // again (told, or polling) until it names the whole-content digest; without it the task never settles.
+      if (!task.digest && pull) {
+        this.pulledAt = now
+        this.learnDigest(await store.getTask(id))
+      }
       if (this.phase !== 'follow') await this.release()
       return
     }
@@ -128,11 +134,7 @@ export class TaskMirror {
       store.digestCount(id),
       ...others.map((sn) => store.members(id, sn)),
     ])
-    const record = rawRecord ? this.parse(() => parseShared(SharedTask, rawRecord, `task record of ${id}`)) : null
-    if (record?.digest && !task.digest && record.complete) {
-      task.digest = record.digest
-      task.swarm.changed()
-    }
+    const record = this.learnDigest(rawRecord)
     if (this.phase === 'follow' && digestCount > countKnown(task)) this.mergeDigests(await store.digests(id))
     task.swarm.syncRemote(
       memberSets.flatMap((set, i) => this.members(set, others[i]!, live.has(others[i]!))),
@@ -223,6 +225,17 @@ export class TaskMirror {
 
   private async notify(): Promise<void> {
     await this.ctx.store.notify?.(this.task.taskId, this.ctx.self.id)
+  }
+
+  /** Parses the task's record; takes the whole-content digest from it once the owner published it complete. */
+  private learnDigest(raw: string | null): SharedTask | null {
+    const { task } = this
+    const record = raw ? this.parse(() => parseShared(SharedTask, raw, `task record of ${task.taskId}`)) : null
+    if (record?.digest && !task.digest && record.complete) {
+      task.digest = record.digest
+      task.swarm.changed()
+    }
+    return record
   }
 
   private mergeDigests(digests: Record<string, string>): void {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { createCluster } from '../../core/cluster/cluster.ts'
 import { ClusterDirectory, pickSupernodes } from '../../core/cluster/directory.ts'
+import { TaskMirror } from '../../core/cluster/mirror.ts'
 import { isDragonflyError } from '../../core/errors.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
 import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
 import type { Cdn } from '../../core/supernode/cdn/cdn.ts'
+import type { CdnMeta, CdnTask } from '../../core/supernode/cdn/cdn-task.ts'
 import { Swarm } from '../../core/supernode/scheduler/swarm.ts'
 import { createMemoryClusterStore } from '../helpers/memory-cluster-store.ts'
 
@@ -102,5 +104,40 @@ describe('remote members in the local swarm', () => {
     expect(swarm.peer('same').address).toBe('http://local')
     expect(swarm.peer('same').remote).toBeUndefined()
     expect(swarm.holders[0]).toBe(0)
+  })
+})
+
+describe('a follower that finished copying before the owner said the task was complete', () => {
+  it('learns the whole-content digest from the record once the owner publishes it, and settles', async () => {
+    const store = createMemoryClusterStore()
+    const layout = createPieceLayout(4 * 262144, 262144)
+    const task = { taskId: TASK, url: 'http://o/f', layout, swarm: new Swarm(TASK, layout), complete: false } as unknown as CdnTask
+    const meta: CdnMeta = { url: 'http://o/f', contentLength: layout.contentLength, pieceSize: layout.pieceSize, digests: [], complete: false, updatedAt: 0 }
+    const mirror = new TaskMirror(task, meta, false, {
+      store,
+      self: { id: 'b'.repeat(16), url: 'http://b:8002', location: undefined },
+      cdn: undefined as never,
+      leaseMs: 5_000,
+      others: () => [],
+      report: () => {},
+      storage: undefined as never,
+      createHash: undefined as never,
+    })
+    // The owner's record before it finished: no digest yet.
+    store.raw.set(`task:${TASK}`, JSON.stringify({ url: 'http://o/f', contentLength: layout.contentLength, pieceSize: layout.pieceSize, complete: false }))
+    await mirror.sync(0, true)
+    // Every piece copied here (by the replicator), then the owner publishes the record complete and tells the others.
+    task.complete = true
+    await mirror.sync(100, false)
+    const digest = `sha256:${'d'.repeat(64)}`
+    store.raw.set(
+      `task:${TASK}`,
+      JSON.stringify({ url: 'http://o/f', contentLength: layout.contentLength, pieceSize: layout.pieceSize, complete: true, digest }),
+    )
+    await mirror.sync(200, true)
+    await mirror.sync(300, false)
+    expect(task.digest).toBe(digest)
+    // Settled: no periodic work left for this task.
+    expect(mirror.settled).toBe(true)
   })
 })
