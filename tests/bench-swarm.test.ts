@@ -45,9 +45,10 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
   it.skipIf(unavailable !== null)(
     'each system delivers N verified files; dragonfly reads the origin once, curl N times; the report has the bound and CPU',
     async () => {
-      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', cc: 'cubic', systems: ['dragonfly', 'aria2', 'curl'] })
+      const systems = ['dragonfly', 'dragonfly-daemon', 'aria2', 'curl'] as const
+      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', cc: 'cubic', systems: [...systems] })
       const by = Object.fromEntries(r.systems.map((s) => [s.system, s]))
-      for (const name of ['dragonfly', 'aria2', 'curl']) {
+      for (const name of systems) {
         const s = by[name]!
         expect(s.failures, name).toEqual([])
         expect(s.delivered, name).toBe(3)
@@ -64,6 +65,12 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
       expect(by.dragonfly!.cpu.peersSeconds).toBeGreaterThan(0.1)
       expect(by.dragonfly!.originEgress).toBeGreaterThanOrEqual(1)
       expect(by.dragonfly!.originEgress).toBeLessThan(1.05)
+      // Through the daemons' proxy (curl -x): the origin read once as well, and each daemon lists where its bytes came from.
+      const daemon = by['dragonfly-daemon']!
+      expect(daemon.originEgress).toBeGreaterThanOrEqual(1)
+      expect(daemon.originEgress).toBeLessThan(1.05)
+      expect(daemon.reported!.peers + daemon.reported!.supernode + daemon.reported!.source).toBeCloseTo(1, 6)
+      expect(daemon.reported!.source).toBe(0)
       expect(by.curl!.originEgress).toBeCloseTo(3, 2)
       // On the wire: host 0 sent curl's three copies (payload less headers within a few per mille).
       expect(by.curl!.hostEgress).toBeGreaterThan(2.97)

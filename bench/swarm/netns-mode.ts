@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
  *
  *   npm run bench:swarm -- [--peers 8[,16,32]] [--size 16] [--rate 20mbit] [--queue 100ms|10ms] [--cc cubic|bbr]
  *                          [--dragonfly-config FILE]
- *                          [--systems dragonfly,aria2,curl] [--chart FILE.svg] [--json] [--timeline]
+ *                          [--systems dragonfly,dragonfly-daemon,aria2,curl] [--chart FILE.svg] [--json] [--timeline]
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -19,7 +19,7 @@ import { formatNetnsReport, type NetnsBenchResult } from './report.ts'
 import type { SystemName } from './systems/system.ts'
 import { formatTimeline } from './timeline.ts'
 
-const COLORS: Record<SystemName, string> = { dragonfly: '#1f77b4', aria2: '#ff7f0e', curl: '#d62728' }
+const COLORS: Record<SystemName, string> = { dragonfly: '#1f77b4', 'dragonfly-daemon': '#2ca02c', aria2: '#ff7f0e', curl: '#d62728' }
 
 /** Runs the namespace mode with these arguments; resolves with the exit code (0 with a `skipped` line where namespaces cannot be made). */
 export async function netnsMode(args: string[]): Promise<number> {

@@ -26,6 +26,7 @@ import { lowerBound, type NetnsBenchResult, type SystemResult } from './report.t
 import { runAria2 } from './systems/aria2.ts'
 import { runCurl } from './systems/curl.ts'
 import { runDragonfly } from './systems/dragonfly.ts'
+import { runDragonflyDaemon } from './systems/dragonfly-daemon.ts'
 import type { SystemContext, SystemName, SystemOutcome, SystemRunner } from './systems/system.ts'
 import { sampleLinks, type TimelineSample } from './timeline.ts'
 
@@ -47,7 +48,7 @@ export interface NetnsBenchOptions {
   timeline?: boolean
 }
 
-export const SYSTEMS: Record<SystemName, SystemRunner> = { dragonfly: runDragonfly, aria2: runAria2, curl: runCurl }
+export const SYSTEMS: Record<SystemName, SystemRunner> = { dragonfly: runDragonfly, 'dragonfly-daemon': runDragonflyDaemon, aria2: runAria2, curl: runCurl }
 export const DEFAULT_NETNS_BENCH: NetnsBenchOptions = {
   peers: 8,
   sizeMiB: 16,

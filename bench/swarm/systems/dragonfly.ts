@@ -2,14 +2,14 @@ import { mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN } from '../../lib/processes.ts'
-import { startOrigin } from './origin.ts'
+import { withOrigin } from './origin.ts'
 import type { HostRun, SystemContext, SystemOutcome } from './system.ts'
 
 const SUPERNODE_PORT = 8002
 /** Outside the repository, so its example dragonfly.config.ts is not part of what is measured. */
-const CWD = tmpdir()
+export const CWD = tmpdir()
 /** Extra Node flags for the supernode and every get (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): NODE_OPTIONS refuses some. */
-const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
+export const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
 
 interface GetJson {
   bytes: number
@@ -25,20 +25,10 @@ interface GetJson {
  * the CLI's defaults: no rate limits (the links are the limit), the
  * advertised address picked by the get (the host's one IPv4).
  */
-export async function runDragonfly(ctx: SystemContext): Promise<SystemOutcome> {
-  const origin = await startOrigin(ctx)
-  let hosts: HostRun[]
-  try {
-    hosts = await getThroughSupernode(ctx, origin.url)
-  } catch (error) {
-    await origin.stop().catch(() => {})
-    throw error
-  }
-  return { hosts, originBytes: await origin.stop() }
-}
+export const runDragonfly = (ctx: SystemContext): Promise<SystemOutcome> => withOrigin(ctx, (url) => getThroughSupernode(ctx, url))
 
-async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promise<HostRun[]> {
-  const config = ctx.dragonflyConfig ? ['--config', ctx.dragonflyConfig] : []
+/** A cold supernode on host 0, with the context's config; `stop` ends it. */
+export async function startBenchSupernode(ctx: SystemContext): Promise<{ url: string; stop(): Promise<unknown> }> {
   const supernode = ctx.start(
     ctx.source,
     [
@@ -52,12 +42,25 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
       String(SUPERNODE_PORT),
       '--home',
       join(ctx.dir, 'supernode'),
-      ...config,
+      ...configArgs(ctx),
     ],
     CWD,
   )
+  const stop = () => ctx.launcher.stop(supernode)
   try {
     const [, url] = await supernode.waitFor(/listening on (http:\/\/[\d.]+:\d+)/, 30_000)
+    return { url: url!, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+export const configArgs = (ctx: SystemContext): string[] => (ctx.dragonflyConfig ? ['--config', ctx.dragonflyConfig] : [])
+
+async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promise<HostRun[]> {
+  const supernode = await startBenchSupernode(ctx)
+  try {
     const runs = ctx.peers.map((h) => ({ h, home: join(ctx.dir, `peer-${h.index}`), output: join(ctx.dir, `out-${h.index}.bin`) }))
     await Promise.all(runs.map(({ home }) => mkdir(home, { recursive: true })))
     ctx.markStart()
@@ -75,13 +78,13 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
           '--home',
           home,
           '--supernode',
-          url!,
+          supernode.url,
           '--digest',
           `sha256:${ctx.sha256}`,
           '--daemon',
           'off',
           '--json',
-          ...config,
+          ...configArgs(ctx),
         ],
         CWD,
       ),
@@ -103,6 +106,6 @@ async function getThroughSupernode(ctx: SystemContext, originUrl: string): Promi
       }
     })
   } finally {
-    await ctx.launcher.stop(supernode)
+    await supernode.stop()
   }
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { SystemContext } from './system.ts'
+import type { HostRun, SystemContext, SystemOutcome } from './system.ts'
 
 const REPO = resolve(import.meta.dirname, '../../..')
 const SCRIPT = resolve(import.meta.dirname, '../origin-process.ts')
@@ -26,4 +26,17 @@ export async function startOrigin(ctx: SystemContext): Promise<RunningOrigin> {
       return bytes
     },
   }
+}
+
+/** Runs `clients` against a fresh origin; the outcome carries the bytes the origin sent. */
+export async function withOrigin(ctx: SystemContext, clients: (originUrl: string) => Promise<HostRun[]>): Promise<SystemOutcome> {
+  const origin = await startOrigin(ctx)
+  let hosts: HostRun[]
+  try {
+    hosts = await clients(origin.url)
+  } catch (error) {
+    await origin.stop().catch(() => {})
+    throw error
+  }
+  return { hosts, originBytes: await origin.stop() }
 }

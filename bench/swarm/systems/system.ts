@@ -1,7 +1,7 @@
 import type { Launched, Launcher } from '../launch.ts'
 import type { NetHost } from '../netns.ts'
 
-export type SystemName = 'dragonfly' | 'aria2' | 'curl'
+export type SystemName = 'dragonfly' | 'dragonfly-daemon' | 'aria2' | 'curl'
 
 /** What a system runner gets: the hosts, the file, and a way to start processes on a host. */
 export interface SystemContext {
