@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import { type Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server'
 import type { PieceHttpGet } from '../core/contract/piece-get.ts'
@@ -8,6 +8,7 @@ import { tunnelConnect } from './node-connect.ts'
 import { nodeGuardedFetch } from './node-guarded-fetch.ts'
 import { createSha256 } from './node-hash.ts'
 import { allocateShared, createPieceHasher } from './node-hash-thread.ts'
+import { sendLent } from './node-lent-body.ts'
 import { nodePieceGet } from './node-piece-get.ts'
 import { socketPieceGet } from './node-piece-socket.ts'
 import type { Runtime } from './types.ts'
@@ -18,8 +19,15 @@ const nodeServe: ServeFn = (fetch, options) =>
     // adapter runs a side server under Bun (the demo origin), so it is Node-only.
     const overrideGlobalObjects = !('Bun' in globalThis)
     // The response's 'close' comes after its last write completed (or the socket is gone).
-    const withBindings = (request: Request, env: HttpBindings | Http2Bindings) =>
-      fetch(request, { afterResponse: (fn) => env.outgoing.once('close', fn), remoteAddress: env.incoming.socket?.remoteAddress })
+    const withBindings = (request: Request, env: HttpBindings | Http2Bindings) => {
+      const out = env.outgoing
+      return fetch(request, {
+        afterResponse: (fn) => out.once('close', fn),
+        remoteAddress: env.incoming.socket?.remoteAddress,
+        // Node's own HTTP/1 responses only: their write callbacks say when a chunk reached the kernel.
+        ...(overrideGlobalObjects && out instanceof ServerResponse ? { sendLent: (status, headers, body) => sendLent(out, status, headers, body) } : {}),
+      })
+    }
     const server = serve({ fetch: withBindings, port: options.port, hostname: options.hostname, overrideGlobalObjects }, (info: AddressInfo) => {
       const http = server as Server
       // Long-polls and slow pieces must not be cut by Node's default timeouts.

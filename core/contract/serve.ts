@@ -11,8 +11,25 @@ export interface ServeBindings {
    * tell leave it out (bodies then get memory of their own).
    */
   afterResponse?(fn: () => void): void
+  /**
+   * Sends an answer whose body chunks are lent memory, and gives each chunk
+   * back (`body.release`) once it was handed to the OS or the connection is
+   * gone: a long body can then be read into a few reused buffers. Returns
+   * the Response the handler answers with (the answer is already on its
+   * way). Runtimes that cannot tell when a chunk is written leave it out.
+   */
+  sendLent?(status: number, headers: Headers, body: LentBody): Response
   /** The address the request's connection came from (no port), where the runtime tells it. */
   remoteAddress?: string
+}
+
+/** A body of lent chunks (`ServeBindings.sendLent`). */
+export interface LentBody {
+  /** The chunks, in order; each stays untouched until it is released. */
+  chunks: AsyncIterable<Uint8Array>
+  release(chunk: Uint8Array): void
+  /** The answer ended early (the connection is gone): a chunk being waited for need not come. */
+  cancel(): void
 }
 
 export interface ServeOptions {

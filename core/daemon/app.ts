@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { FetchHandler } from '../contract/serve.ts'
+import type { FetchHandler, ServeBindings } from '../contract/serve.ts'
 import { createError } from '../errors.ts'
 import { METRICS_CONTENT_TYPE } from '../metrics.ts'
 import type { Peer } from '../peer/peer.ts'
@@ -69,7 +69,7 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
     const body = parseBody(DaemonDownloadBody, await readJson(c))
     const flight = await flights.start(body)
     const stream = await openContentStream({ peer, taskId: flight.taskId, done: flight.done, range: c.req.header('range') })
-    return contentResponse(stream, 'GET', { [TASK_ID_HEADER]: flight.taskId })
+    return contentResponse(stream, 'GET', { [TASK_ID_HEADER]: flight.taskId }, c.env as ServeBindings | undefined)
   })
 
   // A private task is listed only to callers that proved access to it (download-flights.ts `viewer`).
@@ -86,17 +86,17 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
     return c.json(describe(flight))
   })
 
-  app.all('/v2', (c) => mirror(c.req.raw))
-  app.all('/v2/*', (c) => mirror(c.req.raw))
+  app.all('/v2', (c) => mirror(c.req.raw, c.env as ServeBindings | undefined))
+  app.all('/v2/*', (c) => mirror(c.req.raw, c.env as ServeBindings | undefined))
   app.notFound(() => toErrorResponse(createError('E_NOT_FOUND', 'no such endpoint')))
   app.onError((error) => toErrorResponse(error))
 
   return {
     flights,
-    fetch: (request) => {
+    fetch: (request, bindings) => {
       const url = new URL(request.url)
       const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
-      return port === options.port() ? app.fetch(request) : proxy(request)
+      return port === options.port() ? app.fetch(request, bindings) : proxy(request, bindings)
     },
     close: () => {
       closing = true

@@ -1,6 +1,11 @@
+import type { LentBody, ServeBindings } from '../contract/serve.ts'
 import { createError, toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
+import { BufferPool } from '../transfer/buffer-pool.ts'
+
+/** Chunk buffers a lent body keeps for reuse (Node hands one back as soon as the kernel has it). */
+const LENT_BUFFERS = 4
 
 export interface ContentStreamOptions {
   peer: Peer
@@ -20,7 +25,10 @@ export interface ContentStream {
   end: number
   /** True when a satisfiable Range was asked for. */
   partial: boolean
+  /** The bytes, each chunk in memory of its own. Read either this or `lent`, not both. */
   body: ReadableStream<Uint8Array>
+  /** The same bytes read into a few reused buffers, for a runtime that says when it is done with each (`sendLent`); absent when the store cannot read into given memory. */
+  lent?: LentBody
 }
 
 /**
@@ -96,18 +104,30 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
 
   await waitFor(readyBeyond(start))
   let at = start
+  const storage = peer.options.storage
+  /** The next chunk, read into `into` when given; undefined at the end. A failure ends the reading for good. */
+  const next = async (into?: (length: number) => Uint8Array): Promise<Uint8Array | undefined> => {
+    try {
+      const ready = await waitFor(readyBeyond(at))
+      if (at >= end) return undefined
+      const length = Math.min(chunkSize, ready - at)
+      const bytes = into ? into(length) : await storage.readAt(taskId, at, length)
+      if (into) await storage.readInto!(taskId, at, bytes)
+      at += length
+      return bytes
+    } catch (error) {
+      stop.abort()
+      throw error
+    }
+  }
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const ready = await waitFor(readyBeyond(at))
-          if (at >= end) return controller.close()
-          const length = Math.min(chunkSize, ready - at)
-          const bytes = await peer.options.storage.readAt(taskId, at, length)
-          at += length
-          controller.enqueue(bytes)
+          const bytes = await next()
+          if (bytes) controller.enqueue(bytes)
+          else controller.close()
         } catch (error) {
-          stop.abort()
           controller.error(error)
         }
       },
@@ -117,7 +137,19 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
     },
     { highWaterMark: 0 },
   )
-  return { contentLength: first.contentLength, start, end, partial: range !== null, body }
+  let lent: LentBody | undefined
+  if (storage.readInto) {
+    const pool = new BufferPool(LENT_BUFFERS)
+    const chunks = async function* (): AsyncGenerator<Uint8Array> {
+      try {
+        for (let bytes = await next((n) => pool.take(n)); bytes; bytes = await next((n) => pool.take(n))) yield bytes
+      } finally {
+        stop.abort()
+      }
+    }
+    lent = { chunks: chunks(), release: (chunk) => pool.give(chunk), cancel: () => stop.abort() }
+  }
+  return { contentLength: first.contentLength, start, end, partial: range !== null, body, ...(lent ? { lent } : {}) }
 }
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null when absent or not understood (served whole). */
@@ -135,8 +167,12 @@ export function resolveRange(header: string | null, length: number): { start: nu
   return { start, end: last + 1 }
 }
 
-/** The HTTP answer for a content stream: 200, or 206 with Content-Range. */
-export function contentResponse(stream: ContentStream, method: string, headers: Record<string, string> = {}): Response {
+/**
+ * The HTTP answer for a content stream: 200, or 206 with Content-Range. With
+ * `bindings` from a runtime that can send lent chunks, the body is read into
+ * a few reused buffers.
+ */
+export function contentResponse(stream: ContentStream, method: string, headers: Record<string, string> = {}, bindings?: ServeBindings): Response {
   const h = new Headers({
     'content-type': 'application/octet-stream',
     'accept-ranges': 'bytes',
@@ -144,6 +180,8 @@ export function contentResponse(stream: ContentStream, method: string, headers: 
     'content-length': String(stream.end - stream.start),
   })
   if (stream.partial) h.set('content-range', `bytes ${stream.start}-${stream.end - 1}/${stream.contentLength}`)
+  const status = stream.partial ? 206 : 200
   if (method === 'HEAD') void stream.body.cancel()
-  return new Response(method === 'HEAD' ? null : stream.body, { status: stream.partial ? 206 : 200, headers: h })
+  else if (stream.lent && bindings?.sendLent) return bindings.sendLent(status, h, stream.lent)
+  return new Response(method === 'HEAD' ? null : stream.body, { status, headers: h })
 }

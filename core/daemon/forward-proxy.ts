@@ -1,3 +1,4 @@
+import type { ServeBindings } from '../contract/serve.ts'
 import { toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
 import { errorBody, toErrorResponse } from '../protocol/error-body.ts'
@@ -26,8 +27,8 @@ const NOT_FOR_SOURCE = ['range', 'if-range', 'if-match', 'if-none-match', 'if-mo
  * anything else is passed on directly. (CONNECT needs raw sockets and is
  * tunnelled by the runtime adapter.)
  */
-export function createForwardProxy(options: ForwardProxyOptions): (request: Request) => Promise<Response> {
-  return async (request) => {
+export function createForwardProxy(options: ForwardProxyOptions): (request: Request, bindings?: ServeBindings) => Promise<Response> {
+  return async (request, bindings) => {
     try {
       options.guard(request.url)
       if (request.method === 'GET' && options.rules.some((rule) => rule.test(request.url))) {
@@ -35,7 +36,7 @@ export function createForwardProxy(options: ForwardProxyOptions): (request: Requ
         for (const name of NOT_FOR_SOURCE) headers.delete(name)
         const flight = await options.flights.start({ url: request.url, headers: Object.fromEntries(headers) })
         const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
-        return contentResponse(stream, request.method, { [TASK_ID_HEADER]: flight.taskId })
+        return contentResponse(stream, request.method, { [TASK_ID_HEADER]: flight.taskId }, bindings)
       }
       return await forwardRequest(request, request.url, options.guard.fetch)
     } catch (error) {

@@ -1,3 +1,4 @@
+import type { ServeBindings } from '../contract/serve.ts'
 import { type DragonflyError, toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
 import type { SourceGuard } from '../source/source-guard.ts'
@@ -32,11 +33,11 @@ export function registryError(status: number, code: string, message: string, det
  * unchanged). A blob GET becomes a P2P task verified against the digest in
  * its URL, streamed to the client as pieces arrive.
  */
-export function createRegistryMirror(options: RegistryMirrorOptions): (request: Request) => Promise<Response> {
+export function createRegistryMirror(options: RegistryMirrorOptions): (request: Request, bindings?: ServeBindings) => Promise<Response> {
   const connect = options.guard.fetch
   const probe = createBlobProber(connect)
 
-  const serveBlob = async (request: Request, url: string, digest: string): Promise<Response> => {
+  const serveBlob = async (request: Request, url: string, digest: string, bindings?: ServeBindings): Promise<Response> => {
     const headers = endToEndHeaders(request.headers)
     headers.delete('range')
     headers.set('accept-encoding', 'identity')
@@ -47,10 +48,15 @@ export function createRegistryMirror(options: RegistryMirrorOptions): (request: 
     const authorization = request.headers.get('authorization')
     const flight = await options.flights.start({ url, digest, headers: authorization ? { authorization } : {} })
     const stream = await openContentStream({ peer: options.peer, taskId: flight.taskId, done: flight.done, range: request.headers.get('range') })
-    return contentResponse(stream, request.method, { 'docker-content-digest': digest, etag: `"${digest}"`, 'docker-distribution-api-version': 'registry/2.0' })
+    return contentResponse(
+      stream,
+      request.method,
+      { 'docker-content-digest': digest, etag: `"${digest}"`, 'docker-distribution-api-version': 'registry/2.0' },
+      bindings,
+    )
   }
 
-  return async (request) => {
+  return async (request, bindings) => {
     const url = new URL(request.url)
     if (/^\/v2\/?$/.test(url.pathname) && !url.searchParams.has('ns')) {
       return Response.json({}, { headers: { 'docker-distribution-api-version': 'registry/2.0' } })
@@ -64,7 +70,7 @@ export function createRegistryMirror(options: RegistryMirrorOptions): (request: 
         if (!DIGEST_RE.test(digest) || (digest.startsWith('sha256:') && !/^sha256:[0-9a-f]{64}$/.test(digest))) {
           return registryError(400, 'DIGEST_INVALID', `invalid digest ${JSON.stringify(digest)}`)
         }
-        if (request.method === 'GET' && digest.startsWith('sha256:')) return await serveBlob(request, target.url, digest)
+        if (request.method === 'GET' && digest.startsWith('sha256:')) return await serveBlob(request, target.url, digest, bindings)
       }
       return await forwardRequest(request, target.url, connect)
     } catch (error) {

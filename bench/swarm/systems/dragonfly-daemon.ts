@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DAEMON_ROUTES } from '../../../core/protocol/routes.ts'
 import { BIN } from '../../lib/processes.ts'
 import type { Launched } from '../launch.ts'
 import { CWD, NODE_ARGS, startBenchSupernode } from './dragonfly.ts'
@@ -56,7 +57,7 @@ async function throughDaemons(ctx: SystemContext, originUrl: string): Promise<Ho
         const e = exits[i]!
         if (e.code !== 0) return { host: h.index, seconds: null, output, failure: `curl exited ${e.code ?? e.signal}: ${e.stderr.trim().slice(-300)}` }
         const run: HostRun = { host: h.index, seconds: (e.endedAt - curl.startedAt) / 1000, output }
-        const listed = await ctx.launcher.waitAll([ctx.start(h, ['curl', '--silent', '--fail', `${proxy}/api/v1/tasks`], CWD)], 10_000)
+        const listed = await ctx.launcher.waitAll([ctx.start(h, ['curl', '--silent', '--fail', `${proxy}${DAEMON_ROUTES.tasks}`], CWD)], 10_000)
         const result = (JSON.parse(listed[0]!.stdout || '{}') as { tasks?: DaemonTask[] }).tasks?.[0]?.result
         if (!result) return { ...run, failure: `daemon on host ${h.index} lists no finished task: ${listed[0]!.stdout.slice(-300)}` }
         return {

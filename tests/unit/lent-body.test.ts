@@ -1,0 +1,130 @@
+import { request } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { LentBody, ServeBindings, ServerHandle } from '../../core/contract/serve.ts'
+import { nodeRuntime } from '../../runtime/node.ts'
+
+// Node's sendLent gives a chunk back only once the kernel has it. The body here reads every chunk into one
+// of two buffers and scribbles over a buffer the moment it is given back: a chunk released too early would
+// reach the client scribbled. The client reads slowly, so the server's socket fills and writes wait for 'drain'.
+
+const CHUNK = 256 * 1024
+const CHUNKS = 48
+
+const pattern = (i: number): number => (i * 7 + 1) & 0xff
+
+function scribblingBody(): LentBody & { released: number; handedOut: number; cancelled: boolean } {
+  const free: Uint8Array[] = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)]
+  const waiting: (() => void)[] = []
+  const state = { released: 0, handedOut: 0, cancelled: false }
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < CHUNKS && !state.cancelled; i++) {
+      while (free.length === 0) await new Promise<void>((resolve) => waiting.push(resolve))
+      const buffer = free.pop()!
+      buffer.fill(pattern(i))
+      state.handedOut++
+      yield buffer
+    }
+  }
+  return Object.assign(state, {
+    chunks: chunks(),
+    release(chunk: Uint8Array) {
+      state.released++
+      chunk.fill(0xee)
+      free.push(chunk)
+      waiting.shift()?.()
+    },
+    cancel() {
+      state.cancelled = true
+    },
+  })
+}
+
+/** A server that answers each request with the next of `bodies`. */
+async function serveLent(bodies: LentBody[]): Promise<{ server: ServerHandle; bindingsHadSendLent: Promise<boolean> }> {
+  let told: (had: boolean) => void = () => {}
+  const bindingsHadSendLent = new Promise<boolean>((resolve) => (told = resolve))
+  const server = await nodeRuntime.serve(
+    (_request, bindings?: ServeBindings) => {
+      told(bindings?.sendLent !== undefined)
+      const headers = new Headers({ 'content-type': 'application/octet-stream', 'content-length': String(CHUNK * CHUNKS) })
+      return bindings!.sendLent!(200, headers, bodies.shift()!)
+    },
+    { port: 0, hostname: '127.0.0.1' },
+  )
+  return { server, bindingsHadSendLent }
+}
+
+let open: ServerHandle | undefined
+afterEach(async () => {
+  await open?.close()
+  open = undefined
+})
+
+describe('Node: a body of lent chunks (ServeBindings.sendLent)', () => {
+  it('reaches a slow client byte for byte, each chunk given back once and only after it was sent', async () => {
+    const body = scribblingBody()
+    const { server, bindingsHadSendLent } = await serveLent([body])
+    open = server
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/' }, (res) => {
+        const parts: Buffer[] = []
+        res.on('data', (part: Buffer) => {
+          parts.push(part)
+          // A few ms per chunk read: the server's socket buffer fills and its writes wait.
+          res.pause()
+          setTimeout(() => res.resume(), 2)
+        })
+        res.on('end', () => resolve(Buffer.concat(parts)))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(await bindingsHadSendLent).toBe(true)
+    expect(received.byteLength).toBe(CHUNK * CHUNKS)
+    for (let i = 0; i < CHUNKS; i++) {
+      const chunk = received.subarray(i * CHUNK, (i + 1) * CHUNK)
+      expect(
+        chunk.every((b) => b === pattern(i)),
+        `chunk ${i}`,
+      ).toBe(true)
+    }
+    expect(body.handedOut).toBe(CHUNKS)
+    expect(body.released).toBe(CHUNKS)
+  })
+
+  it('a client that goes away mid-body: the body is told, every chunk handed out comes back, the server serves on', async () => {
+    const body = scribblingBody()
+    const again = scribblingBody()
+    const { server } = await serveLent([body, again])
+    open = server
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/' }, (res) => {
+        let got = 0
+        res.on('data', (part: Buffer) => {
+          got += part.byteLength
+          if (got > 3 * CHUNK) req.destroy()
+        })
+        res.on('close', () => resolve())
+      })
+      req.on('error', () => resolve())
+      req.end()
+      setTimeout(() => reject(new Error('the client did not close')), 10_000)
+    })
+    await expect.poll(() => body.cancelled, { timeout: 5_000 }).toBe(true)
+    await expect.poll(() => body.released, { timeout: 5_000 }).toBe(body.handedOut)
+    expect(body.handedOut).toBeLessThan(CHUNKS)
+    // The same server answers the next request whole.
+    const length = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: server.port, path: '/' }, (res) => {
+        let n = 0
+        res.on('data', (part: Buffer) => (n += part.byteLength))
+        res.on('end', () => resolve(n))
+      })
+        .on('error', reject)
+        .end()
+    })
+    expect(length).toBe(CHUNK * CHUNKS)
+    expect(again.released).toBe(CHUNKS)
+  })
+})
