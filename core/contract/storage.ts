@@ -9,8 +9,12 @@ export interface StorageDriver {
   writeAt(key: string, offset: number, data: Uint8Array): Promise<void>
   /** Reads exactly `length` bytes at `offset`; rejects if the blob is shorter. */
   readAt(key: string, offset: number, length: number): Promise<Uint8Array>
-  /** Optional: like `readAt`, into memory the caller owns (`target.byteLength` bytes); piece servers reuse it across requests. */
-  readInto?(key: string, offset: number, target: Uint8Array): Promise<void>
+  /**
+   * Optional: like `readAt`, into memory the caller owns (`target.byteLength` bytes); piece servers reuse it across
+   * requests. `once`: the bytes are read this one time (a content stream to a client), so a store may read around
+   * its cache, where it has one.
+   */
+  readInto?(key: string, offset: number, target: Uint8Array, hint?: { once?: boolean }): Promise<void>
   /**
    * Optional: `length` bytes at `offset` as a body the runtime's server sends from the file, read only when
    * it is sent: a driver offers it where the runtime has one (Bun: a file-backed Blob, sent with sendfile;

@@ -112,7 +112,8 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
       if (at >= end) return undefined
       const length = Math.min(chunkSize, ready - at)
       const bytes = into ? into(length) : await storage.readAt(taskId, at, length)
-      if (into) await storage.readInto!(taskId, at, bytes)
+      // Read once, straight to the client: a store may read around its cache (storage-fs: O_DIRECT into aligned memory).
+      if (into) await storage.readInto!(taskId, at, bytes, { once: true })
       at += length
       return bytes
     } catch (error) {
@@ -139,7 +140,7 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
   )
   let lent: LentBody | undefined
   if (storage.readInto) {
-    const pool = new BufferPool(LENT_BUFFERS)
+    const pool = new BufferPool(LENT_BUFFERS, peer.options.allocate)
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
       try {
         for (let bytes = await next((n) => pool.take(n)); bytes; bytes = await next((n) => pool.take(n))) yield bytes

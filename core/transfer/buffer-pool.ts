@@ -6,13 +6,19 @@
 export class BufferPool {
   private readonly free: Uint8Array[] = []
 
-  /** @param keep most buffers held while unused */
-  constructor(private readonly keep: number) {}
+  /**
+   * @param keep most buffers held while unused
+   * @param allocate new memory (e.g. the runtime's page-aligned memory, which direct I/O takes)
+   */
+  constructor(
+    private readonly keep: number,
+    private readonly allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+  ) {}
 
   /** `length` bytes of pooled memory (a view of a buffer at least that large); hand it back with `give`. */
   take(length: number): Uint8Array {
     const i = this.free.findIndex((b) => b.byteLength >= length)
-    const buffer = i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(length)
+    const buffer = i >= 0 ? this.free.splice(i, 1)[0]! : this.allocate(length)
     return buffer.subarray(0, length)
   }
 

@@ -7,6 +7,9 @@ const DIRECT_ALIGN = 4096
 /** Undefined where the platform has no O_DIRECT (macOS, Windows). */
 const O_DIRECT: number | undefined = constants.O_DIRECT
 
+/** Memory a direct read was refused for: read through the page cache from then on. */
+const unaligned = new WeakSet<ArrayBufferLike>()
+
 /** Whether direct writes are still worth trying; shared by a storage's files (one refusal is enough to know). */
 export interface DirectWrites {
   enabled: boolean
@@ -42,25 +45,49 @@ export class DataFile {
     while (done < data.byteLength) done += (await this.handle.write(data, done, data.byteLength - done, offset + done)).bytesWritten
   }
 
+  /**
+   * Reads into `target` at `offset`; returns the bytes read (fewer only at the end of the file). `once`, on a
+   * store with direct writes: whole aligned blocks are read with O_DIRECT, from the disk into `target`, without
+   * a copy through the page cache (what a direct write left there is on the disk anyway). Memory the kernel
+   * refuses (not page-aligned) is remembered and read through the page cache.
+   */
+  async read(target: Uint8Array, offset: number, once = false): Promise<number> {
+    let done = 0
+    if (once && this.directWrites.enabled && !unaligned.has(target.buffer) && offset % DIRECT_ALIGN === 0 && target.byteLength % DIRECT_ALIGN === 0) {
+      const direct = await this.openDirect()
+      if (direct) done = await this.readDirect(direct, target, offset)
+    }
+    while (done < target.byteLength) {
+      const { bytesRead } = await this.handle.read(target, done, target.byteLength - done, offset + done)
+      if (bytesRead === 0) break
+      done += bytesRead
+    }
+    return done
+  }
+
   async close(): Promise<void> {
     const direct = await this.direct?.catch(() => null)
     await Promise.allSettled([direct?.close(), this.handle.close()])
   }
 
   /** Bytes written directly; stops early (for the page cache to finish) when the kernel refuses direct I/O here. */
-  private async writeDirect(direct: FileHandle, data: Uint8Array, offset: number): Promise<number> {
-    let done = 0
-    try {
-      while (done < data.byteLength) {
-        const { bytesWritten } = await direct.write(data, done, data.byteLength - done, offset + done)
-        if (bytesWritten === 0 || bytesWritten % DIRECT_ALIGN !== 0) return done + bytesWritten
-        done += bytesWritten
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
-      this.directWrites.enabled = false
-    }
-    return done
+  private writeDirect(direct: FileHandle, data: Uint8Array, offset: number): Promise<number> {
+    return directly(
+      data.byteLength,
+      async (done) => (await direct.write(data, done, data.byteLength - done, offset + done)).bytesWritten,
+      () => {
+        this.directWrites.enabled = false
+      },
+    )
+  }
+
+  /** Bytes read directly; stops early at the file's end, or for the page cache to go on where the kernel refuses. */
+  private readDirect(direct: FileHandle, target: Uint8Array, offset: number): Promise<number> {
+    return directly(
+      target.byteLength,
+      async (done) => (await direct.read(target, done, target.byteLength - done, offset + done)).bytesRead,
+      () => unaligned.add(target.buffer),
+    )
   }
 
   private openDirect(): Promise<FileHandle | null> {
@@ -73,4 +100,23 @@ export class DataFile {
           })
     return this.direct
   }
+}
+
+/**
+ * Whole-block steps on an O_DIRECT descriptor until `length` bytes are done; returns how many were. Stops at a
+ * short step (the file's end, a partial block) and, calling `refused`, where the kernel says EINVAL.
+ */
+async function directly(length: number, step: (done: number) => Promise<number>, refused: () => void): Promise<number> {
+  let done = 0
+  try {
+    while (done < length) {
+      const n = await step(done)
+      if (n === 0 || n % DIRECT_ALIGN !== 0) return done + n
+      done += n
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
+    refused()
+  }
+  return done
 }

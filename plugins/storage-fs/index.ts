@@ -84,15 +84,10 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
     })
 
   const fromFile = fileBody
-  const readInto = (key: string, offset: number, target: Uint8Array): Promise<void> =>
-    withFile(key, false, async ({ handle }) => {
-      const length = target.byteLength
-      let done = 0
-      while (done < length) {
-        const { bytesRead } = await handle.read(target, done, length - done, offset + done)
-        if (bytesRead === 0) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + length} bytes`)
-        done += bytesRead
-      }
+  const readInto = (key: string, offset: number, target: Uint8Array, hint?: { once?: boolean }): Promise<void> =>
+    withFile(key, false, async (file) => {
+      const done = await file.read(target, offset, hint?.once === true)
+      if (done < target.byteLength) throw createError('E_IO', `${PLUGIN_NAME}: ${key} is shorter than ${offset + target.byteLength} bytes`)
     })
 
   return {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, readdir, readFile, readlink, stat } from 'node:fs/promises'
@@ -96,6 +97,33 @@ describe('storage-fs direct writes (O_DIRECT)', () => {
     const aligned = pattern(allocateShared(MiB), 13)
     await storage.writeAt(KEY, MiB, aligned)
     expect(Buffer.compare(await storage.readAt(KEY, MiB, MiB), aligned)).toBe(0)
+    await storage.close?.()
+  })
+
+  it('a read once (a content stream) of whole blocks into aligned memory goes around the page cache; every byte is right', async () => {
+    const dir = await tempDir()
+    const storage = createFsStorage(dir, { direct: true })
+    const body = pattern(allocateShared(4 * MiB), 11)
+    await storage.writeAt(KEY, 0, body)
+    // Bytes of the file in the page cache (util-linux's fincore).
+    const cached = (): number => Number(execFileSync('fincore', ['-b', '-n', '-o', 'RES', join(dir, 'data', KEY)], { encoding: 'utf8' }).trim())
+    const before = cached()
+    const into = allocateShared(2 * MiB)
+    await storage.readInto!(KEY, MiB, into, { once: true })
+    expect(Buffer.compare(into, body.subarray(MiB, 3 * MiB))).toBe(0)
+    expect(cached()).toBe(before)
+    // Memory the kernel refuses (one byte in) and a range that is not whole blocks: through the page cache, right all the same.
+    const unaligned = new Uint8Array(MiB + 1).subarray(1)
+    await storage.readInto!(KEY, 0, unaligned, { once: true })
+    expect(Buffer.compare(unaligned, body.subarray(0, MiB))).toBe(0)
+    const odd = allocateShared(5000)
+    await storage.readInto!(KEY, 3 * MiB + 100, odd, { once: true })
+    expect(Buffer.compare(odd, body.subarray(3 * MiB + 100, 3 * MiB + 5100))).toBe(0)
+    // Without the hint (a piece served to a peer, maybe again soon) the read fills the page cache.
+    await storage.readInto!(KEY, 2 * MiB, allocateShared(MiB))
+    expect(cached()).toBeGreaterThan(before)
+    // Past the end of the file: a clear error, not a short read.
+    await expect(storage.readInto!(KEY, 3 * MiB, allocateShared(2 * MiB), { once: true })).rejects.toMatchObject({ code: 'E_IO' })
     await storage.close?.()
   })
 
