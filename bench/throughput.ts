@@ -4,18 +4,22 @@
  * throughput ratio (peer / curl), the machine's busy CPU per run on each
  * side, and the peak RSS of the peer and of the supernode while it served.
  * `--runtime` runs both on Node, Bun or Deno; `--supernode-runtime` and
- * `--get-runtime` mix them.
+ * `--get-runtime` mix them. `--via proxy` (Node) fetches with `curl -x`
+ * through a `dragonfly daemon` instead (started before each round, as a
+ * host's service is; its peak RSS is the peer's): the path of an HTTP_PROXY
+ * client, and of containerd or skopeo through the registry mirror.
  *
  *   npm run bench:throughput -- --size 1024 --rounds 5
  *   npm run bench:throughput -- --runtime bun
  *   npm run bench:throughput -- --supernode-runtime deno --get-runtime node
+ *   npm run bench:throughput -- --size 1024 --rounds 5 --via proxy
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBenchOrigin, writeBenchFile } from './lib/origin.ts'
 import { machineBusySeconds, procUsage } from './lib/proc-stats.ts'
-import { BIN, type Finished, flag, median, run, startSupernode } from './lib/processes.ts'
+import { BIN, type Finished, flag, median, peakRssOf, run, startDaemon, startSupernode } from './lib/processes.ts'
 import { resetPeakRss, runtimeCommand, runtimeFlag } from './lib/runtimes.ts'
 
 const MiB = 1024 * 1024
@@ -25,6 +29,10 @@ const both = runtimeFlag('runtime', 'node')
 const snRuntime = runtimeFlag('supernode-runtime', both)
 const getRuntime = runtimeFlag('get-runtime', both)
 const [getCmd, ...getPre] = runtimeCommand(getRuntime, BIN)
+const viaIndex = process.argv.indexOf('--via')
+const via = viaIndex < 0 ? 'get' : process.argv[viaIndex + 1]
+if (via !== 'get' && via !== 'proxy') throw new Error('--via must be get or proxy')
+if (via === 'proxy' && getRuntime !== 'node') throw new Error('--via proxy runs the daemon on Node only')
 
 const dir = await mkdtemp(join(tmpdir(), 'df-bench-'))
 const file = join(dir, 'file.bin')
@@ -32,6 +40,9 @@ await writeBenchFile(file, size)
 const origin = await startBenchOrigin(file)
 const { url } = origin
 const sn = await startSupernode(join(dir, 'sn'), [], [], snRuntime)
+// The daemon's proxy takes the origin's file through the swarm (a rule matching it).
+const proxyConfig = join(dir, 'proxy.config.json')
+await writeFile(proxyConfig, JSON.stringify({ daemon: { proxyRules: ['/file\\.bin$'] } }))
 let failed = false
 try {
   const warm = await run(getCmd, [...getPre, 'get', url, '-o', join(dir, 'warm'), '--supernode', sn.url, '--home', join(dir, 'warm-home'), '--json'])
@@ -60,36 +71,37 @@ try {
     if (c.code !== 0) throw new Error(`curl failed (${c.code})`)
     curl.push(c.ms)
     await rm(join(dir, 'curl.out'), { force: true })
+    const home = join(dir, `home-${i}`)
+    const daemon = via === 'proxy' ? await startDaemon(home, sn.url, ['--config', proxyConfig]) : undefined
     const windowed = resetPeakRss(sn.child.pid!)
-    const p = await measured(peerCpu, getCmd, [
-      ...getPre,
-      'get',
-      url,
-      '-o',
-      join(dir, 'peer.out'),
-      '--supernode',
-      sn.url,
-      '--home',
-      join(dir, `home-${i}`),
-      '--json',
-    ])
-    if (p.code !== 0) throw new Error(`get failed: ${p.stderr}`)
+    const daemonRss = daemon ? peakRssOf(daemon.child.pid!, 20) : undefined
+    const p = daemon
+      ? await measured(peerCpu, 'curl', ['-sf', '-x', daemon.url, '-o', join(dir, 'peer.out'), url])
+      : await measured(peerCpu, getCmd, [...getPre, 'get', url, '-o', join(dir, 'peer.out'), '--supernode', sn.url, '--home', home, '--json'])
+    daemon?.child.kill('SIGTERM')
+    if (p.code !== 0) throw new Error(`${via} failed: ${p.stderr}`)
     peer.push(p.ms)
-    rss.push(p.peakRss)
+    rss.push(daemonRss ? daemonRss() : p.peakRss)
     const snUsage = windowed ? procUsage(sn.child.pid!) : null
     if (snUsage) snRss.push(snUsage.peakRssBytes)
     await rm(join(dir, 'peer.out'), { force: true })
     await rm(join(dir, `home-${i}`), { recursive: true, force: true })
   }
   const mbps = (ms: number): number => size / MiB / (ms / 1000)
-  console.log(`file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both; supernode on ${snRuntime}, get on ${getRuntime}`)
+  console.log(
+    via === 'proxy'
+      ? `file ${size / MiB} MiB, ${rounds} rounds, alternating; curl -x through a daemon started before each round; supernode on ${snRuntime}`
+      : `file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both; supernode on ${snRuntime}, get on ${getRuntime}`,
+  )
   console.log(`curl from origin        median ${(median(curl) / 1000).toFixed(2)} s  ${mbps(median(curl)).toFixed(0)} MiB/s`)
-  console.log(`dragonfly get (warm SN) median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`)
-  console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | get ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
-  console.log(`throughput ratio get/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
+  console.log(
+    `${via === 'proxy' ? 'curl -x daemon (warm SN)' : 'dragonfly get (warm SN)'} median ${(median(peer) / 1000).toFixed(2)} s  ${mbps(median(peer)).toFixed(0)} MiB/s`,
+  )
+  console.log(`rounds (s): curl ${curl.map((ms) => (ms / 1000).toFixed(2)).join(' ')} | ${via} ${peer.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`)
+  console.log(`throughput ratio ${via}/curl: ${(median(curl) / median(peer)).toFixed(2)}x  (target >= 0.9x)`)
   if (curlCpu.length)
     console.log(
-      `machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | get + supernode median ${median(peerCpu).toFixed(2)} s`,
+      `machine CPU per run (all cores, /proc/stat): curl + origin median ${median(curlCpu).toFixed(2)} s | ${via === 'proxy' ? 'curl + daemon' : 'get'} + supernode median ${median(peerCpu).toFixed(2)} s`,
     )
   console.log(`peer peak RSS: median ${(median(rss) / MiB).toFixed(0)} MiB, max ${(Math.max(...rss) / MiB).toFixed(0)} MiB  (target < 150 MiB)`)
   if (snRss.length)
