@@ -141,9 +141,19 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
   let lent: LentBody | undefined
   if (storage.readInto) {
     const pool = new BufferPool(LENT_BUFFERS, peer.options.allocate)
+    const take = (n: number): Uint8Array => pool.take(n)
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
       try {
-        for (let bytes = await next((n) => pool.take(n)); bytes; bytes = await next((n) => pool.take(n))) yield bytes
+        // One chunk read ahead while the runtime sends the last: a direct read waits on the disk.
+        let ahead = next(take)
+        for (;;) {
+          const bytes = await ahead
+          if (!bytes) return
+          ahead = next(take)
+          // Its failure is met when it is awaited; one never awaited (the client went away) is dropped.
+          ahead.catch(() => {})
+          yield bytes
+        }
       } finally {
         stop.abort()
       }
