@@ -4,8 +4,19 @@ import type { Peer } from '../peer/peer.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { BufferPool } from '../transfer/buffer-pool.ts'
 
-/** Chunk buffers a lent body keeps for reuse (Node hands one back as soon as the kernel has it). */
-const LENT_BUFFERS = 4
+/**
+ * Chunk buffers the lent bodies of one peer keep for reuse, all streams together (Node hands one back as soon as
+ * the kernel has it; a stream holds two or three at a time). They are the runtime's page-aligned memory, which
+ * direct reads take: shared between streams, so many short streams do not each make new ones.
+ */
+const LENT_BUFFERS = 16
+const lentPools = new WeakMap<Peer, BufferPool>()
+
+function lentPool(peer: Peer): BufferPool {
+  let pool = lentPools.get(peer)
+  if (!pool) lentPools.set(peer, (pool = new BufferPool(LENT_BUFFERS, peer.options.allocate)))
+  return pool
+}
 
 export interface ContentStreamOptions {
   peer: Peer
@@ -140,7 +151,7 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
   )
   let lent: LentBody | undefined
   if (storage.readInto) {
-    const pool = new BufferPool(LENT_BUFFERS, peer.options.allocate)
+    const pool = lentPool(peer)
     const take = (n: number): Uint8Array => pool.take(n)
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
       try {
