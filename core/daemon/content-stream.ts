@@ -1,15 +1,17 @@
 import type { LentBody, ServeBindings } from '../contract/serve.ts'
 import { createError, toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
+import { hashHex } from '../protocol/digest.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { BufferPool } from '../transfer/buffer-pool.ts'
 
 /**
- * Chunk buffers the lent bodies of one peer keep for reuse, all streams together (Node hands one back as soon as
+ * Piece buffers the lent bodies of one peer keep for reuse, all streams together (Node hands one back as soon as
  * the kernel has it; a stream holds two or three at a time). They are the runtime's page-aligned memory, which
- * direct reads take: shared between streams, so many short streams do not each make new ones.
+ * direct reads take and the hash thread reads in place: shared between streams, so many short streams do not
+ * each make new ones.
  */
-const LENT_BUFFERS = 16
+const LENT_BUFFERS = 6
 const lentPools = new WeakMap<Peer, BufferPool>()
 
 function lentPool(peer: Peer): BufferPool {
@@ -25,7 +27,7 @@ export interface ContentStreamOptions {
   done: Promise<unknown>
   /** Raw `Range` header, if any (a single `bytes=` range; anything else is served whole). */
   range?: string | null
-  /** Largest chunk handed to the stream at once. @default 1 MiB */
+  /** Largest chunk `body` hands on at once (`lent` hands on whole pieces). @default 1 MiB */
   chunkSize?: number
 }
 
@@ -116,29 +118,45 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
   await waitFor(readyBeyond(start))
   let at = start
   const storage = peer.options.storage
-  /** The next chunk, read into `into` when given; undefined at the end. A failure ends the reading for good. */
-  const next = async (into?: (length: number) => Uint8Array): Promise<Uint8Array | undefined> => {
+  /**
+   * The rest of the piece holding `at` (up to `end`), read whole from the store into `into` when given, and
+   * checked against the digest it was verified with when it arrived: what is on disk now may not be what was
+   * written (a client gets no byte a check did not pass). Undefined at the end. A failure ends the reading.
+   */
+  const nextPiece = async (into?: (length: number) => Uint8Array): Promise<Uint8Array | undefined> => {
     try {
-      const ready = await waitFor(readyBeyond(at))
+      await waitFor(readyBeyond(at))
       if (at >= end) return undefined
-      const length = Math.min(chunkSize, ready - at)
-      const bytes = into ? into(length) : await storage.readAt(taskId, at, length)
-      // Read once, straight to the client: a store may read around its cache (storage-fs: O_DIRECT into aligned memory).
-      if (into) await storage.readInto!(taskId, at, bytes, { once: true })
-      at += length
-      return bytes
+      const n = Math.floor(at / first.pieceSize)
+      const piece = pieceRange(first, n)
+      let bytes: Uint8Array
+      if (into) {
+        bytes = into(piece.length)
+        // Read once, straight to the client: a store may read around its cache (storage-fs: O_DIRECT into aligned memory).
+        await storage.readInto!(taskId, piece.start, bytes, { once: true })
+      } else bytes = await storage.readAt(taskId, piece.start, piece.length)
+      await checkStored(peer, taskId, n, bytes)
+      const to = Math.min(piece.end, end)
+      const part = bytes.subarray(at - piece.start, to - piece.start)
+      at = to
+      return part
     } catch (error) {
       stop.abort()
       throw error
     }
   }
+  /** Parts of a checked piece not yet handed to the body stream (at most `chunkSize` each). */
+  let parts: Uint8Array[] = []
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const bytes = await next()
-          if (bytes) controller.enqueue(bytes)
-          else controller.close()
+          if (parts.length === 0) {
+            const part = await nextPiece()
+            if (!part) return controller.close()
+            parts = splitChunks(part, chunkSize)
+          }
+          controller.enqueue(parts.shift()!)
         } catch (error) {
           controller.error(error)
         }
@@ -155,12 +173,13 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
     const take = (n: number): Uint8Array => pool.take(n)
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
       try {
-        // One chunk read ahead while the runtime sends the last: a direct read waits on the disk.
-        let ahead = next(take)
+        // One piece read (and checked) ahead while the runtime sends the last: a direct read waits on the disk.
+        // Each chunk is one piece's buffer, given back once: a piece is never split here.
+        let ahead = nextPiece(take)
         for (;;) {
           const bytes = await ahead
           if (!bytes) return
-          ahead = next(take)
+          ahead = nextPiece(take)
           // Its failure is met when it is awaited; one never awaited (the client went away) is dropped.
           ahead.catch(() => {})
           yield bytes
@@ -172,6 +191,28 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
     lent = { chunks: chunks(), release: (chunk) => pool.give(chunk), cancel: () => stop.abort() }
   }
   return { contentLength: first.contentLength, start, end, partial: range !== null, body, ...(lent ? { lent } : {}) }
+}
+
+/**
+ * Hashes a piece read back from the store and compares it with the digest it was verified against on arrival
+ * (on the runtime's hash thread where there is one: the lent buffers are its shared memory). E_IO when they differ.
+ */
+async function checkStored(peer: Peer, taskId: string, n: number, bytes: Uint8Array): Promise<void> {
+  const want = peer.tasks.get(taskId)?.pieceDigests[n]
+  const { createHash, createPieceHasher } = peer.options
+  let got: string
+  if (createPieceHasher && bytes.buffer instanceof SharedArrayBuffer) {
+    const hasher = createPieceHasher()
+    hasher.update(bytes)
+    got = await hasher.digest()
+  } else got = hashHex(createHash, bytes)
+  if (got !== want) throw createError('E_IO', `piece ${n} of task ${taskId} on disk is not the piece that was verified`)
+}
+
+function splitChunks(bytes: Uint8Array, size: number): Uint8Array[] {
+  const parts: Uint8Array[] = []
+  for (let at = 0; at < bytes.byteLength; at += size) parts.push(bytes.subarray(at, at + size))
+  return parts
 }
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null when absent or not understood (served whole). */

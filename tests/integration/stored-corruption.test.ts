@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { computePieceSize } from '../../core/protocol/piece-layout.ts'
+import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, sha256File, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
@@ -107,6 +108,48 @@ describe('no wrong byte exits 0: pieces read back from disk are checked before u
       // The daemon's store holds the right bytes again, piece 5 included.
       expect(await sha256File(join(home, 'peer', 'data', taskId))).toBe(want)
     } finally {
+      await sn.stop()
+      await origin.close()
+    }
+  }, 90_000)
+
+  it("the daemon's cache corrupted while it runs: the next client's stream stops before the changed piece", async () => {
+    const dir = await tempDir()
+    const file = await randomFile(dir, SIZE)
+    const origin = await startOrigin(file)
+    const sn = await startSupernode(join(dir, 'sn'))
+    const home = join(dir, 'daemon')
+    const daemon = await startDaemon(home, sn.url)
+    try {
+      const download = () =>
+        fetch(`${daemon.url}${DAEMON_ROUTES.download}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: origin.url(), headers: {} }),
+        })
+      const first = await download()
+      expect(first.status).toBe(200)
+      expect(Buffer.from(await first.arrayBuffer()).equals(readFileSync(file))).toBe(true)
+      const { taskId } = storedTask(join(home, 'peer'))
+      await corruptPiece(join(home, 'peer'), taskId, 5)
+      // Served from the cache now: every piece is read back and hashed before a byte of it goes out.
+      const second = await download()
+      expect(second.status).toBe(200)
+      const got: Buffer[] = []
+      const reader = second.body!.getReader()
+      const failed = await (async () => {
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return false
+          got.push(Buffer.from(value))
+        }
+      })().catch(() => true)
+      expect(failed).toBe(true)
+      const received = Buffer.concat(got)
+      expect(received.byteLength).toBe(5 * PIECE)
+      expect(received.equals(readFileSync(file).subarray(0, 5 * PIECE))).toBe(true)
+    } finally {
+      await daemon.stop()
       await sn.stop()
       await origin.close()
     }

@@ -5,7 +5,9 @@ import type { Peer } from '../../core/peer/peer.ts'
 import type { LocalTask } from '../../core/peer/peer-tasks.ts'
 import { TaskProgress } from '../../core/peer/task-progress.ts'
 import { Bitset } from '../../core/protocol/bitset.ts'
-import { createPieceLayout } from '../../core/protocol/piece-layout.ts'
+import { hashHex } from '../../core/protocol/digest.ts'
+import { createPieceLayout, pieceRange } from '../../core/protocol/piece-layout.ts'
+import { createSha256 } from '../../runtime/node-hash.ts'
 import { settle } from '../helpers/promise-state.ts'
 
 const TASK = 'b'.repeat(64)
@@ -14,10 +16,15 @@ const TASK = 'b'.repeat(64)
 function fakePeer(content: Uint8Array, pieceSize: number) {
   const progress = new TaskProgress()
   const layout = createPieceLayout(content.byteLength, pieceSize)
-  const task = { taskId: TASK, layout, have: new Bitset(layout.pieceCount) } as LocalTask
+  // The digest each piece was verified against on arrival: the reader checks what it reads back against it.
+  const pieceDigests = Array.from({ length: layout.pieceCount }, (_, n) => {
+    const r = pieceRange(layout, n)
+    return hashHex(createSha256, content.subarray(r.start, r.end))
+  })
+  const task = { taskId: TASK, layout, have: new Bitset(layout.pieceCount), pieceDigests } as unknown as LocalTask
   const tasks = new Map<string, LocalTask>()
   const storage = { readAt: async (_key: string, at: number, length: number) => content.slice(at, at + length) }
-  const peer = { progress, tasks, options: { storage } } as unknown as Peer
+  const peer = { progress, tasks, options: { storage, createHash: createSha256 } } as unknown as Peer
   let settle!: { resolve: () => void; reject: (e: unknown) => void }
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }))
   return {
@@ -93,6 +100,19 @@ describe('reading a download while it runs', () => {
     const opening = openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
     f.settle.reject(createError('E_DIGEST_MISMATCH', 'wrong'))
     await expect(opening).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' })
+  })
+
+  it('a piece that changed on disk after it was verified is not sent: the stream fails there (E_IO)', async () => {
+    const changed = content.slice()
+    const f = fakePeer(changed, 250)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    f.settle.resolve()
+    changed[600] = changed[600]! ^ 0xff // in piece 2, after its digest was taken
+    const stream = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    let got = 0
+    await expect(readAll(stream.body, (n) => (got = n))).rejects.toMatchObject({ code: 'E_IO' })
+    expect(got).toBe(500)
   })
 
   it('serves a range', async () => {
