@@ -1,9 +1,9 @@
 import type { LentBody, ServeBindings } from '../contract/serve.ts'
 import { createError, toDragonflyError } from '../errors.ts'
 import type { Peer } from '../peer/peer.ts'
-import { hashHex } from '../protocol/digest.ts'
 import { type PieceLayout, pieceRange } from '../protocol/piece-layout.ts'
 import { BufferPool } from '../transfer/buffer-pool.ts'
+import { storedPieceMatches } from '../transfer/stored-pieces.ts'
 
 /**
  * Piece buffers the lent bodies of one peer keep for reuse, all streams together (Node hands one back as soon as
@@ -135,7 +135,9 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
         // Read once, straight to the client: a store may read around its cache (storage-fs: O_DIRECT into aligned memory).
         await storage.readInto!(taskId, piece.start, bytes, { once: true })
       } else bytes = await storage.readAt(taskId, piece.start, piece.length)
-      await checkStored(peer, taskId, n, bytes)
+      if (!(await storedPieceMatches(peer.options, bytes, peer.tasks.get(taskId)?.pieceDigests[n]))) {
+        throw createError('E_IO', `piece ${n} of task ${taskId} on disk is not the piece that was verified`)
+      }
       const to = Math.min(piece.end, end)
       const part = bytes.subarray(at - piece.start, to - piece.start)
       at = to
@@ -191,22 +193,6 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
     lent = { chunks: chunks(), release: (chunk) => pool.give(chunk), cancel: () => stop.abort() }
   }
   return { contentLength: first.contentLength, start, end, partial: range !== null, body, ...(lent ? { lent } : {}) }
-}
-
-/**
- * Hashes a piece read back from the store and compares it with the digest it was verified against on arrival
- * (on the runtime's hash thread where there is one: the lent buffers are its shared memory). E_IO when they differ.
- */
-async function checkStored(peer: Peer, taskId: string, n: number, bytes: Uint8Array): Promise<void> {
-  const want = peer.tasks.get(taskId)?.pieceDigests[n]
-  const { createHash, createPieceHasher } = peer.options
-  let got: string
-  if (createPieceHasher && bytes.buffer instanceof SharedArrayBuffer) {
-    const hasher = createPieceHasher()
-    hasher.update(bytes)
-    got = await hasher.digest()
-  } else got = hashHex(createHash, bytes)
-  if (got !== want) throw createError('E_IO', `piece ${n} of task ${taskId} on disk is not the piece that was verified`)
 }
 
 function splitChunks(bytes: Uint8Array, size: number): Uint8Array[] {
