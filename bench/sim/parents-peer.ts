@@ -58,6 +58,8 @@ export class ParentsPeer implements SimMember {
   private digestsKnown = 0
   /** When this peer last synced (the download's own syncs stand in for heartbeats: core/peer/swarm-memberships.ts). */
   lastSync = -Infinity
+  /** Only long-polls are spaced (as in the real loop). */
+  private lastSyncDry = false
   private syncInterval = SYNC_INTERVAL_S
   private syncing = false
   private timerAt = Infinity
@@ -100,6 +102,7 @@ export class ParentsPeer implements SimMember {
   private sync(dry: boolean): void {
     this.syncing = true
     this.lastSync = this.world.queue.now
+    this.lastSyncDry = dry
     const seed = Math.max(0, this.seedSlots + SEED_AHEAD - this.seedQueue.length - this.seedInflight)
     const body: SimSyncBody = {
       have: this.haveChanged ? Bitset.fromBase64(this.have.size, this.have.toBase64()) : undefined,
@@ -148,7 +151,8 @@ export class ParentsPeer implements SimMember {
     const dry = this.jobs === 0
     const seedLow = !this.seedEmpty && this.seedQueue.length + this.seedInflight < this.seedSlots + SEED_AHEAD - 1
     // Due times compared as sums, as the timer is armed: a difference may round below the spacing.
-    if (!this.syncing && ((dry && now >= this.lastSync + DRY_SYNC_SPACING_S) || seedLow || now >= this.lastSync + this.syncInterval)) this.sync(dry)
+    const dryDue = dry && (!this.lastSyncDry || now >= this.lastSync + DRY_SYNC_SPACING_S)
+    if (!this.syncing && (dryDue || seedLow || now >= this.lastSync + this.syncInterval)) this.sync(dry)
     if (this.syncing) return
     this.arm(this.lastSync + (dry ? DRY_SYNC_SPACING_S : this.syncInterval))
   }
