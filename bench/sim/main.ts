@@ -5,7 +5,7 @@ import { simulate } from './simulate.ts'
 import { FREE_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
 
 const USAGE = `npm run bench:sim -- [--protocol parents|pull] [--peers N] [--size MiB] [--piece-size MiB] [--seed N] [--churn F] [--late F]
-  [--want N] [--supernode-gbps G] [--source-gbps G | --warm]
+  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--link-mbit M]
   [--supernode-cost off|request=µs,register=µs,result=µs,assignment=µs,rerun=µs,sync=µs,sync-piece=µs] [--rtt-ms MS]
   [--uncharged] [--json] [--progress]
 
@@ -13,6 +13,8 @@ const USAGE = `npm run bench:sim -- [--protocol parents|pull] [--peers N] [--siz
                     pull: the first protocol, every piece assigned by a pull
   --supernode-cost  CPU the supernode's one core spends per request (keys not given keep their
                     defaults, fitted from bench:supernode); off = free
+  --link-mbit       every host's link, each way, the supernode's included (bench:swarm's shape:
+                    --link-mbit 20 --warm --rtt-ms 2); replaces the default mix of hosts
   --rtt-ms          network round trip of each request to the supernode (default 1)
   --uncharged       --supernode-cost off --rtt-ms 0: pulls take no time, as before charging`
 
@@ -59,6 +61,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
       warm: { type: 'boolean' },
       'supernode-cost': { type: 'string' },
       'rtt-ms': { type: 'string' },
+      'link-mbit': { type: 'string' },
       uncharged: { type: 'boolean' },
       json: { type: 'boolean' },
       progress: { type: 'boolean' },
@@ -92,6 +95,12 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
     sourceGbps: values.warm ? null : num(values['source-gbps'], 'source-gbps', d.sourceGbps ?? 2),
     cost: values.uncharged ? FREE_COST_MODEL : parseCost(values['supernode-cost'], d.cost),
     rttMs: values.uncharged ? 0 : num(values['rtt-ms'], 'rtt-ms', d.rttMs),
+  }
+  if (values['link-mbit'] !== undefined) {
+    const gbps = num(values['link-mbit'], 'link-mbit', 0) / 1000
+    if (!(gbps > 0)) throw new Error('--link-mbit must be positive')
+    options.mix = [{ share: 1, upGbps: gbps, downGbps: gbps }]
+    options.supernodeGbps = gbps
   }
   if (values.uncharged && (values['supernode-cost'] !== undefined || values['rtt-ms'] !== undefined))
     throw new Error('--uncharged sets --supernode-cost and --rtt-ms')

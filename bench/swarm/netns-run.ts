@@ -221,7 +221,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
   try {
     outcome = await SYSTEMS[system](ctx)
   } finally {
-    timeline = sampler?.stop()
+    timeline = sampler?.stop(start?.at)
     // Whatever the system left running is not part of the next one.
     await launcher.stopAll()
   }

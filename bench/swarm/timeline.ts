@@ -9,42 +9,50 @@
 import { diffCounters, type LinkCounters, payloadBytes, readCounters, type Topology } from './netns.ts'
 
 export interface TimelineSample {
-  /** Seconds since sampling started. */
+  /** Seconds since sampling started; `sampleLinks`' `stop(clockAt)` makes them seconds since the clock started. */
   at: number
+  /** The period's length, seconds. */
+  seconds: number
   /** Payload bytes per host over the period, index 0 = host 0. */
   up: number[]
   down: number[]
 }
 
-/** Starts sampling `topo`'s links every `periodMs`; `stop()` ends it and hands back the periods. */
-export function sampleLinks(topo: Topology, periodMs = 1000): { stop(): TimelineSample[] } {
+/**
+ * Starts sampling `topo`'s links every `periodMs`; `stop(clockAt)` ends it and hands back the periods, timed from
+ * `clockAt` (Date.now() when the clock started) when given: sampling starts before a system's set-up (its supernode,
+ * its daemons), and those periods come out with negative times.
+ */
+export function sampleLinks(topo: Topology, periodMs = 1000): { stop(clockAt?: number): TimelineSample[] } {
   const started = Date.now()
   let last = readCounters(topo)
   const samples: TimelineSample[] = []
   const bytes = (now: LinkCounters[], before: LinkCounters[]) => now.map((c, i) => payloadBytes(diffCounters(c, before[i]!)))
+  let lastAt = started
   const take = () => {
     const now = readCounters(topo)
-    samples.push({ at: (Date.now() - started) / 1000, up: bytes(now.up, last.up), down: bytes(now.down, last.down) })
+    const at = Date.now()
+    samples.push({ at: (at - started) / 1000, seconds: Math.max(0.001, (at - lastAt) / 1000), up: bytes(now.up, last.up), down: bytes(now.down, last.down) })
     last = now
+    lastAt = at
   }
   const timer = setInterval(take, periodMs)
   return {
-    stop() {
+    stop(clockAt) {
       clearInterval(timer)
       take()
-      return samples
+      const shift = clockAt === undefined ? 0 : (clockAt - started) / 1000
+      return samples.map((sample) => ({ ...sample, at: sample.at - shift }))
     },
   }
 }
 
-/** One line per period: `t  host0-up  peers-up mean/max  peers-down mean  receiving hosts`. */
+/** One line per period: `t  host0-up  peers-up mean/max  peers-down mean  receiving hosts`; t < 0 is set-up, before the clock. */
 export function formatTimeline(samples: TimelineSample[], rateBytes: number): string {
   const pct = (bytes: number, seconds: number) => `${Math.round((100 * bytes) / (rateBytes * seconds))}`.padStart(4)
   const lines = ['    t   h0-up%  peers-up% mean / max  peers-down% mean  receiving']
-  let prev = 0
   for (const s of samples) {
-    const seconds = Math.max(0.001, s.at - prev)
-    prev = s.at
+    const { seconds } = s
     const ups = s.up.slice(1)
     const downs = s.down.slice(1)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
