@@ -37,10 +37,10 @@ const SYNC_INTERVAL_MS = 2_000
 const SYNC_INTERVAL_MIN_MS = 1_000
 const SYNC_INTERVAL_MAX_MS = 20_000
 /**
- * The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those, so this
- * only bounds a supernode that answers them at once). A dry sync right after an ordinary one goes at once: at a
- * download's start the first sync usually comes back empty (the supernode has just begun the source fetch), and
- * waiting here was 250 ms before every cold task's first byte.
+ * The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those). It
+ * batches the syncs of a peer that keeps up with the supernode's source fetch, each new piece a grant. One
+ * exception: while no digest is known (a cold task: the supernode has only just begun the source fetch), the
+ * long-poll after an ordinary sync goes at once; waiting here was 250 ms before every cold task's first byte.
  */
 const DRY_SYNC_SPACING_MS = 250
 /**
@@ -91,7 +91,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   let haveChanged = true
   let announced = registration.digest
   let lastSync = 0
-  /** Whether the last sync was a long-poll: only those are spaced. */
+  /** Whether the last sync was a long-poll (DRY_SYNC_SPACING_MS). */
   let lastSyncDry = false
   let syncInterval = SYNC_INTERVAL_MS
   let syncing: Promise<void> | null = null
@@ -257,7 +257,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const now = performance.now()
       const dry = running.size === 0
       const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + Math.ceil(seedAhead(seedSlots) / 2)
-      const dryDue = dry && (!lastSyncDry || now - lastSync >= DRY_SYNC_SPACING_MS)
+      const dryDue = dry && ((!lastSyncDry && digestsKnown === 0) || now - lastSync >= DRY_SYNC_SPACING_MS)
       if (!syncing && (dryDue || seedLow || now - lastSync >= syncInterval)) startSync(dry)
       const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : syncInterval)
       await new Promise<void>((resolve) => (waker = resolve))

@@ -25,7 +25,7 @@ async function syncBody(input: Parameters<typeof fetch>[0], init?: RequestInit):
   return {}
 }
 
-it('a cold task: after an empty first answer the peer long-polls at once instead of waiting out the dry spacing', async () => {
+it('a cold task: after a first answer with no digest yet the peer long-polls at once instead of waiting out the dry spacing', async () => {
   const dir = await tempDir()
   const file = await randomFile(dir, 4 * 1024 * 1024)
   const size = (await stat(file)).size
