@@ -46,7 +46,7 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
     'each system delivers N verified files; dragonfly reads the origin once, curl N times; the report has the bound and CPU',
     async () => {
       const systems = ['dragonfly', 'dragonfly-daemon', 'aria2', 'curl'] as const
-      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', cc: 'cubic', systems: [...systems] })
+      const r = await runNetnsBench({ peers: 3, sizeMiB: 4, rate: '100mbit', queue: '100ms', cc: 'cubic', systems: [...systems], timeline: true })
       const by = Object.fromEntries(r.systems.map((s) => [s.system, s]))
       for (const name of systems) {
         const s = by[name]!
@@ -61,6 +61,15 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
         expect(s.window.machineBusy, name).toBeGreaterThan(0)
         expect(s.window.machineBusy, name).toBeLessThanOrEqual(1.05)
       }
+      // --timeline: periods timed from the clock's start (each sample's `at` is its period's end); the first began
+      // before it, with the origin's and the supernode's start, and the peers' downlinks carried at least what the
+      // report counts between the clock's start and end.
+      const timeline = by.dragonfly!.timeline!
+      expect(timeline.length).toBeGreaterThan(1)
+      expect(timeline[0]!.at - timeline[0]!.seconds).toBeLessThan(0)
+      for (const sample of timeline) expect(sample.seconds).toBeGreaterThan(0)
+      const peerDown = timeline.reduce((sum, sample) => sum + sample.down.slice(1).reduce((a, b) => a + b, 0), 0)
+      expect(peerDown).toBeGreaterThanOrEqual(by.dragonfly!.received * r.fileBytes * 0.999)
       // Three Node processes starting and verifying 4 MiB each: well over 0.1 CPU-s, whichever way it is counted.
       expect(by.dragonfly!.cpu.peersSeconds).toBeGreaterThan(0.1)
       expect(by.dragonfly!.originEgress).toBeGreaterThanOrEqual(1)
