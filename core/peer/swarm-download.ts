@@ -38,9 +38,11 @@ const SYNC_INTERVAL_MIN_MS = 1_000
 const SYNC_INTERVAL_MAX_MS = 20_000
 /**
  * The least time between two syncs of a peer that has nothing to fetch (the supernode long-polls those). It
- * batches the syncs of a peer that keeps up with the supernode's source fetch, each new piece a grant. One
- * exception: while no digest is known (a cold task: the supernode has only just begun the source fetch), the
- * long-poll after an ordinary sync goes at once; waiting here was 250 ms before every cold task's first byte.
+ * batches the syncs of a peer that keeps pace with the supernode's source fetch, each new piece a grant. A
+ * supernode that says it `holds` keeps it instead: the long-poll goes at once with `holdMs`, and is answered as
+ * soon as the source fetch ends (waiting here was up to 250 ms after a cold task's last byte from the source).
+ * While no digest is known (a cold task: the supernode has only just begun the source fetch), the long-poll after
+ * an ordinary sync goes at once anyway; waiting here was 250 ms before every cold task's first byte.
  */
 const DRY_SYNC_SPACING_MS = 250
 /**
@@ -93,6 +95,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   let lastSync = 0
   /** Whether the last sync was a long-poll (DRY_SYNC_SPACING_MS). */
   let lastSyncDry = false
+  /** The supernode keeps the spacing between long-polls itself (`holdMs`). */
+  let supernodeHolds = false
   let syncInterval = SYNC_INTERVAL_MS
   let syncing: Promise<void> | null = null
   let syncError: unknown
@@ -125,7 +129,7 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     while (digestsKnown < pieceCount && digests[digestsKnown] !== undefined) digestsKnown++
   }
 
-  const sync = async (dry: boolean): Promise<void> => {
+  const sync = async (dry: boolean, holdMs = 0): Promise<void> => {
     lastSync = performance.now()
     lastSyncDry = dry
     const seed = Math.max(0, seedSlots + seedAhead(seedSlots) - seedQueue.length - seedInflight)
@@ -139,11 +143,13 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       wait: dry,
       digestsAs: 'base64' as const,
       ...(heldParentsTag ? { parentsTag: heldParentsTag } : {}),
+      ...(holdMs > 0 ? { holdMs } : {}),
     }
     haveChanged = false
     received.clear()
     const answer = await host.client.sync(base, taskId, body, peerSecret)
     if (answer.error) throw decodeError(answer.error, { from: `supernode ${base}`, fallback: 'E_NO_SUPERNODE' })
+    supernodeHolds = answer.holds === true
     host.joined(taskId, base, peerId, peerSecret)
     if (answer.digest) announced = answer.digest
     // Private task: capabilities expire; each answer carries one good for a while longer.
@@ -159,8 +165,8 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
     if (Number.isFinite(answer.syncAfterMs)) syncInterval = Math.min(SYNC_INTERVAL_MAX_MS, Math.max(SYNC_INTERVAL_MIN_MS, answer.syncAfterMs!))
     for (const n of answer.seed) if (Number.isInteger(n) && n >= 0 && n < pieceCount && !task.have.has(n) && !seedQueue.includes(n)) seedQueue.push(n)
   }
-  const startSync = (dry: boolean): void => {
-    syncing = sync(dry)
+  const startSync = (dry: boolean, holdMs = 0): void => {
+    syncing = sync(dry, holdMs)
       .catch((error) => void (syncError = error))
       .finally(() => {
         syncing = null
@@ -257,8 +263,10 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const now = performance.now()
       const dry = running.size === 0
       const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + Math.ceil(seedAhead(seedSlots) / 2)
-      const dryDue = dry && ((!lastSyncDry && digestsKnown === 0) || now - lastSync >= DRY_SYNC_SPACING_MS)
-      if (!syncing && (dryDue || seedLow || now - lastSync >= syncInterval)) startSync(dry)
+      const spacingLeft = Math.ceil(DRY_SYNC_SPACING_MS - (now - lastSync))
+      const coldStart = !lastSyncDry && digestsKnown === 0
+      const dryDue = dry && (spacingLeft <= 0 || coldStart || supernodeHolds)
+      if (!syncing && (dryDue || seedLow || now - lastSync >= syncInterval)) startSync(dry, dry && !coldStart ? Math.max(0, spacingLeft) : 0)
       const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : syncInterval)
       await new Promise<void>((resolve) => (waker = resolve))
       clearTimeout(timer)

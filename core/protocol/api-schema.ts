@@ -88,6 +88,9 @@ export type SourceFailure = v.InferOutput<typeof SourceFailure>
  * whom and which sources failed it; it asks for digests it lacks and for
  * first copies from the supernode (`seed`).
  */
+/** The longest `holdMs` a sync may ask for. */
+export const MAX_HOLD_MS = 1_000
+
 export const SyncBody = v.object({
   peerId: v.pipe(v.string(), v.uuid()),
   /** Every piece the peer holds, base64 bitset; absent when nothing changed since the last sync. */
@@ -104,6 +107,11 @@ export const SyncBody = v.object({
   digestsAs: v.optional(v.picklist(['base64'])),
   /** The `parentsTag` of the parent list the peer holds: an answer whose list is the same leaves `parents` out. */
   parentsTag: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/))),
+  /**
+   * With `wait`: answer no sooner than this (ms), unless the source fetch ends first. A peer sends its long-poll at
+   * once and lets the supernode keep the spacing between its long-polls (`holds` in the answer says it does).
+   */
+  holdMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_HOLD_MS))),
 })
 export type SyncBody = v.InferOutput<typeof SyncBody>
 
@@ -235,6 +243,8 @@ export interface SyncResponse {
   error?: ErrorJson
   /** Private task: a fresh capability (the one from registration expires). */
   capability?: string
+  /** This supernode honours a sync's `holdMs` (older ones leave it out, and their peers keep the spacing themselves). */
+  holds?: boolean
 }
 
 /** A piece map answer (PIECE_MAP_ROUTE): how many pieces a node holds, and which. */

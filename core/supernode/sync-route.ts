@@ -52,6 +52,12 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
     const deadline = Date.now() + Math.min(options.longPollMs, LONG_POLL_CAP_MS)
     if (options.inflight) options.inflight.pulls++
     try {
+      // A held long-poll: nothing is looked at (no first copy granted, no report applied) until its hold is over or
+      // the source fetch ended (the last digests are what a peer that keeps pace with it waits for).
+      const holdUntil = body.wait && body.holdMs ? Date.now() + body.holdMs : 0
+      while (Date.now() < holdUntil && !task.complete && !task.error && !options.stopping() && !c.req.raw.signal.aborted) {
+        await swarm.waitForChange(holdUntil - Date.now(), c.req.raw.signal, options.shutdown)
+      }
       for (;;) {
         const run = () => swarm.sync(body.peerId, report, Date.now())
         const answer = options.scheduleDuration ? options.scheduleDuration.time(run) : run()
@@ -98,6 +104,7 @@ export function mountSyncRoute(app: Hono, options: SyncRouteOptions): void {
             ...(task.gate ? { capability: await task.gate.current(body.peerId) } : {}),
             ...(task.error ? { error: task.error.toJSON() } : {}),
             ...(options.stopping() ? { error: { code: 'E_NOT_READY', message: 'supernode is shutting down; use another supernode' } } : {}),
+            holds: true,
           })
         }
         // Woken by a new holder, a new seeded piece or a departure; a spare copy may be due after spareAfterMs.
