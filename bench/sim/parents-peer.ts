@@ -58,8 +58,6 @@ export class ParentsPeer implements SimMember {
   private digestsKnown = 0
   /** When this peer last synced (the download's own syncs stand in for heartbeats: core/peer/swarm-memberships.ts). */
   lastSync = -Infinity
-  /** Whether the last sync was a long-poll (spaced, as in the real loop, except while no digest is known). */
-  private lastSyncDry = false
   private syncInterval = SYNC_INTERVAL_S
   private syncing = false
   private timerAt = Infinity
@@ -102,7 +100,6 @@ export class ParentsPeer implements SimMember {
   private sync(dry: boolean): void {
     this.syncing = true
     this.lastSync = this.world.queue.now
-    this.lastSyncDry = dry
     const seed = Math.max(0, this.seedSlots + SEED_AHEAD - this.seedQueue.length - this.seedInflight)
     const body: SimSyncBody = {
       have: this.haveChanged ? Bitset.fromBase64(this.have.size, this.have.toBase64()) : undefined,
@@ -151,7 +148,7 @@ export class ParentsPeer implements SimMember {
     const dry = this.jobs === 0
     const seedLow = !this.seedEmpty && this.seedQueue.length + this.seedInflight < this.seedSlots + SEED_AHEAD - 1
     // Due times compared as sums, as the timer is armed: a difference may round below the spacing.
-    const dryDue = dry && ((!this.lastSyncDry && this.digestsKnown === 0) || now >= this.lastSync + DRY_SYNC_SPACING_S)
+    const dryDue = dry && (this.digestsKnown === 0 || now >= this.lastSync + DRY_SYNC_SPACING_S)
     if (!this.syncing && (dryDue || seedLow || now >= this.lastSync + this.syncInterval)) this.sync(dry)
     if (this.syncing) return
     this.arm(this.lastSync + (dry ? DRY_SYNC_SPACING_S : this.syncInterval))

@@ -41,8 +41,8 @@ const SYNC_INTERVAL_MAX_MS = 20_000
  * batches the syncs of a peer that keeps pace with the supernode's source fetch, each new piece a grant. A
  * supernode that says it `holds` keeps it instead: the long-poll goes at once with `holdMs`, and is answered as
  * soon as the source fetch ends (waiting here was up to 250 ms after a cold task's last byte from the source).
- * While no digest is known (a cold task: the supernode has only just begun the source fetch), the long-poll after
- * an ordinary sync goes at once anyway; waiting here was 250 ms before every cold task's first byte.
+ * While no digest is known (a cold task: the supernode has only just begun the source fetch), long-polls go at once
+ * and unheld; waiting here was 250 ms before every cold task's first byte.
  */
 const DRY_SYNC_SPACING_MS = 250
 /**
@@ -93,8 +93,6 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
   let haveChanged = true
   let announced = registration.digest
   let lastSync = 0
-  /** Whether the last sync was a long-poll (DRY_SYNC_SPACING_MS). */
-  let lastSyncDry = false
   /** The supernode keeps the spacing between long-polls itself (`holdMs`). */
   let supernodeHolds = false
   let syncInterval = SYNC_INTERVAL_MS
@@ -131,7 +129,6 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
 
   const sync = async (dry: boolean, holdMs = 0): Promise<void> => {
     lastSync = performance.now()
-    lastSyncDry = dry
     const seed = Math.max(0, seedSlots + seedAhead(seedSlots) - seedQueue.length - seedInflight)
     const body = {
       peerId,
@@ -264,7 +261,9 @@ export async function runSwarmDownload(ctx: SwarmDownloadContext): Promise<strin
       const dry = running.size === 0
       const seedLow = !seedEmpty && seedQueue.length + seedInflight < seedSlots + Math.ceil(seedAhead(seedSlots) / 2)
       const spacingLeft = Math.ceil(DRY_SYNC_SPACING_MS - (now - lastSync))
-      const coldStart = !lastSyncDry && digestsKnown === 0
+      // No digest known yet (the supernode has only just begun the source fetch): nothing to batch, and the
+      // supernode holds the long-poll until the first digests anyway.
+      const coldStart = digestsKnown === 0
       const dryDue = dry && (spacingLeft <= 0 || coldStart || supernodeHolds)
       if (!syncing && (dryDue || seedLow || now - lastSync >= syncInterval)) startSync(dry, dry && !coldStart ? Math.max(0, spacingLeft) : 0)
       const timer = setTimeout(wake, dry && !syncing ? DRY_SYNC_SPACING_MS : syncInterval)

@@ -29,7 +29,6 @@ async function heldSource(size: number, sendFirst: number, onSync: (seen: SeenSy
   const dir = await tempDir()
   const file = await randomFile(dir, size)
   const bytes = await readFile(file)
-  const first = sendFirst
   let release!: () => void
   const released = new Promise<void>((resolve) => (release = resolve))
   const fallback = setTimeout(() => release(), 10_000)
@@ -37,8 +36,8 @@ async function heldSource(size: number, sendFirst: number, onSync: (seen: SeenSy
     res.writeHead(200, { 'content-length': bytes.byteLength, 'accept-ranges': 'none' })
     if (req.method === 'HEAD') return void res.end()
     res.flushHeaders()
-    if (first > 0) res.write(bytes.subarray(0, first))
-    void released.then(() => res.end(bytes.subarray(first)))
+    if (sendFirst > 0) res.write(bytes.subarray(0, sendFirst))
+    void released.then(() => res.end(bytes.subarray(sendFirst)))
   })
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
   cleanups.push(async () => {
