@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { EventQueue } from '../bench/sim/event-queue.ts'
+import { createHost, Network, type Sharing, type Transfer } from '../bench/sim/network.ts'
 import { buildReport } from '../bench/sim/report.ts'
 import { DEFAULT_SIM_OPTIONS } from '../bench/sim/scenario.ts'
 import { simulate } from '../bench/sim/simulate.ts'
@@ -124,5 +126,49 @@ describe('bench/sim on the parents protocol (the default)', () => {
       ((q.register + q.sync + q.heartbeat) * model.requestUs + q.register * model.registerUs + (q.sync + q.heartbeat + q.syncWake) * perSync) / 1e6
     expect(r.supernode.cpuSeconds).toBeCloseTo(expected, 9)
     expect(r.supernode.cpuSecondsPerPeer).toBeCloseTo(r.supernode.cpuSeconds / 30, 12)
+  })
+})
+
+describe('bench/sim --sharing: how a link is shared among its transfers', () => {
+  /** One uplink of 10 B/s feeding a fast and a slow (2 B/s) receiver, 100 B each: when each ends. */
+  function finish(sharing: Sharing): { fast: number; slow: number } {
+    const queue = new EventQueue()
+    const done = new Map<Transfer, number>()
+    const network = new Network(queue, (t) => done.set(t, queue.now), sharing)
+    const seed = createHost(10, Infinity)
+    const fast = network.start({ from: seed, to: createHost(Infinity, 100), remaining: 100 })
+    const slow = network.start({ from: seed, to: createHost(Infinity, 2), remaining: 100 })
+    for (let e = queue.pop(); e; e = queue.pop()) e.run()
+    return { fast: done.get(fast)!, slow: done.get(slow)! }
+  }
+
+  it("per-end: each gets the lesser of its ends' equal shares; what the slow one leaves unused stays unused", () => {
+    // fast: min(10 / 2, 100) = 5 B/s until the slow one ends; slow: min(5, 2) = 2 B/s for 50 s.
+    const t = finish('per-end')
+    expect(t.fast).toBeCloseTo(20, 6)
+    expect(t.slow).toBeCloseTo(50, 6)
+  })
+
+  it('max-min: the capacity a capped transfer leaves goes to the others', () => {
+    // slow is capped at 2 B/s by its downlink; fast takes the other 8 B/s of the uplink.
+    const t = finish('max-min')
+    expect(t.fast).toBeCloseTo(12.5, 6)
+    expect(t.slow).toBeCloseTo(50, 6)
+  })
+
+  it('max-min takes the bench:swarm shape: equal links, 16 peers, every one done no sooner than the bound', () => {
+    const links = {
+      ...DEFAULT_SIM_OPTIONS,
+      peers: 16,
+      sizeMiB: 8,
+      sourceGbps: null,
+      rttMs: 2,
+      supernodeGbps: 0.02,
+      mix: [{ share: 1, upGbps: 0.02, downGbps: 0.02 }],
+    }
+    const r = buildReport(simulate({ ...links, sharing: 'max-min' }))
+    expect(r.completed).toBe(16)
+    expect(r.completion.max).toBeGreaterThanOrEqual(r.bound.seconds)
+    expect(r.seedEgress).toBeLessThan(1.1)
   })
 })

@@ -5,7 +5,7 @@ import { simulate } from './simulate.ts'
 import { FREE_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
 
 const USAGE = `npm run bench:sim -- [--protocol parents|pull] [--peers N] [--size MiB] [--piece-size MiB] [--seed N] [--churn F] [--late F]
-  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--link-mbit M]
+  [--want N] [--supernode-gbps G] [--source-gbps G | --warm] [--link-mbit M] [--sharing per-end|max-min]
   [--supernode-cost off|request=µs,register=µs,result=µs,assignment=µs,rerun=µs,sync=µs,sync-piece=µs] [--rtt-ms MS]
   [--uncharged] [--json] [--progress]
 
@@ -15,6 +15,9 @@ const USAGE = `npm run bench:sim -- [--protocol parents|pull] [--peers N] [--siz
                     defaults, fitted from bench:supernode); off = free
   --link-mbit       every host's link, each way, the supernode's included (bench:swarm's shape:
                     --link-mbit 20 --warm --rtt-ms 2); replaces the default mix of hosts
+  --sharing         per-end (default): a transfer gets the lesser of its two ends' equal shares;
+                    max-min: max-min fair over the whole network, as TCP flows come close to
+                    (every change recomputes every rate: for tens of peers)
   --rtt-ms          network round trip of each request to the supernode (default 1)
   --uncharged       --supernode-cost off --rtt-ms 0: pulls take no time, as before charging`
 
@@ -62,6 +65,7 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
       'supernode-cost': { type: 'string' },
       'rtt-ms': { type: 'string' },
       'link-mbit': { type: 'string' },
+      sharing: { type: 'string' },
       uncharged: { type: 'boolean' },
       json: { type: 'boolean' },
       progress: { type: 'boolean' },
@@ -81,9 +85,12 @@ function parseOptions(argv: string[]): { options: SimOptions; json: boolean; pro
   const d = DEFAULT_SIM_OPTIONS
   const protocol = values.protocol ?? d.protocol
   if (protocol !== 'parents' && protocol !== 'pull') throw new Error(`--protocol must be parents or pull, got ${protocol}`)
+  const sharing = values.sharing ?? d.sharing
+  if (sharing !== 'per-end' && sharing !== 'max-min') throw new Error(`--sharing must be per-end or max-min, got ${sharing}`)
   const options: SimOptions = {
     ...d,
     protocol,
+    sharing,
     peers: Math.floor(num(values.peers, 'peers', d.peers)),
     sizeMiB: num(values.size, 'size', d.sizeMiB),
     pieceSizeMiB: values['piece-size'] === undefined ? null : num(values['piece-size'], 'piece-size', 1),
@@ -116,7 +123,7 @@ function describe(o: SimOptions): string {
     o.rttMs === 0 && Object.values(c).every((v) => v === 0)
       ? 'supernode uncharged'
       : `supernode core ${c.requestUs} µs/request + ${c.registerUs}/register + ${c.resultUs}/result + ${c.assignmentUs}/assignment + ${c.rerunUs}/rerun + ${c.syncUs}+${c.syncPieceUs}·pieces/sync, rtt ${o.rttMs} ms`
-  return `${o.protocol} protocol; seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}; ${charged}`
+  return `${o.protocol} protocol; ${o.sharing} sharing; seed ${o.seed}; supernode ${o.supernodeGbps} Gbit/s, ${source}; ${mix}; want ${o.want}; churn ${o.churn}; late ${o.late}; ${charged}`
 }
 
 try {

@@ -1,3 +1,4 @@
+import type { Sharing } from './network.ts'
 import { DEFAULT_COST_MODEL, type SupernodeCostModel } from './supernode-core.ts'
 
 /** What to simulate. Bandwidths in Gbit/s, sizes in MiB, times in seconds. */
@@ -24,6 +25,8 @@ export interface SimOptions {
   sourceGbps: number | null
   /** Host classes: share of peers, upload and download Gbit/s. */
   mix: HostClass[]
+  /** How a link's capacity is shared among its transfers (network.ts). */
+  sharing: Sharing
   /** Locality tree: regions x zones x racks. */
   regions: number
   zones: number
@@ -54,6 +57,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   supernodeSlots: 48,
   supernodeGbps: 10,
   sourceGbps: 2,
+  sharing: 'per-end',
   mix: [
     { share: 0.7, upGbps: 1, downGbps: 1 },
     { share: 0.3, upGbps: 0.1, downGbps: 0.1 },

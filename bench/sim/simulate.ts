@@ -45,7 +45,7 @@ export function simulate(options: SimOptions, progress?: (line: string) => void)
   const meter = new PullMeter()
   const core = new SupernodeCore(queue, options.cost, options.rttMs / 1000)
   const supernode = new SimSupernode(queue, swarm, core, meter)
-  const network = new Network(queue, (t) => (t as PieceTransfer).receiver.received(t as PieceTransfer))
+  const network = new Network(queue, (t) => (t as PieceTransfer).receiver.received(t as PieceTransfer), options.sharing)
   const seedHost: Host = createHost(gbps(options.supernodeGbps), Infinity)
   const byId = new Map<string, SimMember>()
   const byLocality = [0, 0, 0, 0]

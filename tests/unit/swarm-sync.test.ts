@@ -179,6 +179,31 @@ describe('swarm sync (parents protocol)', () => {
     // 10 flows: 2 each for 6 peers (12 in all), 1 each for 8 (not 2: 16 in flight made a long tail), never 0.
     expect([slotsAt(4), slotsAt(6), slotsAt(8), slotsAt(32)]).toEqual([3, 2, 1, 1])
   })
+  it('a parent with more children than a child has parents gives way, one per sync, to a holder with fewer', () => {
+    const swarm = seeded({ parentCount: 2 })
+    const all = holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64()
+    swarm.register('h1', { address: 'http://h1', have: all }, 0)
+    swarm.register('h2', { address: 'http://h2', have: all }, 0)
+    const kids = ['k0', 'k1', 'k2', 'k3']
+    for (const k of kids) swarm.register(k, { address: `http://${k}` }, 0)
+    const parentsOf = (k: string, now: number) => swarm.sync(k, report(), now).parents.map((p) => p.id)
+    for (const k of kids) expect(parentsOf(k, 1).sort()).toEqual(['h1', 'h2'])
+    const children = () => ['h1', 'h2', 'h3'].map((id) => swarm.peers.get(id)?.children ?? 0)
+    expect(children().slice(0, 2)).toEqual([4, 4])
+    // A third holder joins: each child's next sync trades one of its busiest parents for it, while it has fewer than 2.
+    swarm.register('h3', { address: 'http://h3', have: all }, 2)
+    const first = parentsOf('k0', 3)
+    expect(first).toHaveLength(2)
+    expect(first).toContain('h3')
+    expect(children()).toEqual(first.includes('h1') ? [4, 3, 1] : [3, 4, 1])
+    for (let round = 0; round < 3; round++) for (const k of kids) swarm.sync(k, report(), 4 + round)
+    // 8 links over 3 holders: none above a child's 2 parents while another has room; then nothing moves.
+    expect(children().sort()).toEqual([2, 3, 3])
+    const settled = kids.map((k) => swarm.peer(k).parents.join())
+    for (const k of kids) swarm.sync(k, report(), 10)
+    expect(kids.map((k) => swarm.peer(k).parents.join())).toEqual(settled)
+  })
+
   it('spreads children over the swarm when nobody holds a piece yet, instead of naming the same first peers to all', () => {
     const swarm = seeded({ parentCount: 4 })
     for (let i = 0; i < 60; i++) swarm.register(`p${i}`, { address: `http://p${i}` }, 0)
