@@ -204,6 +204,36 @@ describe('swarm sync (parents protocol)', () => {
     expect(kids.map((k) => swarm.peer(k).parents.join())).toEqual(settled)
   })
 
+  it("a busy parent in the child's rack is not traded for a less busy one farther away, until it is full", () => {
+    const swarm = seeded({ parentCount: 2 })
+    const all = holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64()
+    const parentsOf = (k: string, now: number) =>
+      swarm
+        .sync(k, report(), now)
+        .parents.map((p) => p.id)
+        .sort()
+    for (const id of ['rack', 'rack2']) swarm.register(id, { address: `http://${id}`, have: all, location: 'r1|z1|k1' }, 0)
+    for (const k of ['k0', 'k1', 'k2']) {
+      swarm.register(k, { address: `http://${k}`, location: 'r1|z1|k1' }, 0)
+      expect(parentsOf(k, 1)).toEqual(['rack', 'rack2'])
+    }
+    // 3 children each, more than a child's 2 parents: a holder in another region does not take the child.
+    swarm.register('far', { address: 'http://far', have: all, location: 'r2|z1|k1' }, 2)
+    expect(parentsOf('k0', 3)).toEqual(['rack', 'rack2'])
+    // A holder as near does.
+    swarm.register('same', { address: 'http://same', have: all, location: 'r1|z1|k1' }, 4)
+    expect(parentsOf('k0', 5)).toContain('same')
+    // A parent with 2 x 2 children gives way to the far holder all the same.
+    for (const k of ['k3', 'k4']) {
+      swarm.register(k, { address: `http://${k}`, location: 'r1|z1|k1' }, 6)
+      parentsOf(k, 7)
+    }
+    const full = ['rack', 'rack2'].find((id) => swarm.peer(id).children >= 4)
+    expect(full).toBeDefined()
+    const child = ['k1', 'k2'].find((k) => swarm.peer(k).parents.includes(full!))!
+    expect(parentsOf(child, 8)).toContain('far')
+  })
+
   it('spreads children over the swarm when nobody holds a piece yet, instead of naming the same first peers to all', () => {
     const swarm = seeded({ parentCount: 4 })
     for (let i = 0; i < 60; i++) swarm.register(`p${i}`, { address: `http://p${i}` }, 0)

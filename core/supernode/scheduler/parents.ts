@@ -11,7 +11,8 @@ import { localityScore } from './scheduler.ts'
  *   way to a holder of its rarest missing pieces when there is one (a dry
  *   child drops it regardless);
  * - the busiest parent, when it has more children than a child has parents,
- *   gives way to a holder with fewer, one per sync;
+ *   gives way to a holder with fewer that is no farther (or any, once it has
+ *   CHILD_LIMIT × count), one per sync;
  * - new parents first come from the holders of pieces the child lacks
  *   (rarest first), then from any live peer (early in a download nobody holds
  *   anything yet, and the first copies arrive at exactly those peers);
@@ -97,7 +98,15 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     // parents back and forth. Without it the first holders kept 14-16 children each while others had 0-3,
     // and the children of the busiest finished last (bench:sim --sharing max-min, 32 peers on 20 Mbit/s links:
     // last peer 1.61x -> 1.24x the bound).
-    const light = leastBusy(pool.slice(0, byHolders), count)
+    // A farther one only for a parent with CHILD_LIMIT x count children: a child keeps its same-rack parent
+    // rather than send its traffic across zones, unless that parent is as full as a candidate can be.
+    const holders = pool.slice(0, byHolders)
+    const near = localityScore(requester.location, heavy.location)
+    const light =
+      leastBusy(
+        holders.filter((p) => localityScore(requester.location, p.location) >= near),
+        count,
+      ) ?? (heavy.children >= count * CHILD_LIMIT ? leastBusy(holders, count) : undefined)
     if (light) kept.splice(kept.indexOf(heavy), 1, light)
   }
   if (kept.length >= count) return kept
