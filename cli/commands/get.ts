@@ -108,6 +108,8 @@ export default defineCommand({
       if (args.json) {
         report.write(`${JSON.stringify({ output, ...result })}\n`)
       } else if (!args.quiet) {
+        // Named supernodes that did not serve it: the user asked for the swarm and got the origin.
+        if (result.backToSource && supernodes.length > 0) consola.warn(`went to the source: ${result.sourceReason}`)
         const from = `${formatBytes(result.bytesFromPeers)} from peers, ${formatBytes(result.bytesFromSupernode)} from supernode, ${formatBytes(result.bytesFromSource)} from source`
         consola.success(`${output}: ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(2)} s (${from})`)
       }

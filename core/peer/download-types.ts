@@ -37,4 +37,6 @@ export interface DownloadResult extends DownloadStats {
   /** The supernode that scheduled it, or null after going back to source. */
   supernode: string | null
   backToSource: boolean
+  /** Set when `backToSource`: why no supernode served it (the supernodes tried and the last error, or none configured). */
+  sourceReason?: string
 }

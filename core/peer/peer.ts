@@ -203,6 +203,7 @@ export class Peer implements DownloadHost {
       }
     }
     let usedSource = false
+    let sourceReason: string | undefined
     if (!task?.have.complete) {
       if (this.options.backSource === false) {
         await this.persist(taskId, request.url)
@@ -214,6 +215,12 @@ export class Peer implements DownloadHost {
       }
       task = await backToSource({ host: this, taskId, request, task, stats, progress: progress.tick })
       usedSource = true
+      sourceReason =
+        failed.size > 0
+          ? `no supernode answered (tried ${[...failed].join(', ')}; ${lastError?.message ?? 'unreachable'})`
+          : this.options.supernodes.length === 0
+            ? 'no supernode configured'
+            : 'no supernode was reachable'
       await reportBackToSource(this.client, registrations, request.url, stats.bytesFromSource)
     }
     // Every piece was verified as it was written in this run, so the supernode's whole-content digest holds
@@ -241,6 +248,7 @@ export class Peer implements DownloadHost {
       digest,
       supernode,
       backToSource: usedSource,
+      ...(sourceReason ? { sourceReason } : {}),
       ...stats,
     }
   }

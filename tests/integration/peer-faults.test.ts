@@ -128,7 +128,13 @@ describe('supernode trouble, seen from get', () => {
       ])
       expect(await run.done, run.stderr).toBe(0)
       expect(parseJsonLine<GetJson>(run.stdout)).toMatchObject({ backToSource: true, bytesFromSource: 2 * 1024 * 1024, supernode: null })
+      expect(parseJsonLine<GetJson & { sourceReason: string }>(run.stdout).sourceReason).toMatch(`no supernode answered (tried ${DEAD}`)
       expect(await sha256File(join(dir, 'out'))).toBe(await sha256File(file))
+      // Without --json the user is told in words that the swarm was not used, and why.
+      const plain = dragonfly(['get', origin.url(), '-o', join(dir, 'out2'), '--supernode', DEAD, '-H', 'Authorization: token t', '--home', join(dir, 'p')])
+      expect(await plain.done, plain.stderr).toBe(0)
+      expect(plain.stderr).toContain(`went to the source: no supernode answered (tried ${DEAD}; `)
+      expect(plain.stderr).toMatch(/ECONNREFUSED/)
     } finally {
       await origin.close()
     }
