@@ -4,6 +4,7 @@ import { defineCommand } from 'citty'
 import { createDaemonApp } from '../../core/daemon/app.ts'
 import { createDaemonMetrics } from '../../core/daemon/metrics.ts'
 import { createError } from '../../core/errors.ts'
+import type { DownloadResult } from '../../core/peer/download-types.ts'
 import { createSourceGuard } from '../../core/source/source-guard.ts'
 import { parseIntArg, parseSupernodes, rateArg, repeated } from '../args.ts'
 import { createConfiguredPeer, createRoleContext, defined } from '../context.ts'
@@ -68,6 +69,7 @@ export default defineCommand({
         port: () => port,
         metrics,
         guard,
+        onDownloaded: supernodes.length > 0 ? sourceWarnings() : undefined,
       })
       const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard }).catch(async (error: unknown) => {
         daemon.close()
@@ -102,3 +104,20 @@ export default defineCommand({
     }
   },
 })
+
+/** How often at most the daemon warns that downloads went to the source (each one would, with a supernode down). */
+const SOURCE_WARNING_MS = 60_000
+
+/** Warns when downloads went to the source although supernodes were named: at once, then at most once a SOURCE_WARNING_MS. */
+function sourceWarnings(): (result: DownloadResult) => void {
+  let warnedAt = -Infinity
+  let since = 0
+  return (result) => {
+    if (!result.backToSource) return
+    since++
+    if (Date.now() - warnedAt < SOURCE_WARNING_MS) return
+    consola.warn(`${since === 1 ? 'a download' : `${since} downloads`} went to the source: ${result.sourceReason}`)
+    warnedAt = Date.now()
+    since = 0
+  }
+}

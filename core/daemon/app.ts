@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import type { FetchHandler, ServeBindings } from '../contract/serve.ts'
 import { createError } from '../errors.ts'
 import { METRICS_CONTENT_TYPE } from '../metrics.ts'
+import type { DownloadResult } from '../peer/download-types.ts'
 import type { Peer } from '../peer/peer.ts'
 import { DaemonDownloadBody, parseBody } from '../protocol/api-schema.ts'
 import { toErrorResponse } from '../protocol/error-body.ts'
@@ -30,6 +31,8 @@ export interface DaemonAppOptions {
   metrics?: DaemonMetrics
   /** Where the proxy and the mirror may connect (SSRF guard). @default link-local and metadata refused, the rest allowed */
   guard?: SourceGuard
+  /** Called with every download that finished (after the metrics counted it). */
+  onDownloaded?(result: DownloadResult): void
 }
 
 export interface DaemonApp {
@@ -48,7 +51,11 @@ export function createDaemonApp(options: DaemonAppOptions): DaemonApp {
   const metrics = options.metrics ?? createDaemonMetrics()
   const guard = options.guard ?? createSourceGuard()
   const access = new SourceAccess(peer.options.plugins, { guard })
-  const flights = new DownloadFlights(peer, { finished: metrics.downloadFinished, failed: metrics.downloadFailed }, access)
+  const finished = (result: DownloadResult): void => {
+    metrics.downloadFinished(result)
+    options.onDownloaded?.(result)
+  }
+  const flights = new DownloadFlights(peer, { finished, failed: metrics.downloadFailed }, access)
   metrics.bind(peer, flights)
   let closing = false
   const mirror = createRegistryMirror({ peer, flights, mirror: options.registryMirror, insecureRegistries: options.insecureRegistries, guard })

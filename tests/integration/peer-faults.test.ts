@@ -140,6 +140,27 @@ describe('supernode trouble, seen from get', () => {
     }
   })
 
+  it('a daemon whose supernode is down warns that downloads went to the source, once a minute at most', async () => {
+    const dir = await tempDir()
+    const a = await randomFile(dir, 256 * 1024, 'a.bin')
+    const b = await randomFile(dir, 256 * 1024, 'b.bin')
+    const origins = [await startOrigin(a), await startOrigin(b)]
+    const daemon = await startDaemon(join(dir, 'd'), DEAD)
+    try {
+      for (const [i, origin] of origins.entries()) {
+        const run = dragonfly(['get', origin.url(), '-o', join(dir, `out${i}`), '--daemon', daemon.url, '--home', join(dir, 'p')])
+        expect(await run.done, run.stderr).toBe(0)
+      }
+      expect(await sha256File(join(dir, 'out1'))).toBe(await sha256File(b))
+      const warnings = daemon.run.stderr.split('\n').filter((line) => line.includes('went to the source'))
+      expect(warnings, daemon.run.stderr).toHaveLength(1)
+      expect(warnings[0]).toContain(`a download went to the source: no supernode answered (tried ${DEAD}; `)
+    } finally {
+      await daemon.stop()
+      for (const origin of origins) await origin.close()
+    }
+  })
+
   it('--no-back-source: exits non-zero with a clear message and leaves no file', async () => {
     const dir = await tempDir()
     const run = dragonfly(['get', 'http://127.0.0.1:9/never', '-o', join(dir, 'out'), '--supernode', DEAD, '--no-back-source', '--home', join(dir, 'p')])
