@@ -84,8 +84,8 @@ export class Network {
 
   private reflow(from: Host, to: Host): void {
     if (this.sharing === 'max-min') return this.fill()
-    for (const t of from.uploads) this.rerate(t, Math.min(t.from.up / t.from.uploads.size, t.to.down / t.to.downloads.size))
-    for (const t of to.downloads) if (t.from !== from) this.rerate(t, Math.min(t.from.up / t.from.uploads.size, t.to.down / t.to.downloads.size))
+    for (const t of from.uploads) this.rerate(t, perEnd(t))
+    for (const t of to.downloads) if (t.from !== from) this.rerate(t, perEnd(t))
   }
 
   /** Progressive filling: the link end with the least share per unfixed transfer fixes them at that share, and so on. */
@@ -136,4 +136,9 @@ export class Network {
       this.onDone(t)
     })
   }
+}
+
+/** `per-end` sharing: the lesser of the two ends' equal shares. */
+function perEnd(t: Transfer): number {
+  return Math.min(t.from.up / t.from.uploads.size, t.to.down / t.to.downloads.size)
 }

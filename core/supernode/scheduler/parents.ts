@@ -97,9 +97,8 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     // One swap per sync, and only for a holder below the mean: the uplinks even out without children trading
     // parents back and forth. Without it the first holders kept 14-16 children each while others had 0-3,
     // and the children of the busiest finished last (bench:sim --sharing max-min, 32 peers on 20 Mbit/s links:
-    // last peer 1.61x -> 1.27x the bound).
-    // A farther one only for a parent with CHILD_LIMIT x count children: a child keeps its same-rack parent
-    // rather than send its traffic across zones, unless that parent is as full as a candidate can be.
+    // last peer 1.61x -> 1.27x the bound). The holder is no farther from the child than the parent, unless the
+    // parent has CHILD_LIMIT x count children: a child keeps its same-rack parent rather than cross zones.
     const holders = pool.slice(0, byHolders)
     const near = localityScore(requester.location, heavy.location)
     const light =
