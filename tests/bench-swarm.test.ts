@@ -85,6 +85,11 @@ describe('bench/swarm --mode netns: dragonfly, aria2 and curl over kernel-shaped
       expect(by.curl!.hostEgress).toBeGreaterThan(2.97)
       expect(by.curl!.hostEgress).toBeLessThan(3.05)
       expect(by.curl!.fromPeers).toBeLessThan(0.02)
+      // Host 0's TCP retransmissions, read from its namespace: a share of its frames.
+      for (const [name, s] of Object.entries(by)) {
+        expect(s.hostResent, name).toBeGreaterThanOrEqual(0)
+        expect(s.hostResent, name).toBeLessThan(0.5)
+      }
       // This VM's NODE_EXTRA_CA_CERTS is kept from the hosts' processes, and the report says so.
       expect(r.unset).toEqual(process.env.NODE_EXTRA_CA_CERTS === undefined ? [] : ['NODE_EXTRA_CA_CERTS'])
       // 4 MiB at 100 Mbit/s each way: F/u_s = F/d = 0.34 s.

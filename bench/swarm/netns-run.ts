@@ -19,6 +19,7 @@ import {
   parseQueue,
   payloadBytes,
   readCounters,
+  retransmittedSegments,
   sweepStaleNamespaces,
   type Topology,
 } from './netns.ts'
@@ -215,6 +216,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
   }
   const beforeBusy = await idleBusy(1000)
   const before = readCounters(topo)
+  const retransBefore = retransmittedSegments(topo.hosts[0]!)
   let outcome: SystemOutcome
   const sampler = setup.timeline ? sampleLinks(topo) : undefined
   let timeline: TimelineSample[] | undefined
@@ -226,6 +228,7 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     await launcher.stopAll()
   }
   const after = readCounters(topo)
+  const retransmits = retransmittedSegments(topo.hosts[0]!) - retransBefore
   const cpu = {
     method: source.method,
     seconds: 0,
@@ -267,10 +270,22 @@ async function runSystem(system: SystemName, setup: RunSetup, boundSeconds: numb
     boundRatio: last / boundSeconds,
     ...(inner.length ? { lastInnerSeconds: Math.max(...inner) } : {}),
     hostEgress: hostOut / F,
+    // A segment that host 0's own queue dropped was never counted on its link; its retransmission takes its place.
+    // The other retransmissions (lost farther on, in a peer's downlink, or sent again needlessly) crossed it twice.
+    hostResent: up[0]!.packets > 0 ? Math.max(0, retransmits - up[0]!.drops) / up[0]!.packets : 0,
     ...(outcome.originBytes === undefined ? {} : { originEgress: outcome.originBytes / F }),
     received: received / F,
     fromPeers: received > 0 ? Math.max(0, received - hostOut) / received : 0,
-    ...(fromTotal > 0 ? { reported: { peers: from.peers / fromTotal, supernode: from.supernode / fromTotal, source: from.source / fromTotal } } : {}),
+    ...(fromTotal > 0
+      ? {
+          reported: {
+            peers: from.peers / fromTotal,
+            supernode: from.supernode / fromTotal,
+            source: from.source / fromTotal,
+            supernodeCopies: from.supernode / F,
+          },
+        }
+      : {}),
     uplinkUse: {
       source: hostOut / (rateBytes * windowSeconds),
       peers: up.slice(1).reduce((sum, c) => sum + payloadBytes(c), 0) / (rateBytes * windowSeconds * (topo.hosts.length - 1)),

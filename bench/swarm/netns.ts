@@ -56,6 +56,8 @@ export interface LinkCounters {
 const SUBNET = '10.201.0'
 /** Ethernet + IPv4 + TCP headers with the timestamp option Linux sends by default: a full frame carries 1448 of 1514 bytes. */
 export const FRAME_OVERHEAD = 66
+/** TCP payload of a full-size segment on these links (1500 B MTU, timestamps on). */
+export const MSS = 1448
 /** Namespaces of this bench are `dfnb<pid>-…`: a later run can tell whether their owner still lives. */
 const NAME = /^dfnb(\d+)-/
 
@@ -174,6 +176,23 @@ export function readCounters(topo: Topology): { up: LinkCounters[]; down: LinkCo
     return { bytes: q.bytes, packets: q.packets, drops: q.drops }
   }
   return { up: topo.hosts.map((h) => tbf(`u${h.index}`)), down: topo.hosts.map((h) => tbf(`h${h.index}`)) }
+}
+
+/**
+ * Segments host's TCP retransmitted so far (`RetransSegs` of its namespace's
+ * /proc/net/snmp): a queue that drops makes a sender put some bytes on its
+ * link twice, which the tbf counts as egress like any other.
+ */
+export function retransmittedSegments(host: NetHost): number {
+  const lines = run('ip', ['netns', 'exec', host.ns, 'cat', '/proc/net/snmp'])
+    .split('\n')
+    .filter((line) => line.startsWith('Tcp:'))
+  const names = lines[0]?.split(/\s+/) ?? []
+  const values = lines[1]?.split(/\s+/) ?? []
+  const at = names.indexOf('RetransSegs')
+  const n = at > 0 ? Number(values[at]) : Number.NaN
+  if (!Number.isFinite(n)) throw new Error(`no RetransSegs in ${host.ns}'s /proc/net/snmp`)
+  return n
 }
 
 /** TCP payload in `c`: the frames' bytes less their headers (the tbf counts segments, GSO or not). */

@@ -1,4 +1,4 @@
-import { FRAME_OVERHEAD } from './netns.ts'
+import { FRAME_OVERHEAD, MSS } from './netns.ts'
 import type { SystemName } from './systems/system.ts'
 import type { TimelineSample } from './timeline.ts'
 
@@ -34,6 +34,8 @@ export interface SystemResult {
   lastInnerSeconds?: number
   /** TCP payload out of host 0's link, in file sizes. */
   hostEgress: number
+  /** Share of host 0's frames that its TCP had sent before: retransmissions less those its own queue's drops made necessary (approximate). */
+  hostResent: number
   /** Body bytes the origin served, in file sizes (dragonfly, curl). */
   originEgress?: number
   /** TCP payload into the peers' links, in file sizes. */
@@ -41,7 +43,7 @@ export interface SystemResult {
   /** (received - host 0's egress) / received: the share that can only have come from peers. */
   fromPeers: number
   /** Dragonfly: shares of the bytes as its gets report them. */
-  reported?: { peers: number; supernode: number; source: number }
+  reported?: { peers: number; supernode: number; source: number /** Bytes the gets took from the supernode, in file sizes. */; supernodeCopies: number }
   /** Payload each uplink carried over the window, as a share of its rate: host 0's, and the peers' mean. */
   uplinkUse: { source: number; peers: number }
   /** Frames the links' queues dropped (tbf queue full). */
@@ -98,7 +100,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
   const { bound: b, options: o } = r
   const lines = [
     `scenario     N=${o.peers} peers + host 0, ${o.sizeMiB} MiB, every link ${o.rate} each way (tbf, queue ${r.queueMs} ms, burst ${r.burstBytes} B), TCP ${o.cc}, ${r.cores} cores${o.dragonflyConfig ? `, dragonfly --config ${o.dragonflyConfig}` : ''}${r.unset.length ? `; ${r.unset.join(', ')} unset for the hosts' processes` : ''}`,
-    `lower bound  ${s(b.seconds)} = max(F/u_s ${s(b.seedUpload)}, F/d ${s(b.download)}, N·F/(u_s+Σu_i) ${s(b.swarmUpload)}); TCP carries at most ${pct(1448 / (1448 + FRAME_OVERHEAD))} of a link as payload (${x((1448 + FRAME_OVERHEAD) / 1448)} bound at best)`,
+    `lower bound  ${s(b.seconds)} = max(F/u_s ${s(b.seedUpload)}, F/d ${s(b.download)}, N·F/(u_s+Σu_i) ${s(b.swarmUpload)}); TCP carries at most ${pct(MSS / (MSS + FRAME_OVERHEAD))} of a link as payload (${x((MSS + FRAME_OVERHEAD) / MSS)} bound at best)`,
     '',
   ]
   const head = [
@@ -121,7 +123,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
     s(m.lastSeconds),
     x(m.boundRatio),
     s(m.medianSeconds),
-    x(m.hostEgress),
+    m.hostResent >= 0.001 ? `${x(m.hostEgress)} (${pct(m.hostResent)} resent)` : x(m.hostEgress),
     m.originEgress === undefined ? '-' : x(m.originEgress),
     pct(m.fromPeers),
     `${(m.uplinkUse.source * 100).toFixed(0)} / ${(m.uplinkUse.peers * 100).toFixed(0)} %`,
@@ -141,7 +143,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
     if (m.reported) {
       const inner = m.lastInnerSeconds === undefined ? '' : `; longest get durationMs ${s(m.lastInnerSeconds)} (${x(m.lastInnerSeconds / b.seconds)})`
       lines.push(
-        `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode, ${pct(m.reported.source)} from the source${inner}`,
+        `${m.system}: the gets report ${pct(m.reported.peers)} from peers, ${pct(m.reported.supernode)} from the supernode (${m.reported.supernodeCopies.toFixed(3)} copies), ${pct(m.reported.source)} from the source${inner}`,
       )
     }
     const gib = (m.received * r.fileBytes) / 2 ** 30
@@ -163,7 +165,7 @@ export function formatNetnsReport(r: NetnsBenchResult): string {
     if (m.failures.length) lines.push(`${m.system} FAILED: ${m.failures.join('; ')}`)
   }
   lines.push(
-    "egress, from peers, uplink use: TCP payload on the links (tbf frames less 66 B of headers each); CPU: all of a system's processes, set-up included;",
+    "egress, from peers, uplink use: TCP payload on the links (tbf frames less 66 B of headers each; resent: host 0's TCP retransmissions less its own queue's drops, as a share of its frames); CPU: all of a system's processes, set-up included;",
     "busy: all cores, from the first client's start to the last completion (own: this system's processes; softirq: the kernel, mostly moving packets; before: the idle second before it started)",
   )
   return lines.join('\n')
