@@ -204,6 +204,23 @@ describe('swarm sync (parents protocol)', () => {
     expect(kids.map((k) => swarm.peer(k).parents.join())).toEqual(settled)
   })
 
+  it('a holder swapped in for a busy parent is named once, also when the child is short of parents', () => {
+    const swarm = seeded({ parentCount: 3 })
+    const all = holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64()
+    swarm.register('h1', { address: 'http://h1', have: all }, 0)
+    const kids = ['k0', 'k1', 'k2', 'k3']
+    for (const k of kids) swarm.register(k, { address: `http://${k}` }, 0)
+    for (const k of kids) swarm.sync(k, report(), 1)
+    expect(swarm.peer('h1').children).toBe(4)
+    // k0 keeps h1 (busy) and one idle parent of its two; h2 takes h1's place, and the free place is filled from
+    // the other peers, not with h2 a second time.
+    swarm.register('h2', { address: 'http://h2', have: all }, 2)
+    const ids = swarm.sync('k0', report(), 3).parents.map((p) => p.id)
+    expect(ids).toContain('h2')
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(swarm.peer('h2').children).toBe(1)
+  })
+
   it("a busy parent in the child's rack is not traded for a less busy one farther away, until it is full", () => {
     const swarm = seeded({ parentCount: 2 })
     const all = holding([0, 1, 2, 3, 4, 5, 6, 7]).toBase64()

@@ -93,6 +93,7 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
   // A dry child drops every parent that holds nothing it lacks; any other keeps them while no holder can take their place.
   const keepIdle = input.dry ? 0 : Math.max(0, count - useful.length - byHolders)
   const kept = [...useful, ...idle.slice(0, keepIdle)]
+  let light: P | undefined
   if (heavy) {
     // One swap per sync, and only for a holder below the mean: the uplinks even out without children trading
     // parents back and forth. Without it the first holders kept 14-16 children each while others had 0-3,
@@ -101,7 +102,7 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     // parent has CHILD_LIMIT x count children: a child keeps its same-rack parent rather than cross zones.
     const holders = pool.slice(0, byHolders)
     const near = localityScore(requester.location, heavy.location)
-    const light =
+    light =
       leastBusy(
         holders.filter((p) => localityScore(requester.location, p.location) >= near),
         count,
@@ -124,7 +125,11 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     holder: i < byHolders ? 1 : 0,
     near: localityScore(requester.location, p.location),
   })
-  const ranked = pool.map(rank).sort((a, b) => a.full - b.full || b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
+  // The holder swapped in above is already kept.
+  const ranked = pool
+    .map(rank)
+    .filter((r) => r.p !== light)
+    .sort((a, b) => a.full - b.full || b.holder - a.holder || b.near - a.near || a.p.children - b.p.children)
   return [...kept, ...ranked.slice(0, count - kept.length).map((r) => r.p)]
 }
 
