@@ -43,7 +43,13 @@ export interface SystemResult {
   /** (received - host 0's egress) / received: the share that can only have come from peers. */
   fromPeers: number
   /** Dragonfly: shares of the bytes as its gets report them. */
-  reported?: { peers: number; supernode: number; source: number /** Bytes the gets took from the supernode, in file sizes. */; supernodeCopies: number }
+  reported?: {
+    peers: number
+    supernode: number
+    source: number
+    /** Bytes the gets took from the supernode, in file sizes. */
+    supernodeCopies: number
+  }
   /** Payload each uplink carried over the window, as a share of its rate: host 0's, and the peers' mean. */
   uplinkUse: { source: number; peers: number }
   /** Frames the links' queues dropped (tbf queue full). */

@@ -100,13 +100,13 @@ export function chooseParents<P extends ParentCandidate>(input: ParentChoiceInpu
     // and the children of the busiest finished last (bench:sim --sharing max-min, 32 peers on 20 Mbit/s links:
     // last peer 1.61x -> 1.27x the bound). The holder is no farther from the child than the parent, unless the
     // parent has CHILD_LIMIT x count children: a child keeps its same-rack parent rather than cross zones.
-    const holders = pool.slice(0, byHolders)
+    // The pool holds only holders so far.
     const near = localityScore(requester.location, heavy.location)
     light =
       leastBusy(
-        holders.filter((p) => localityScore(requester.location, p.location) >= near),
+        pool.filter((p) => localityScore(requester.location, p.location) >= near),
         count,
-      ) ?? (heavy.children >= count * CHILD_LIMIT ? leastBusy(holders, count) : undefined)
+      ) ?? (heavy.children >= count * CHILD_LIMIT ? leastBusy(pool, count) : undefined)
     if (light) kept.splice(kept.indexOf(heavy), 1, light)
   }
   if (kept.length >= count) return kept
