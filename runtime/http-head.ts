@@ -91,9 +91,17 @@ export function inPlaceBody(
 /** Decodes a chunked body incrementally; `push` returns an error message when the framing is broken. */
 export class ChunkedDecoder {
   done = false
+  /** Once done: where the body ended in the bytes last pushed (what follows is the next message's, with `trailing: 'keep'`). */
+  endsAt = 0
+  private readonly trailing: 'error' | 'keep'
   private state: 'size' | 'data' | 'data-crlf' | 'trailer' = 'size'
   private line = ''
   private left = 0
+
+  /** `trailing`: bytes after the body are an error (a response read to its end), or kept for the next request. */
+  constructor(options: { trailing?: 'error' | 'keep' } = {}) {
+    this.trailing = options.trailing ?? 'error'
+  }
 
   push(bytes: Uint8Array, out: Uint8Array[]): string | undefined {
     let at = 0
@@ -127,7 +135,8 @@ export class ChunkedDecoder {
         this.done = true
       }
     }
-    if (this.done && at < bytes.byteLength) return 'bytes after the chunked body'
+    this.endsAt = at
+    if (this.done && at < bytes.byteLength && this.trailing === 'error') return 'bytes after the chunked body'
     return undefined
   }
 }

@@ -18,9 +18,10 @@ export interface StorageDriver {
   /**
    * Optional: `length` bytes at `offset` as a body the runtime's server sends from the file, read only when
    * it is sent: a driver offers it where the runtime has one (Bun: a file-backed Blob, sent with sendfile;
-   * Deno: the file's stream, pumped in Rust). A stream may run past `length`: the piece server sends it with
-   * `Content-Length: length`, where the server stops. Piece servers prefer it, when no transform or rate
-   * limit applies, to reading the piece into JS.
+   * Deno: a byte stream of the range, which the Deno adapter's server reads into its own reused buffers).
+   * A stream may run past `length`: the piece server sends it with `Content-Length: length`, where the
+   * server stops. Piece servers prefer it, when no transform or rate limit applies, to reading the piece
+   * into JS memory of their own.
    */
   bodyAt?(key: string, offset: number, length: number): Promise<Blob | ReadableStream<Uint8Array>>
   /** Removes the blob and its metadata; no error when absent. */

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { fixtureCommands, runFixture } from '../helpers/runtime-fixture.ts'
 
 // A piece server on Bun or Deno sends plain pieces from the store's file (storage-fs's `bodyAt`), not
-// through JS memory: Bun a file-backed Blob, Deno the file's stream cut at the Content-Length. Each piece
+// through memory core reads them into: Bun a file-backed Blob, Deno a byte stream of the range that the
+// adapter's own server reads into its reused buffers (it would send a longer stream only up to the
+// Content-Length). Each piece
 // must come back byte for byte, mid-file and last, one after another on a kept-alive connection.
 // Node reads them into memory. A piece whose file is gone gets E_IO and the process still exits 0.
 // Runs the sources (no build needed).
