@@ -115,10 +115,17 @@ class Connection {
   private async serveOne(): Promise<boolean> {
     this.arm(IDLE_MS)
     let headClock = false
+    // Bytes held that are known to end no head: a head sent a byte at a time is not searched from its start each time.
+    let searched = 0
     let parsed: ReturnType<typeof parseRequestHead> = null
-    while (!(parsed = parseRequestHead(this.buffer.subarray(this.start, this.end)))) {
+    for (;;) {
+      const held = this.buffer.subarray(this.start, this.end)
+      if (held.indexOf(CRLF2, Math.max(0, searched - 3)) >= 0 && (parsed = parseRequestHead(held))) break
+      // Over the limit without a head's end (empty lines before it count too).
+      if (held.byteLength > MAX_REQUEST_HEAD_BYTES + 4) return this.refuse(431, `request head is over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB`)
+      searched = held.byteLength
       // The head's first byte starts its own clock.
-      if (!headClock && this.end > this.start) {
+      if (!headClock && held.byteLength > 0) {
         headClock = true
         this.arm(HEAD_MS)
       }
@@ -250,6 +257,7 @@ class Connection {
   }
 }
 
+const CRLF2 = Buffer.from('\r\n\r\n')
 const CONTINUE = new TextEncoder().encode('HTTP/1.1 100 Continue\r\n\r\n')
 
 /** The request's URL as the handler sees it: the target's own for absolute-form, else on the Host it was sent to. */

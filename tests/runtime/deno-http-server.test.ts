@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ChunkedDecoder, parseResponseHead } from '../../runtime/http-head.ts'
 import { fixtureCommands } from '../helpers/runtime-fixture.ts'
 
@@ -154,6 +154,22 @@ describe('the Deno adapter HTTP server', () => {
     expect(answers[0]!.status).toBe(status)
     expect(json(answers[0]!).error?.code).toMatch(/^E_(BAD_REQUEST|INTERNAL)$/)
     expect(closed).toBe(true)
+  })
+
+  it('reads a head that comes a byte at a time, and refuses 17 KiB of empty lines with no head after them', async () => {
+    const socket = connect(port, '127.0.0.1')
+    socket.setNoDelay(true)
+    let got = ''
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')))
+    for (const byte of get('/stream')) {
+      socket.write(byte)
+      await new Promise((done) => setTimeout(done, 2))
+    }
+    await vi.waitFor(() => expect(got).toContain('0\r\n\r\n'), { timeout: 5000 })
+    socket.destroy()
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*one\n[\s\S]*two\n/)
+    const blank = await talk('\r\n'.repeat(17 * 512), 1)
+    expect([blank.answers[0]!.status, blank.closed]).toEqual([431, true])
   })
 
   it('answers a handler that throws with 500 E_INTERNAL and no stack, and a body that ends short by closing', async () => {
