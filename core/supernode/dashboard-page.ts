@@ -23,7 +23,9 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   .card b { display: block; font-size: 1.25rem; }
   .card span { color: #5b6475; font-size: .8rem; }
   table { border-collapse: collapse; background: #fff; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #e6e9ee; font-variant-numeric: tabular-nums; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #e6e9ee; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  td.url { max-width: 0; width: 100%; overflow: hidden; text-overflow: ellipsis; }
+  .swarm > .muted { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .swarm { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .6rem .9rem; margin-bottom: 1rem; }
   .row { display: grid; grid-template-columns: 24rem 1fr 6rem; gap: .6rem; align-items: center; margin: 2px 0; }
   .row canvas { width: 100%; height: 12px; image-rendering: pixelated; background: #e6e9ee; }
@@ -126,7 +128,7 @@ ${CHART_SCRIPT}
       var tr = el('tr', { 'data-task': t.taskId });
       var state = t.error ? 'failed: ' + t.error.code : !t.complete ? 'fetching' : t.downloading ? t.downloading + ' downloading' : 'complete';
       [t.taskId.slice(0, 12), t.url, bytes(t.contentLength), t.piecesCached + ' / ' + t.pieceCount, t.peers, bytes(t.bytesFromSource), bytes(t.bytesFromSupernode), bytes(t.bytesFromPeers), state]
-        .forEach(function (v) { tr.append(el('td', {}, String(v))); });
+        .forEach(function (v, i) { tr.append(el('td', i === 1 ? { class: 'url', title: String(v) } : {}, String(v))); });
       return tr;
     }));
   }

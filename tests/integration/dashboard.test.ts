@@ -160,6 +160,16 @@ it('the dashboard shows tasks, peers with their location, a live piece map and a
     expect(await page.textContent(`${total} .bw-head`)).toMatch(
       /from source .*\/s.*supernode to peers .*\/s.*peer to peer .*\/s.*peak [1-9][\d.]* (KiB|MiB)\/s, last 5 min/,
     )
+    // A long URL is cut short in its cell (the whole of it in the title), not pushing the table past the window.
+    const longUrl = origin.url(`/file?${'q'.repeat(400)}`)
+    const longHeat = await fetch(`${supernode.url}${SUPERNODE_ROUTES.preheat}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: longUrl }),
+    })
+    expect(longHeat.status).toBe(202)
+    await page.waitForSelector(`#tasks td.url[title="${longUrl}"]`, { timeout: 10_000 })
+    expect(await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])).toEqual([1280, 1280])
     await page.locator('#bandwidth').screenshot({ path: join(shots, 'bandwidth-after.png') })
     await page.screenshot({ path: join(shots, 'after.png'), fullPage: true })
     console.log(`dashboard screenshots in ${shots}`)
