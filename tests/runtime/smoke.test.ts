@@ -9,6 +9,8 @@ import { assertBuilt, cleanup, describeProc, parseJsonOutput, RUNTIMES, runDrago
 // Needs `npm run build` first (dist/ is what runs).
 
 const SIZE = 8 * 1024 * 1024
+/** What a runtime prints when it warns: Node's `(node:123) …Warning`, Bun's and Deno's `warning:`, deprecations. */
+const RUNTIME_WARNING = /warn|deprecat/i
 const ROLE_TIMEOUT = 180_000
 
 let origin: FileOrigin
@@ -84,6 +86,8 @@ describe.each(RUNTIMES)('runtime smoke: %s', (runtime) => {
 
       expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
       expect(supernode.proc.stdout + supernode.proc.stderr).toContain('supernode shutting down')
+      // No runtime's own warnings (deprecations, experimental APIs, Deno's legacy abort notice) reach the user's logs.
+      expect(get.stderr + supernode.proc.stderr, describeProc(get)).not.toMatch(RUNTIME_WARNING)
     },
     ROLE_TIMEOUT,
   )
@@ -97,6 +101,7 @@ describe.each(RUNTIMES)('runtime smoke: %s', (runtime) => {
       expect(report).toMatchObject({ peers: 3, bytes: SIZE, identical: true })
       expect(report.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
       expect(report.sourceEgressRatio).toBeLessThanOrEqual(1.01)
+      expect(demo.stderr, describeProc(demo)).not.toMatch(RUNTIME_WARNING)
     },
     ROLE_TIMEOUT,
   )
