@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import type { FetchHandler, ServeFn, ServeOptions } from '../core/contract/serve.ts'
 import { createError, type ErrorCode } from '../core/errors.ts'
 import { type DenoConn, writeBody } from './deno-response-writer.ts'
-import { MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead } from './http-request-head.ts'
+import { MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead, refuseEarly } from './http-request-head.ts'
 
 /**
  * The Deno adapter's HTTP/1.1 server, on Deno's own TCP API (`Deno.listen`)
@@ -123,6 +123,8 @@ class Connection {
       if (held.indexOf(CRLF2, Math.max(0, searched - 3)) >= 0 && (parsed = parseRequestHead(held))) break
       // Over the limit without a head's end (empty lines before it count too).
       if (held.byteLength > MAX_REQUEST_HEAD_BYTES + 4) return this.refuse(431, `request head is over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB`)
+      const early = searched < 64 ? refuseEarly(held.subarray(0, 64)) : null
+      if (early) return this.refuse(early.status, early.error)
       searched = held.byteLength
       // The head's first byte starts its own clock.
       if (!headClock && held.byteLength > 0) {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ChunkedDecoder, parseResponseHead } from '../../runtime/http-head.ts'
 import { fixtureCommands } from '../helpers/runtime-fixture.ts'
@@ -170,6 +171,31 @@ describe('the Deno adapter HTTP server', () => {
     expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*one\n[\s\S]*two\n/)
     const blank = await talk('\r\n'.repeat(17 * 512), 1)
     expect([blank.answers[0]!.status, blank.closed]).toEqual([431, true])
+  })
+
+  it('refuses a TLS handshake and a line that is no request at once, so an HTTPS-first client falls back to HTTP', async () => {
+    // What skopeo and podman try first on an insecure registry: before this, the head waited out its 60 s clock
+    // and Go's 10 s handshake timeout made every pull through a Deno daemon 10 s slower.
+    const started = Date.now()
+    const failed = await new Promise<Error>((done) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      socket.setTimeout(5000, () => (socket.destroy(), done(new Error('no answer in 5 s'))))
+      socket.on('secureConnect', () => done(new Error('handshake completed')))
+      socket.on('error', done)
+    })
+    expect(failed.message).not.toMatch(/no answer|completed/)
+    expect(Date.now() - started, 'refused, not timed out').toBeLessThan(4000)
+    const hello = await talk(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), 1)
+    expect([hello.answers[0]!.status, json(hello.answers[0]!).error, hello.closed]).toEqual([
+      400,
+      { code: 'E_BAD_REQUEST', message: 'a TLS handshake on a plain-HTTP port' },
+      true,
+    ])
+    const junk = await talk('GE\x00T / HTTP/1.1', 1)
+    expect([junk.answers[0]!.status, json(junk.answers[0]!).error?.message, junk.closed]).toEqual([400, 'not an HTTP request line', true])
+    // A method still arriving (no space yet) is waited for.
+    const slow = await talk(`\r\n${get('/stream')}`, 1)
+    expect(slow.answers[0]!.status).toBe(200)
   })
 
   it('answers a handler that throws with 500 E_INTERNAL and no stack, and a body that ends short by closing', async () => {
