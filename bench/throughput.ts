@@ -4,8 +4,8 @@
  * throughput ratio (peer / curl), the machine's busy CPU per run on each
  * side, and the peak RSS of the peer and of the supernode while it served.
  * `--runtime` runs both on Node, Bun or Deno; `--supernode-runtime` and
- * `--get-runtime` mix them. `--via proxy` (Node) fetches with `curl -x`
- * through a `dragonfly daemon` instead (started before each round, as a
+ * `--get-runtime` mix them. `--via proxy` fetches with `curl -x`
+ * through a `dragonfly daemon` on the get runtime instead (started before each round, as a
  * host's service is; its peak RSS is the peer's): the path of an HTTP_PROXY
  * client, and of containerd or skopeo through the registry mirror.
  *
@@ -32,7 +32,6 @@ const [getCmd, ...getPre] = runtimeCommand(getRuntime, BIN)
 const viaIndex = process.argv.indexOf('--via')
 const via = viaIndex < 0 ? 'get' : process.argv[viaIndex + 1]
 if (via !== 'get' && via !== 'proxy') throw new Error('--via must be get or proxy')
-if (via === 'proxy' && getRuntime !== 'node') throw new Error('--via proxy runs the daemon on Node only')
 
 const dir = await mkdtemp(join(tmpdir(), 'df-bench-'))
 const file = join(dir, 'file.bin')
@@ -72,7 +71,7 @@ try {
     curl.push(c.ms)
     await rm(join(dir, 'curl.out'), { force: true })
     const home = join(dir, `home-${i}`)
-    const daemon = via === 'proxy' ? await startDaemon(home, sn.url, ['--config', proxyConfig]) : undefined
+    const daemon = via === 'proxy' ? await startDaemon(home, sn.url, ['--config', proxyConfig], [], getRuntime) : undefined
     const windowed = resetPeakRss(sn.child.pid!)
     const daemonRss = daemon ? peakRssOf(daemon.child.pid!, 20) : undefined
     const p = daemon
@@ -90,7 +89,7 @@ try {
   const mbps = (ms: number): number => size / MiB / (ms / 1000)
   console.log(
     via === 'proxy'
-      ? `file ${size / MiB} MiB, ${rounds} rounds, alternating; curl -x through a daemon started before each round; supernode on ${snRuntime}`
+      ? `file ${size / MiB} MiB, ${rounds} rounds, alternating; curl -x through a daemon on ${getRuntime} started before each round; supernode on ${snRuntime}`
       : `file ${size / MiB} MiB, ${rounds} rounds, alternating; process start included in both; supernode on ${snRuntime}, get on ${getRuntime}`,
   )
   console.log(`curl from origin        median ${(median(curl) / 1000).toFixed(2)} s  ${mbps(median(curl)).toFixed(0)} MiB/s`)

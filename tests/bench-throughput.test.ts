@@ -28,9 +28,9 @@ it('bench:throughput runs end to end and prints the ratio to curl, the machine C
   expect(Number(rss?.[1])).toBeGreaterThan(20)
 }, 60_000)
 
-it('bench:throughput --via proxy: curl -x through a daemon, the same figures with the daemon as the peer', async () => {
-  const out = await bench(['--via', 'proxy'])
-  expect(out).toMatch(/curl -x through a daemon started before each round/)
+it.each(['node', 'bun'])('bench:throughput --via proxy --runtime %s: curl -x through a daemon on it, the daemon as the peer', async (runtime) => {
+  const out = await bench(['--via', 'proxy', '--runtime', runtime])
+  expect(out).toMatch(new RegExp(`curl -x through a daemon on ${runtime} started before each round`))
   expect(Number(/throughput ratio proxy\/curl: ([\d.]+)x/.exec(out)?.[1])).toBeGreaterThan(0)
   const cpu = /curl \+ origin median ([\d.]+) s \| curl \+ daemon \+ supernode median ([\d.]+) s/.exec(out)
   // The daemon takes 32 MiB through the swarm and streams it: well over one 10 ms tick.

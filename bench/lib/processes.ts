@@ -61,8 +61,14 @@ export function startSupernode(
 }
 
 /** Starts `dragonfly daemon` (API, mirror and proxy on a free port, upload server on another) and resolves with its URL. */
-export function startDaemon(home: string, supernode: string, args: string[] = [], nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  return startServer(['daemon', '--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...args], nodeArgs)
+export function startDaemon(
+  home: string,
+  supernode: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+  runtime: RuntimeName = 'node',
+): Promise<{ url: string; child: ChildProcess }> {
+  return startServer(['daemon', '--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...args], nodeArgs, runtime)
 }
 
 /** Runs the built CLI as a server (`nodeArgs` go to node, e.g. heap snapshot flags) until it says where it listens. */

@@ -71,11 +71,13 @@ export default defineCommand({
         guard,
         onDownloaded: supernodes.length > 0 ? sourceWarnings() : undefined,
       })
-      const server = await ctx.runtime.serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard }).catch(async (error: unknown) => {
-        daemon.close()
-        await peer.close().catch(() => {})
-        throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
-      })
+      const server = await ctx.runtime
+        .serve(daemon.fetch, { port: cfg.port, hostname: cfg.host, tunnelConnect: guard, keepStreamLength: true })
+        .catch(async (error: unknown) => {
+          daemon.close()
+          await peer.close().catch(() => {})
+          throw listenError(error, { port: '--port', host: '--host' }, `${cfg.host}:${cfg.port}`)
+        })
       port = server.port
       const reach = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host
       const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${server.port}`

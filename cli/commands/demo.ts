@@ -35,10 +35,8 @@ export default defineCommand({
       let origin: ReturnType<typeof createDemoOrigin> | undefined
       if (!url) {
         origin = createDemoOrigin(size)
-        // Bun.serve drops the Content-Length of a streamed body (oven-sh/bun#10507) and core
-        // needs the source's length, so on Bun the stand-in origin goes through node:http.
-        const originServe = runtime.name === 'bun' ? (await import('../../runtime/node.ts')).nodeRuntime.serve : runtime.serve
-        const server = await originServe(origin.app.fetch, { port: 0, hostname: '127.0.0.1' })
+        // Core needs the source's length, and the stand-in origin streams its body.
+        const server = await runtime.serve(origin.app.fetch, { port: 0, hostname: '127.0.0.1', keepStreamLength: true })
         closers.unshift(() => server.close())
         url = `http://127.0.0.1:${server.port}/file.bin`
       }

@@ -40,6 +40,12 @@ export interface ServeOptions {
    * A guard is asked about `http://host:port/` first and about each address the host resolves to.
    */
   tunnelConnect?: boolean | TunnelGuard
+  /**
+   * Clients of this port rely on the Content-Length of streamed bodies (a registry mirror's blobs, a source's
+   * file): an adapter whose own server sends such a body chunked (Bun.serve, oven-sh/bun#10507) serves the
+   * port with one that keeps the length.
+   */
+  keepStreamLength?: boolean
 }
 
 /** The SSRF guard's two checks, as the CONNECT tunnel uses them. */

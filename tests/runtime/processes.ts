@@ -80,8 +80,8 @@ export function startSupernode(runtime: RuntimeName, home: string, cwd: string):
 }
 
 /** A daemon (long-lived peer, registry mirror, local API) on a free port. */
-export function startDaemon(runtime: RuntimeName, home: string, supernode: string, cwd: string): Promise<SupernodeProc> {
-  return startServer(runtime, 'daemon', ['--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home], cwd)
+export function startDaemon(runtime: RuntimeName, home: string, supernode: string, cwd: string, extra: string[] = []): Promise<SupernodeProc> {
+  return startServer(runtime, 'daemon', ['--port', '0', '--upload-port', '0', '--supernode', supernode, '--home', home, ...extra], cwd)
 }
 
 async function startServer(runtime: RuntimeName, role: 'supernode' | 'daemon', args: string[], cwd: string): Promise<SupernodeProc> {
