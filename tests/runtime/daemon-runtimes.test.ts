@@ -97,6 +97,8 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     expect(await strict.stop(), describeProc(strict.proc)).toBe(0)
 
     expect(await daemon.stop(), describeProc(daemon.proc)).toBe(0)
+    // No runtime warning (Bun's node:http beside Bun.serve, Deno's npm compat) reaches the daemon's log.
+    expect(daemon.proc.stderr + strict.proc.stderr, describeProc(daemon.proc)).not.toMatch(/warn|deprecat/i)
     expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
   }, 180_000)
 })
