@@ -75,8 +75,8 @@ export interface SupernodeProc {
   stop(graceMs?: number): Promise<number>
 }
 
-export function startSupernode(runtime: RuntimeName, home: string, cwd: string): Promise<SupernodeProc> {
-  return startServer(runtime, 'supernode', ['--port', '0', '--host', '127.0.0.1', '--home', home], cwd)
+export function startSupernode(runtime: RuntimeName, home: string, cwd: string, extra: string[] = []): Promise<SupernodeProc> {
+  return startServer(runtime, 'supernode', ['--port', '0', '--host', '127.0.0.1', '--home', home, ...extra], cwd)
 }
 
 /** A daemon (long-lived peer, registry mirror, local API) on a free port. */
