@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { FetchHandler, ServeFn, ServeOptions } from '../core/contract/serve.ts'
 import { createError, type ErrorCode } from '../core/errors.ts'
+import { denoTunnel } from './deno-connect.ts'
 import { type DenoConn, writeBody } from './deno-response-writer.ts'
 import { MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead, refuseEarly } from './http-request-head.ts'
 
@@ -20,7 +21,8 @@ import { MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead, refuseEarly
  * 60 s after its first byte is refused and the connection closed; a
  * connection idle 65 s between requests is closed (Node's timeouts as the
  * Node adapter sets them). A request's signal aborts when its connection
- * closes. CONNECT is refused (tunnels run on Node).
+ * closes. CONNECT is tunnelled where the port asks for it (`deno-connect.ts`),
+ * else refused with 501.
  */
 
 interface DenoListener {
@@ -139,7 +141,13 @@ class Connection {
     this.start += parsed.bodyStart
     const url = requestUrl(head, this.options.hostname, this.port)
     if (url === undefined) return this.refuse(400, `bad request target ${JSON.stringify(head.target.slice(0, 80))}`)
-    if (head.method === 'CONNECT') return this.refuse(501, 'CONNECT tunnels run on the Node runtime only')
+    if (head.method === 'CONNECT') {
+      if (!this.options.tunnelConnect) return this.refuse(501, 'this port does not tunnel CONNECT')
+      const early = this.buffer.slice(this.start, this.end)
+      this.start = this.end
+      await denoTunnel(this.conn, head.target, early, this.options.tunnelConnect === true ? undefined : this.options.tunnelConnect)
+      return false
+    }
     const read = { done: false }
     const body = this.requestBody(head, read)
     const abort = new AbortController()

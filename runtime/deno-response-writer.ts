@@ -13,6 +13,7 @@ import { Buffer } from 'node:buffer'
 export interface DenoConn {
   read(p: Uint8Array): Promise<number | null>
   write(p: Uint8Array): Promise<number>
+  closeWrite?(): Promise<void>
   close(): void
   readonly remoteAddr?: { hostname?: string }
   setNoDelay?(noDelay?: boolean): void
