@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildOciLayout, type OciImage, type Registry, registriesConf, skopeo, startRegistry } from '../helpers/registry.ts'
 import { type FileOrigin, startFileOrigin, writeRandomFile } from './file-origin.ts'
-import { assertBuilt, cleanup, describeProc, type RuntimeName, startDaemon, startSupernode, tempDir } from './processes.ts'
+import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, startDaemon, startSupernode, tempDir } from './processes.ts'
 
 // The daemon on Bun and on Deno, as a registry mirror that skopeo pulls through and as an HTTP proxy: the
 // answers clients rely on (a blob's Content-Length on GET and HEAD, Range, the digest header, a proxied
@@ -39,7 +39,7 @@ afterAll(async () => {
 }, 60_000)
 
 describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
-  it('skopeo pulls through it; blobs and a proxied file keep their length on GET, HEAD and Range; CONNECT tunnels; the SSRF guard holds', async () => {
+  it('skopeo pulls through it; blobs and a proxied file keep their length; a get hands over to it; CONNECT tunnels; the SSRF guard holds', async () => {
     const home = await tempDir(`df-daemon-${runtime}-`)
     const supernode = await startSupernode('node', join(home, 'sn'), cwd)
     const config = join(home, 'daemon.config.json')
@@ -78,6 +78,12 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     expect([proxied.status, proxied.headers['content-length'], proxied.headers['transfer-encoding']]).toEqual([200, String(file.length), undefined])
     expect(proxied.headers['x-dragonfly-task-id'], 'a P2P download, not a pass-through').toMatch(/^[0-9a-f]{64}$/)
     expect(proxied.body.equals(file)).toBe(true)
+    // `get` hands its download to the daemon, which streams it back (the download API).
+    const handed = join(home, 'handed.bin')
+    const get = runDragonfly('node', ['get', origin.url, '--tag', 'handed', '-o', handed, '--daemon', daemon.url, '--json'], cwd)
+    expect(await get.exited, describeProc(get)).toBe(0)
+    expect((await readFile(handed)).equals(file)).toBe(true)
+    expect(parseJsonOutput<{ daemon?: string }>(get).daemon).toBe(daemon.url)
     // CONNECT: a tunnel to the origin, a ranged GET through it (Bun: its node:http; Deno: the adapter's server).
     expect(await connectThrough(daemon.url, new URL(origin.url).host)).toMatch(/^200 HTTP\/1\.1 206 /)
 
