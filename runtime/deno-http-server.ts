@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import type { FetchHandler, ServeFn, ServeOptions } from '../core/contract/serve.ts'
 import { createError, type ErrorCode } from '../core/errors.ts'
 import { denoTunnel } from './deno-connect.ts'
-import { type DenoConn, writeBody } from './deno-response-writer.ts'
+import { type DenoConn, type LentAnswer, writeBody, writeLent } from './deno-response-writer.ts'
 import { MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead, refuseEarly } from './http-request-head.ts'
 
 /**
@@ -163,10 +163,13 @@ class Connection {
     if (body === null) this.watchForClose(abort)
     const done: (() => void)[] = []
     let response: Response
+    let lent: LentAnswer | undefined
     try {
       response = await this.fetch(request, {
         remoteAddress: this.conn.remoteAddr?.hostname,
         afterResponse: (fn) => done.push(fn),
+        // Written here, after the handler returns: `conn.write` resolving says the kernel has a chunk.
+        sendLent: (status, headers, lentBody) => ((lent = { status, headers, body: lentBody }), LENT_SENT),
       })
     } catch {
       response = errorResponse(500, 'E_INTERNAL', 'internal error')
@@ -174,7 +177,9 @@ class Connection {
     try {
       // A body the handler left unread (or one a GET or HEAD may not have) leaves the connection unusable.
       const keepAlive = head.keepAlive && (body === null || read.done)
-      const complete = await writeBody(this.conn, response, { head: head.method === 'HEAD', keepAlive, http10: head.http10 })
+      const options = { head: head.method === 'HEAD', keepAlive, http10: head.http10 }
+      if (lent) whenAborted(abort.signal, () => lent?.body.cancel())
+      const complete = lent ? await writeLent(this.conn, lent, options) : await writeBody(this.conn, response, options)
       return keepAlive && complete && !this.closed
     } finally {
       this.current = undefined
@@ -282,6 +287,14 @@ function requestUrl(head: RequestHead, hostname: string, port: number): string |
   } catch {
     return undefined
   }
+}
+
+/** What a handler answers with after `sendLent`: the answer itself is the lent one. */
+const LENT_SENT = new Response(null, { status: 204 })
+
+function whenAborted(signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn()
+  else signal.addEventListener('abort', fn, { once: true })
 }
 
 function errorResponse(status: number, code: ErrorCode, message: string): Response {

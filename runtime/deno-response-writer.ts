@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer'
+import type { LentBody } from '../core/contract/serve.ts'
 
 /**
  * Writing a `Response` to a Deno TCP connection as HTTP/1.1
@@ -7,7 +8,8 @@ import { Buffer } from 'node:buffer'
  * bodies expect); one without is chunked (close-delimited for an HTTP/1.0
  * client). A byte stream (a store file's range) is read into this writer's
  * own reused buffers (BYOB), so a piece goes from the file to the socket
- * with no allocation per read.
+ * with no allocation per read. A lent answer (`writeLent`) is written from
+ * the daemon's reused piece buffers, each given back once written.
  */
 
 export interface DenoConn {
@@ -65,15 +67,76 @@ const REASONS: Record<number, string> = {
 /** Headers the writer sets itself: the framing and the connection's fate are its own. */
 const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie'])
 
+/** An answer given to `ServeBindings.sendLent`. */
+export interface LentAnswer {
+  status: number
+  headers: Headers
+  body: LentBody
+}
+
+/**
+ * Sends a lent answer (`ServeBindings.sendLent`): the head, then exactly Content-Length bytes of the chunks,
+ * each given back once `conn.write` resolved (the kernel has it), not before. Without a length (no caller
+ * today) each chunk is copied and the answer goes out as `writeBody` sends a stream.
+ */
+export async function writeLent(conn: DenoConn, answer: LentAnswer, options: WriteOptions): Promise<boolean> {
+  const { body } = answer
+  const length = contentLength(answer.headers)
+  const iterator = body.chunks[Symbol.asyncIterator]()
+  try {
+    if (length === undefined || options.head) {
+      const copied = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = await iterator.next()
+          if (next.done) return controller.close()
+          controller.enqueue(next.value.slice())
+          body.release(next.value)
+        },
+      })
+      return await writeBody(conn, new Response(copied, { status: answer.status, headers: answer.headers }), options)
+    }
+    await writeAll(conn, encoder.encode(`${headLines(answer.status, answer.headers)}content-length: ${length}\r\n${connectionHeader(options)}\r\n`))
+    for (let left = length; left > 0; ) {
+      const next = await iterator.next()
+      // Shorter than its Content-Length: the client is told by the connection closing.
+      if (next.done) return false
+      const chunk = next.value
+      try {
+        await writeAll(conn, chunk.subarray(0, left))
+      } finally {
+        body.release(chunk)
+      }
+      left -= Math.min(left, chunk.byteLength)
+    }
+    return true
+  } catch (error) {
+    // The client is gone or the body failed: whatever the body's reader waits for need not come.
+    body.cancel()
+    throw error
+  } finally {
+    await iterator.return?.().catch(() => {})
+  }
+}
+
+function contentLength(headers: Headers): number | undefined {
+  const declared = headers.get('content-length')
+  return declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined
+}
+
+/** The status line and the headers the writer does not set itself. */
+function headLines(status: number, headers: Headers): string {
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n`
+  for (const [name, value] of headers) if (!OWN.has(name)) head += `${name}: ${value}\r\n`
+  for (const cookie of headers.getSetCookie()) head += `set-cookie: ${cookie}\r\n`
+  return head
+}
+
 /** Sends `response`; true when its body went out whole (the connection may carry another). */
 export async function writeBody(conn: DenoConn, response: Response, options: WriteOptions): Promise<boolean> {
   const { status } = response
   const bodiless = options.head || status === 204 || status === 304 || status < 200
-  const declared = response.headers.get('content-length')
-  const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined
-  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n`
-  for (const [name, value] of response.headers) if (!OWN.has(name)) head += `${name}: ${value}\r\n`
-  for (const cookie of response.headers.getSetCookie()) head += `set-cookie: ${cookie}\r\n`
+  const length = contentLength(response.headers)
+  let head = headLines(status, response.headers)
   const body = response.body
   if (bodiless) {
     await body?.cancel().catch(() => {})

@@ -2,42 +2,11 @@ import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LentBody, ServeBindings, ServerHandle } from '../../core/contract/serve.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
+import { CHUNK, CHUNKS, pattern, scribblingBody } from '../helpers/scribbling-body.ts'
 
 // Node's sendLent gives a chunk back only once the kernel has it. The body here reads every chunk into one
 // of two buffers and scribbles over a buffer the moment it is given back: a chunk released too early would
 // reach the client scribbled. The client reads slowly, so the server's socket fills and writes wait for 'drain'.
-
-const CHUNK = 256 * 1024
-const CHUNKS = 48
-
-const pattern = (i: number): number => (i * 7 + 1) & 0xff
-
-function scribblingBody(): LentBody & { released: number; handedOut: number; cancelled: boolean } {
-  const free: Uint8Array[] = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)]
-  const waiting: (() => void)[] = []
-  const state = { released: 0, handedOut: 0, cancelled: false }
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    for (let i = 0; i < CHUNKS && !state.cancelled; i++) {
-      while (free.length === 0) await new Promise<void>((resolve) => waiting.push(resolve))
-      const buffer = free.pop()!
-      buffer.fill(pattern(i))
-      state.handedOut++
-      yield buffer
-    }
-  }
-  return Object.assign(state, {
-    chunks: chunks(),
-    release(chunk: Uint8Array) {
-      state.released++
-      chunk.fill(0xee)
-      free.push(chunk)
-      waiting.shift()?.()
-    },
-    cancel() {
-      state.cancelled = true
-    },
-  })
-}
 
 /** A server that answers each request with the next of `bodies`. */
 async function serveLent(bodies: LentBody[]): Promise<{ server: ServerHandle; bindingsHadSendLent: Promise<boolean> }> {
