@@ -11,17 +11,19 @@ import { sendLent } from './node-lent-body.ts'
  */
 export const nodeServe: ServeFn = (fetch, options) =>
   new Promise((resolve, reject) => {
-    // Under Bun: the global Request/Response swap (a Node speed-up) would break the Bun.serve servers of the
-    // same process, and when Bun's node:http has written a chunk is not known, so no memory is lent to bodies.
+    // Under Bun the global Request/Response swap (a Node speed-up) would break the Bun.serve servers of the
+    // same process.
     const onNode = !('Bun' in globalThis)
     const withBindings = (request: Request, env: HttpBindings | Http2Bindings) => {
       const out = env.outgoing
       return fetch(request, {
         remoteAddress: env.incoming.socket?.remoteAddress,
-        // Node's own responses: 'close' comes after the last write completed (or the socket is gone), and an
-        // HTTP/1 response's write callbacks say when a chunk reached the kernel.
+        // Node's responses: 'close' comes after the last write completed (or the socket is gone); not relied on
+        // under Bun, whose piece ports (the only users) are on Bun.serve.
         ...(onNode ? { afterResponse: (fn: () => void) => void out.once('close', fn) } : {}),
-        ...(onNode && out instanceof ServerResponse ? { sendLent: (status, headers, body) => sendLent(out, status, headers, body) } : {}),
+        // An HTTP/1 response's write callback comes once the chunk reached the kernel: on Node, and on Bun's
+        // node:http too (tests/runtime/lent-body.test.ts scribbles over each chunk given back).
+        ...(out instanceof ServerResponse ? { sendLent: (status, headers, body) => sendLent(out, status, headers, body) } : {}),
       })
     }
     const server = serve({ fetch: withBindings, port: options.port, hostname: options.hostname, overrideGlobalObjects: onNode }, (info: AddressInfo) => {

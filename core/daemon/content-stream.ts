@@ -6,7 +6,7 @@ import { BufferPool } from '../transfer/buffer-pool.ts'
 import { storedPieceMatches } from '../transfer/stored-pieces.ts'
 
 /**
- * Piece buffers the lent bodies of one peer keep for reuse, all streams together (Node and Deno hand one back as soon as
+ * Piece buffers the lent bodies of one peer keep for reuse, all streams together (the runtime hands one back as soon as
  * the kernel has it; a stream holds two or three at a time). They are the runtime's page-aligned memory, which
  * direct reads take and the hash thread reads in place: shared between streams, so many short streams do not
  * each make new ones.

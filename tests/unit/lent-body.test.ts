@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LentBody, ServeBindings, ServerHandle } from '../../core/contract/serve.ts'
 import { nodeRuntime } from '../../runtime/node.ts'
-import { CHUNK, CHUNKS, pattern, scribblingBody } from '../helpers/scribbling-body.ts'
+import { CHUNK, CHUNKS, expectPattern, leaveAfter, readSlowly, scribblingBody } from '../helpers/scribbling-body.ts'
 
 // Node's sendLent gives a chunk back only once the kernel has it. The body here reads every chunk into one
 // of two buffers and scribbles over a buffer the moment it is given back: a chunk released too early would
@@ -34,30 +34,9 @@ describe('Node: a body of lent chunks (ServeBindings.sendLent)', () => {
     const body = scribblingBody()
     const { server, bindingsHadSendLent } = await serveLent([body])
     open = server
-    const received = await new Promise<Buffer>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: '/' }, (res) => {
-        const parts: Buffer[] = []
-        res.on('data', (part: Buffer) => {
-          parts.push(part)
-          // A few ms per chunk read: the server's socket buffer fills and its writes wait.
-          res.pause()
-          setTimeout(() => res.resume(), 2)
-        })
-        res.on('end', () => resolve(Buffer.concat(parts)))
-        res.on('error', reject)
-      })
-      req.on('error', reject)
-      req.end()
-    })
+    const received = await readSlowly(server.port, '/')
     expect(await bindingsHadSendLent).toBe(true)
-    expect(received.byteLength).toBe(CHUNK * CHUNKS)
-    for (let i = 0; i < CHUNKS; i++) {
-      const chunk = received.subarray(i * CHUNK, (i + 1) * CHUNK)
-      expect(
-        chunk.every((b) => b === pattern(i)),
-        `chunk ${i}`,
-      ).toBe(true)
-    }
+    expectPattern(received)
     expect(body.handedOut).toBe(CHUNKS)
     expect(body.released).toBe(CHUNKS)
   })
@@ -67,19 +46,7 @@ describe('Node: a body of lent chunks (ServeBindings.sendLent)', () => {
     const again = scribblingBody()
     const { server } = await serveLent([body, again])
     open = server
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: '/' }, (res) => {
-        let got = 0
-        res.on('data', (part: Buffer) => {
-          got += part.byteLength
-          if (got > 3 * CHUNK) req.destroy()
-        })
-        res.on('close', () => resolve())
-      })
-      req.on('error', () => resolve())
-      req.end()
-      setTimeout(() => reject(new Error('the client did not close')), 10_000)
-    })
+    await leaveAfter(server.port, '/', 3 * CHUNK)
     await expect.poll(() => body.cancelled, { timeout: 5_000 }).toBe(true)
     await expect.poll(() => body.released, { timeout: 5_000 }).toBe(body.handedOut)
     expect(body.handedOut).toBeLessThan(CHUNKS)
