@@ -13,9 +13,9 @@ interface BunServer {
 declare const Bun: { serve(options: Record<string, unknown>): BunServer }
 
 const bunServe: ServeFn = async (fetch, options) => {
-  // Bun.serve sends a streamed body chunked even when it has a Content-Length (oven-sh/bun#10507); Bun's
-  // node:http keeps the length. Pieces (file bodies, sent with sendfile) stay on Bun.serve.
-  if (options.keepStreamLength) return (await import('./node-serve.ts')).nodeServe(fetch, options)
+  // Bun.serve sends a streamed body chunked even when it has a Content-Length (oven-sh/bun#10507) and has no
+  // CONNECT; Bun's node:http keeps the length and can tunnel. Pieces (file bodies, sendfile) stay on Bun.serve.
+  if (options.keepStreamLength || options.tunnelConnect) return (await import('./node-serve.ts')).nodeServe(fetch, options)
   // Bun's default idleTimeout (10 s) cuts a request still waiting for its response,
   // i.e. every 15 s long-poll and any stalled piece; 0 disables it (1..255 s otherwise).
   const server: BunServer = Bun.serve({

@@ -1,11 +1,13 @@
 import { lookup } from 'node:dns/promises'
 import type { TunnelGuard } from '../core/contract/serve.ts'
+import { parseConnectTarget } from './connect-target.ts'
 
 /**
  * CONNECT on the Deno adapter's server (the daemon's forward proxy, as
  * `node-connect.ts` does on Node and Bun): the target is checked as written,
  * resolved here, each address it resolves to checked, and the tunnel opened to
- * the first address itself, so a name cannot resolve elsewhere in between.
+ * a checked address itself (the first that accepts), so a name cannot resolve
+ * elsewhere in between.
  * The bytes are passed on as they are (usually TLS), each direction half-closed
  * when its sender ends.
  */
@@ -18,43 +20,53 @@ interface TunnelConn {
 }
 declare const Deno: { connect(options: { hostname: string; port: number }): Promise<TunnelConn> }
 
-const TARGET = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/
 const encoder = new TextEncoder()
+/** How long one address may take to accept before the next checked one is tried. */
+const CONNECT_MS = 10_000
 
 /** Answers the CONNECT of `target` on `client` and passes bytes until both sides end; `early` are bytes the client sent after its head. */
 export async function denoTunnel(client: TunnelConn, target: string, early: Uint8Array, guard: TunnelGuard | undefined): Promise<void> {
-  const m = TARGET.exec(target)
-  if (!m || Number(m[2]) > 65535) return refuse(client, '400 Bad Request')
-  const host = m[1]!
-  const port = Number(m[2])
+  const parsed = parseConnectTarget(target)
+  if (!parsed) return refuse(client, '400 Bad Request')
   try {
-    guard?.(`http://${host.includes(':') ? `[${host}]` : host}:${port}/`)
+    guard?.(parsed.url)
   } catch {
     return refuse(client, '403 Forbidden')
   }
-  let address = host
+  let addresses: string[]
   try {
-    const resolved = await lookup(host, { all: true })
-    for (const a of resolved) guard?.address(a.address, host)
-    address = resolved[0]?.address ?? host
+    addresses = (await lookup(parsed.host, { all: true })).map((a) => a.address)
+    for (const address of addresses) guard?.address(address, parsed.host)
   } catch (error) {
     return refuse(client, (error as { code?: string }).code === 'E_FORBIDDEN' ? '403 Forbidden' : '502 Bad Gateway')
   }
-  let upstream: TunnelConn
-  try {
-    upstream = await Deno.connect({ hostname: address, port })
-  } catch {
-    return refuse(client, '502 Bad Gateway')
-  }
+  // Only checked addresses are connected to: an empty answer is not handed to a resolver that would ask again.
+  const upstream = await connectFirst(addresses, parsed.port)
+  if (!upstream) return refuse(client, '502 Bad Gateway')
   try {
     await writeAll(client, encoder.encode('HTTP/1.1 200 Connection Established\r\n\r\n'))
     if (early.byteLength > 0) await writeAll(upstream, early)
     await Promise.all([pass(client, upstream), pass(upstream, client)])
   } catch {
-    // Either side reset: the other is closed below.
+    // Either side reset: both are closed (here and by the server).
   } finally {
-    upstream.close()
+    closeQuietly(upstream)
   }
+}
+
+/** The first of `addresses` (in the resolver's order) that accepts within CONNECT_MS, else undefined. */
+async function connectFirst(addresses: string[], port: number): Promise<TunnelConn | undefined> {
+  for (const hostname of addresses) {
+    const attempt = Deno.connect({ hostname, port })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<undefined>((done) => (timer = setTimeout(done, CONNECT_MS, undefined)))
+    const conn = await Promise.race([attempt, late]).catch(() => undefined)
+    clearTimeout(timer)
+    if (conn) return conn
+    // One that connects after its time is closed, not leaked.
+    void attempt.then(closeQuietly, () => {})
+  }
+  return undefined
 }
 
 /** Copies `from` to `to` until `from` ends, then half-closes `to`; a failure closes both. */
@@ -68,10 +80,17 @@ async function pass(from: TunnelConn, to: TunnelConn): Promise<void> {
     }
     await to.closeWrite?.()
   } catch (error) {
-    from.close()
-    to.close()
+    closeQuietly(from)
+    closeQuietly(to)
     throw error
   }
+}
+
+/** Deno's close throws on a connection already closed. */
+function closeQuietly(conn: TunnelConn): void {
+  try {
+    conn.close()
+  } catch {}
 }
 
 async function writeAll(to: TunnelConn, bytes: Uint8Array): Promise<void> {

@@ -89,8 +89,9 @@ export async function writeLent(conn: DenoConn, answer: LentAnswer, options: Wri
         async pull(controller) {
           const next = await iterator.next()
           if (next.done) return controller.close()
-          controller.enqueue(next.value.slice())
+          const copy = next.value.slice()
           body.release(next.value)
+          controller.enqueue(copy)
         },
       })
       return await writeBody(conn, new Response(copied, { status: answer.status, headers: answer.headers }), options)

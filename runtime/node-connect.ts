@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TunnelGuard } from '../core/contract/serve.ts'
+import { parseConnectTarget } from './connect-target.ts'
 import { checkedLookup } from './node-guarded-fetch.ts'
 
 /**
@@ -12,20 +13,20 @@ import { checkedLookup } from './node-guarded-fetch.ts'
  */
 export function tunnelConnect(server: Server, guard?: TunnelGuard): void {
   server.on('connect', (request: IncomingMessage, client: Duplex, head: Buffer) => {
-    const m = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(request.url ?? '')
-    if (!m || Number(m[2]) > 65535) {
+    const target = parseConnectTarget(request.url)
+    if (!target) {
       client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
       return
     }
-    const host = m[1]!
+    const { host, port } = target
     try {
-      guard?.(`http://${host.includes(':') ? `[${host}]` : host}:${m[2]}/`)
+      guard?.(target.url)
     } catch {
       client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
       return
     }
     let established = false
-    const upstream: Socket = connect({ port: Number(m[2]), host, ...(guard ? { lookup: checkedLookup(guard.address) } : {}) }, () => {
+    const upstream: Socket = connect({ port, host, ...(guard ? { lookup: checkedLookup(guard.address) } : {}) }, () => {
       established = true
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length > 0) upstream.write(head)

@@ -36,8 +36,9 @@ export interface ServeOptions {
   port: number
   hostname: string
   /**
-   * Answer CONNECT by tunnelling to its target (the daemon's forward proxy); only the Node adapter can.
-   * A guard is asked about `http://host:port/` first and about each address the host resolves to.
+   * Answer CONNECT by tunnelling to its target (the daemon's forward proxy; Bun's adapter serves such a port on
+   * its node:http). A guard is asked about `http://host:port/` first and about each address the host resolves
+   * to; the tunnel connects only to an address that passed.
    */
   tunnelConnect?: boolean | TunnelGuard
   /**

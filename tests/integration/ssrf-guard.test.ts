@@ -106,6 +106,8 @@ describe('SSRF: every URL of the corpus is refused by the supernode, the daemon 
     // localhost is not denied by name: only where it resolves to is.
     expect((await proxyGet(strictDaemon.url, local)).status).toBe(403)
     expect(await connectStatus(strictDaemon.url, new URL(local).host)).toMatch(/^HTTP\/1\.1 403/)
+    // Read one way by the guard's URL parser (host `x`), another by the resolver: refused as malformed.
+    expect(await connectStatus(strictDaemon.url, `x?.${new URL(local).host}`)).toMatch(/^HTTP\/1\.1 400/)
     expect(origin.requests.length).toBe(before)
     const passed = await proxyGet(openDaemon.url, local)
     expect(passed.status).toBe(200)

@@ -99,6 +99,8 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     expect([refused.status, refused.body.toString()]).toEqual([403, expect.stringContaining('E_FORBIDDEN')])
     expect((await connectThrough(strict.url, byName.host)).split(' ')[0]).toBe('403')
     expect((await connectThrough(strict.url, `127.0.0.1:${byName.port}`)).split(' ')[0]).toBe('403')
+    // A target the guard's URL parser and the resolver would read differently is refused as malformed.
+    expect((await connectThrough(strict.url, `x?.localhost:${byName.port}`)).split(' ')[0]).toBe('400')
     expect(await strict.stop(), describeProc(strict.proc)).toBe(0)
 
     expect(await daemon.stop(), describeProc(daemon.proc)).toBe(0)
