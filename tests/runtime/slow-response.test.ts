@@ -26,8 +26,8 @@ async function startSlowServer(runtime: RuntimeName): Promise<string> {
   return new Promise((done, fail) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d
-      const m = /^(\w+) (\d+)$/m.exec(out)
-      if (m) done(`${m[1]} http://127.0.0.1:${m[2]}`)
+      const m = /^(\w+) (\d+) (\d+)$/m.exec(out)
+      if (m) done(`${m[1]} http://127.0.0.1:${m[2]} http://127.0.0.1:${m[3]}`)
     })
     child.stderr!.on('data', (d: Buffer) => (out += d))
     child.on('close', () => fail(new Error(`slow server on ${runtime} exited: ${out}`)))
@@ -38,18 +38,20 @@ describe('runtime servers keep slow responses open', () => {
   it(`a response after ${DELAY_MS / 1000} s and a body stalled for as long arrive whole on node, bun and deno`, async () => {
     const outcomes = await Promise.all(
       RUNTIMES.map(async (runtime) => {
-        const [name, base] = (await startSlowServer(runtime)).split(' ') as [string, string]
-        const [late, stalled] = await Promise.all(
-          ['/late', '/stalled'].map((path) =>
-            fetch(`${base}${path}`).then(
+        const [name, base, daemonStyle] = (await startSlowServer(runtime)).split(' ') as [string, string, string]
+        const [late, stalled, daemonLate, daemonStalled] = await Promise.all(
+          [`${base}/late`, `${base}/stalled`, `${daemonStyle}/late`, `${daemonStyle}/stalled`].map((url) =>
+            fetch(url).then(
               (r) => r.text(),
               (error: Error) => `failed: ${(error.cause as Error | undefined)?.message ?? error.message}`,
             ),
           ),
         )
-        return { runtime, name, late, stalled }
+        return { runtime, name, late, stalled, daemonLate, daemonStalled }
       }),
     )
-    expect(outcomes).toEqual(RUNTIMES.map((runtime) => ({ runtime, name: runtime, late: 'late', stalled: 'part0part1' })))
+    expect(outcomes).toEqual(
+      RUNTIMES.map((runtime) => ({ runtime, name: runtime, late: 'late', stalled: 'part0part1', daemonLate: 'late', daemonStalled: 'part0part1' })),
+    )
   }, 120_000)
 })
