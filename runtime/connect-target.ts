@@ -14,6 +14,18 @@ export interface ConnectTarget {
   url: string
 }
 
+/** The answers a tunnel gives, the same on every runtime. */
+export const TUNNEL_ANSWER = {
+  established: 'HTTP/1.1 200 Connection Established\r\n\r\n',
+  badTarget: refusal('400 Bad Request'),
+  forbidden: refusal('403 Forbidden'),
+  unreachable: refusal('502 Bad Gateway'),
+} as const
+
+function refusal(status: string): string {
+  return `HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`
+}
+
 export function parseConnectTarget(target: string | undefined): ConnectTarget | undefined {
   const m = TARGET.exec(target ?? '')
   if (!m) return undefined

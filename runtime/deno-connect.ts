@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import type { TunnelGuard } from '../core/contract/serve.ts'
-import { parseConnectTarget } from './connect-target.ts'
+import { parseConnectTarget, TUNNEL_ANSWER } from './connect-target.ts'
 
 /**
  * CONNECT on the Deno adapter's server (the daemon's forward proxy, as
@@ -27,24 +27,24 @@ const CONNECT_MS = 10_000
 /** Answers the CONNECT of `target` on `client` and passes bytes until both sides end; `early` are bytes the client sent after its head. */
 export async function denoTunnel(client: TunnelConn, target: string, early: Uint8Array, guard: TunnelGuard | undefined): Promise<void> {
   const parsed = parseConnectTarget(target)
-  if (!parsed) return refuse(client, '400 Bad Request')
+  if (!parsed) return answer(client, TUNNEL_ANSWER.badTarget)
   try {
     guard?.(parsed.url)
   } catch {
-    return refuse(client, '403 Forbidden')
+    return answer(client, TUNNEL_ANSWER.forbidden)
   }
   let addresses: string[]
   try {
     addresses = (await lookup(parsed.host, { all: true })).map((a) => a.address)
     for (const address of addresses) guard?.address(address, parsed.host)
   } catch (error) {
-    return refuse(client, (error as { code?: string }).code === 'E_FORBIDDEN' ? '403 Forbidden' : '502 Bad Gateway')
+    return answer(client, (error as { code?: string }).code === 'E_FORBIDDEN' ? TUNNEL_ANSWER.forbidden : TUNNEL_ANSWER.unreachable)
   }
   // Only checked addresses are connected to: an empty answer is not handed to a resolver that would ask again.
   const upstream = await connectFirst(addresses, parsed.port)
-  if (!upstream) return refuse(client, '502 Bad Gateway')
+  if (!upstream) return answer(client, TUNNEL_ANSWER.unreachable)
   try {
-    await writeAll(client, encoder.encode('HTTP/1.1 200 Connection Established\r\n\r\n'))
+    await writeAll(client, encoder.encode(TUNNEL_ANSWER.established))
     if (early.byteLength > 0) await writeAll(upstream, early)
     await Promise.all([pass(client, upstream), pass(upstream, client)])
   } catch {
@@ -97,6 +97,7 @@ async function writeAll(to: TunnelConn, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.byteLength; ) done += await to.write(bytes.subarray(done))
 }
 
-async function refuse(client: TunnelConn, status: string): Promise<void> {
-  await writeAll(client, encoder.encode(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)).catch(() => {})
+/** A refusal; the server closes the connection after it. */
+async function answer(client: TunnelConn, refusal: string): Promise<void> {
+  await writeAll(client, encoder.encode(refusal)).catch(() => {})
 }

@@ -39,11 +39,6 @@ const VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/
 // A host as a URL's authority carries it: a name or IPv4 address, or a bracketed IPv6 address, and a port.
 const HOST_RE = /^(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
-const TCHAR = new Uint8Array(256)
-for (const c of "!#$%&'*+.^_`|~-") TCHAR[c.charCodeAt(0)] = 1
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1
 // Longer than any method: "BASELINE-CONTROL" is 16.
 const MAX_METHOD = 32
 
@@ -57,7 +52,7 @@ export function refuseEarly(bytes: Uint8Array): HeadRefusal | null {
   while (from < bytes.byteLength && (bytes[from] === 13 || bytes[from] === 10)) from++
   for (let i = from; i < bytes.byteLength && i - from <= MAX_METHOD; i++) {
     if (bytes[i] === 0x20 && i > from) return null
-    if (TCHAR[bytes[i]!] && i - from < MAX_METHOD) continue
+    if (TOKEN_RE.test(String.fromCharCode(bytes[i]!)) && i - from < MAX_METHOD) continue
     // 0x16: a TLS record of type handshake.
     return { status: 400, error: bytes[from] === 0x16 ? 'a TLS handshake on a plain-HTTP port' : 'not an HTTP request line' }
   }

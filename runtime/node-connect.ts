@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TunnelGuard } from '../core/contract/serve.ts'
-import { parseConnectTarget } from './connect-target.ts'
+import { parseConnectTarget, TUNNEL_ANSWER } from './connect-target.ts'
 import { checkedLookup } from './node-guarded-fetch.ts'
 
 /**
@@ -15,28 +15,28 @@ export function tunnelConnect(server: Server, guard?: TunnelGuard): void {
   server.on('connect', (request: IncomingMessage, client: Duplex, head: Buffer) => {
     const target = parseConnectTarget(request.url)
     if (!target) {
-      client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+      client.end(TUNNEL_ANSWER.badTarget)
       return
     }
     const { host, port } = target
     try {
       guard?.(target.url)
     } catch {
-      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+      client.end(TUNNEL_ANSWER.forbidden)
       return
     }
     let established = false
     const upstream: Socket = connect({ port, host, ...(guard ? { lookup: checkedLookup(guard.address) } : {}) }, () => {
       established = true
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      client.write(TUNNEL_ANSWER.established)
       if (head.length > 0) upstream.write(head)
       upstream.pipe(client)
       client.pipe(upstream)
     })
     upstream.on('error', (error) => {
       if (established) client.destroy()
-      else if ((error as { code?: string }).code === 'E_FORBIDDEN') client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
-      else client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+      else if ((error as { code?: string }).code === 'E_FORBIDDEN') client.end(TUNNEL_ANSWER.forbidden)
+      else client.end(TUNNEL_ANSWER.unreachable)
     })
     client.on('error', () => upstream.destroy())
     client.on('close', () => upstream.destroy())

@@ -1,10 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DAEMON_ROUTES } from '../../core/protocol/routes.ts'
 import { dragonfly, killAll, parseJsonLine, randomFile, type SupernodeProcess, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
+import { proxyGet, tunnelGet } from '../helpers/proxy-client.ts'
 
 const SIZE = 8 * 1024 * 1024
 
@@ -66,36 +66,9 @@ describe('daemon: get hands over to it, HTTP proxy with rules, CONNECT', () => {
   })
 
   it('tunnels CONNECT', async () => {
-    const proxy = new URL(daemon.url)
-    const target = new URL(origin.url())
-    const answer = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: target.host })
-      req.on('connect', (res, socket) => {
-        expect(res.statusCode).toBe(200)
-        let text = ''
-        socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
-        socket.on('end', () => resolve(text))
-        socket.write(`GET /file HTTP/1.1\r\nHost: ${target.host}\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n`)
-      })
-      req.on('error', reject)
-      req.end()
-    })
+    const { status, answer } = await tunnelGet(daemon.url, new URL(origin.url()).host, '/file')
+    expect(status).toBe(200)
     expect(answer).toMatch(/^HTTP\/1\.1 206/)
     expect(Buffer.from(answer.slice(answer.indexOf('\r\n\r\n') + 4), 'latin1').equals(file.subarray(0, 10))).toBe(true)
   })
 })
-
-/** An absolute-form GET, as an HTTP_PROXY client sends it. */
-function proxyGet(proxy: string, url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  const p = new URL(proxy)
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: p.hostname, port: p.port, path: url, headers: { host: new URL(url).host } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}

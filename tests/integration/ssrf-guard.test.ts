@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { createServer, request as httpRequest } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SUPERNODE_ROUTES } from '../../core/protocol/routes.ts'
@@ -10,6 +9,7 @@ import { nodeGuardedFetch } from '../../runtime/node-guarded-fetch.ts'
 import { resolvingFetch } from '../../runtime/resolving-fetch.ts'
 import { killAll, randomFile, type SupernodeProcess, startDaemon, startSupernode, tempDir } from '../helpers/cli.ts'
 import { type Origin, startOrigin } from '../helpers/origin.ts'
+import { connectStatus, proxyGet } from '../helpers/proxy-client.ts'
 import { useTestServers } from '../helpers/test-servers.ts'
 
 const corpus = JSON.parse(await readFile(resolve(import.meta.dirname, '../corpus/hostile-sources.json'), 'utf8')) as {
@@ -135,34 +135,3 @@ describe('SSRF: every URL of the corpus is refused by the supernode, the daemon 
     expect((await fetch(`${openDaemon.url}${ns}`)).status).toBe(404)
   })
 })
-
-function proxyGet(proxy: string, url: string): Promise<{ status: number; body: Buffer }> {
-  const p = new URL(proxy)
-  return new Promise((done, reject) => {
-    const req = httpRequest({ host: p.hostname, port: p.port, path: url, headers: { host: new URL(url).host } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
-
-/** The status line a CONNECT to `target` gets from the proxy. */
-function connectStatus(proxy: string, target: string): Promise<string> {
-  const p = new URL(proxy)
-  return new Promise((done, reject) => {
-    const socket = connect(Number(p.port), p.hostname, () => socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`))
-    let text = ''
-    socket.on('data', (c: Buffer) => {
-      text += c.toString()
-      if (text.includes('\r\n')) {
-        socket.destroy()
-        done(text.split('\r\n')[0]!)
-      }
-    })
-    socket.on('error', reject)
-  })
-}

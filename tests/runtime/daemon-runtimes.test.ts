@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectStatus, proxyGet, tunnelGet } from '../helpers/proxy-client.ts'
 import { buildOciLayout, type OciImage, type Registry, registriesConf, skopeo, startRegistry } from '../helpers/registry.ts'
 import { type FileOrigin, startFileOrigin, writeRandomFile } from './file-origin.ts'
 import { assertBuilt, cleanup, describeProc, parseJsonOutput, type RuntimeName, runDragonfly, startDaemon, startSupernode, tempDir } from './processes.ts'
@@ -74,7 +74,7 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     }
 
     // As HTTP_PROXY: a file that matches a proxy rule is a P2P download, streamed with its length.
-    const proxied = await viaProxy(daemon.url, { path: origin.url, headers: { host: new URL(origin.url).host } })
+    const proxied = await proxyGet(daemon.url, origin.url)
     expect([proxied.status, proxied.headers['content-length'], proxied.headers['transfer-encoding']]).toEqual([200, String(file.length), undefined])
     expect(proxied.headers['x-dragonfly-task-id'], 'a P2P download, not a pass-through').toMatch(/^[0-9a-f]{64}$/)
     expect(proxied.body.equals(file)).toBe(true)
@@ -85,7 +85,8 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     expect((await readFile(handed)).equals(file)).toBe(true)
     expect(parseJsonOutput<{ daemon?: string }>(get).daemon).toBe(daemon.url)
     // CONNECT: a tunnel to the origin, a ranged GET through it (Bun: its node:http; Deno: the adapter's server).
-    expect(await connectThrough(daemon.url, new URL(origin.url).host)).toMatch(/^200 HTTP\/1\.1 206 /)
+    const tunnelled = await tunnelGet(daemon.url, new URL(origin.url).host, '/file.bin')
+    expect(`${tunnelled.status} ${tunnelled.answer}`).toMatch(/^200 HTTP\/1\.1 206 /)
 
     // The SSRF guard holds on this runtime too: with loopback denied, a name that resolves to it is refused
     // for a GET the daemon passes through itself (no proxy rule matches) and for a CONNECT, both checked on
@@ -95,12 +96,12 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     const strict = await startDaemon(runtime, join(home, 'strict'), supernode.url, cwd, ['--config', strictConfig])
     const byName = new URL(`${origin.url}?passed-through`)
     byName.hostname = 'localhost'
-    const refused = await viaProxy(strict.url, { path: byName.href, headers: { host: byName.host } })
+    const refused = await proxyGet(strict.url, byName.href)
     expect([refused.status, refused.body.toString()]).toEqual([403, expect.stringContaining('E_FORBIDDEN')])
-    expect((await connectThrough(strict.url, byName.host)).split(' ')[0]).toBe('403')
-    expect((await connectThrough(strict.url, `127.0.0.1:${byName.port}`)).split(' ')[0]).toBe('403')
+    expect(await connectStatus(strict.url, byName.host)).toMatch(/^HTTP\/1\.1 403/)
+    expect(await connectStatus(strict.url, `127.0.0.1:${byName.port}`)).toMatch(/^HTTP\/1\.1 403/)
     // A target the guard's URL parser and the resolver would read differently is refused as malformed.
-    expect((await connectThrough(strict.url, `x?.localhost:${byName.port}`)).split(' ')[0]).toBe('400')
+    expect(await connectStatus(strict.url, `x?.localhost:${byName.port}`)).toMatch(/^HTTP\/1\.1 400/)
     expect(await strict.stop(), describeProc(strict.proc)).toBe(0)
 
     expect(await daemon.stop(), describeProc(daemon.proc)).toBe(0)
@@ -109,35 +110,3 @@ describe.each(RUNTIMES)('daemon on %s as a registry mirror', (runtime) => {
     expect(await supernode.stop(), describeProc(supernode.proc)).toBe(0)
   }, 180_000)
 })
-
-function viaProxy(proxy: string, options: { path: string; headers: Record<string, string> }) {
-  const p = new URL(proxy)
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((done, fail) => {
-    const req = request({ host: p.hostname, port: p.port, ...options }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', fail)
-    })
-    req.on('error', fail)
-    req.end()
-  })
-}
-
-/** CONNECT to `target` through the proxy; on 200, a ranged GET through the tunnel. Returns the status and the tunnel's first line. */
-function connectThrough(proxy: string, target: string): Promise<string> {
-  const p = new URL(proxy)
-  return new Promise((done, fail) => {
-    const req = request({ host: p.hostname, port: p.port, method: 'CONNECT', path: target })
-    req.on('connect', (res, socket) => {
-      let text = ''
-      socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
-      socket.on('end', () => done(`${res.statusCode} ${text.split('\r\n')[0]}`))
-      socket.on('error', fail)
-      socket.write(`GET /file.bin HTTP/1.1\r\nHost: ${target}\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n`)
-    })
-    req.on('response', (res) => (res.resume(), done(`${res.statusCode}`)))
-    req.on('error', fail)
-    req.end()
-  })
-}
