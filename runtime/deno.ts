@@ -1,4 +1,4 @@
-import { createDenoPieceHasher } from './deno-hash-thread.ts'
+import { createDenoPieceHasher, denoHashThread } from './deno-hash-thread.ts'
 import { denoHttpServe } from './deno-http-server.ts'
 import { denoPieceGet } from './deno-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
@@ -14,6 +14,7 @@ export const denoRuntime: Runtime = {
   // (every write then went through the page cache). Shared: the hash thread reads them in place.
   allocate: (bytes) => allocatePages(bytes, true),
   createPieceHasher: createDenoPieceHasher,
+  release: () => denoHashThread.stop(),
   pieceGet: denoPieceGet,
   guardedFetch: resolvingFetch,
 }

@@ -16,6 +16,12 @@ export interface Runtime {
   createPieceHasher?: CreatePieceHasher
   /** Receive-buffer memory that `createPieceHasher` reads in place and direct I/O accepts. */
   allocate?: (bytes: number) => Uint8Array
+  /**
+   * Stops helper threads started on demand (the hash thread), where the runtime cannot let them idle without
+   * holding the process open (Deno's Web Workers); the next use starts them again. A command that is done
+   * calls it, so its process ends at once instead of after the threads' idle time.
+   */
+  release?(): Promise<void>
   /** `fetch` that connects only to addresses a check accepts (the SSRF guard's connect side). */
   guardedFetch: GuardedFetchFactory
 }

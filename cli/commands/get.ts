@@ -53,6 +53,7 @@ export default defineCommand({
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     let peer: Peer | undefined
+    let release: (() => Promise<void>) | undefined
     // With `-o -` stdout carries the file: the JSON line and errors go to stderr then.
     const report = args.output === '-' ? process.stderr : process.stdout
     if (args.output === '-') consola.options.stdout = process.stderr
@@ -89,6 +90,7 @@ export default defineCommand({
       }
       const supernodes = cliSupernodes.length > 0 ? cliSupernodes : ctx.config.peer.supernodes
       peer = createConfiguredPeer(ctx, supernodes)
+      release = ctx.runtime.release
       const storage = peer.options.storage
       if (supernodes.length > 0) await peer.start()
       const result = await peer.download({
@@ -124,6 +126,7 @@ export default defineCommand({
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       await peer?.close()
+      await release?.()
     }
   },
 })

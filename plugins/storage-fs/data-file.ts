@@ -1,5 +1,6 @@
 import { constants } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
+import { denoWriteThread } from './deno-write-thread.ts'
 
 /** Direct I/O takes offsets, lengths and memory in whole device blocks; 4 KiB covers 512-byte and 4 KiB devices. */
 const DIRECT_ALIGN = 4096
@@ -25,10 +26,14 @@ export interface DirectWrites {
  * to hand the guest fresh pages; the direct writes cost ~0.25 s). Reads of
  * that range afterwards come from the disk. Memory that is not aligned, or a
  * file system without O_DIRECT (EINVAL), turns direct writes off for the
- * storage and the write is done through the page cache instead.
+ * storage and the write is done through the page cache instead. On Deno,
+ * direct writes of shared memory go to a thread of their own
+ * (`deno-write-thread.ts`): Deno's node:fs would write on the event loop.
  */
 export class DataFile {
   private direct: Promise<FileHandle | null> | null = null
+  /** This file's name on Deno's write thread, once a write went there. */
+  private threadFile: number | undefined
 
   constructor(
     private readonly path: string,
@@ -39,8 +44,11 @@ export class DataFile {
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0
     if (this.directWrites.enabled && offset % DIRECT_ALIGN === 0 && data.byteLength % DIRECT_ALIGN === 0) {
-      const direct = await this.openDirect()
-      if (direct) done = await this.writeDirect(direct, data, offset)
+      if (denoWriteThread && data.buffer instanceof SharedArrayBuffer) done = await this.writeOnThread(denoWriteThread, data, offset)
+      else {
+        const direct = await this.openDirect()
+        if (direct) done = await this.writeDirect(direct, data, offset)
+      }
     }
     while (done < data.byteLength) done += (await this.handle.write(data, done, data.byteLength - done, offset + done)).bytesWritten
   }
@@ -66,6 +74,7 @@ export class DataFile {
   }
 
   async close(): Promise<void> {
+    if (this.threadFile !== undefined) denoWriteThread?.close(this.threadFile)
     const direct = await this.direct?.catch(() => null)
     await Promise.allSettled([direct?.close(), this.handle.close()])
   }
@@ -79,6 +88,13 @@ export class DataFile {
         this.directWrites.enabled = false
       },
     )
+  }
+
+  private async writeOnThread(thread: NonNullable<typeof denoWriteThread>, data: Uint8Array, offset: number): Promise<number> {
+    this.threadFile ??= thread.fileId()
+    const { done, refused } = await thread.write(this.threadFile, this.path, data, offset)
+    if (refused) this.directWrites.enabled = false
+    return done
   }
 
   /** Bytes read directly; stops early at the file's end, or for the page cache to go on where the kernel refuses. */

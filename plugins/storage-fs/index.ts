@@ -6,6 +6,7 @@ import { checkPluginOptions, type PluginOptionsEntries } from '../../core/contra
 import { STORAGE_KEY_RE, type StorageDriver } from '../../core/contract/storage.ts'
 import { createError } from '../../core/errors.ts'
 import { DataFile, type DirectWrites } from './data-file.ts'
+import { denoWriteThread } from './deno-write-thread.ts'
 import { fileBody } from './file-body.ts'
 import { OpenFiles } from './open-files.ts'
 
@@ -184,6 +185,8 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
     },
     async close() {
       await files.closeAll()
+      // Deno's write thread would otherwise hold the process open for its idle time.
+      denoWriteThread?.stopIfIdle()
     },
   }
 }

@@ -1,0 +1,162 @@
+/**
+ * Direct writes off Deno's event loop. Deno runs node:fs writes on the
+ * calling thread: a Deno get spent 0.72 s per GiB in `pwrite64` on its main
+ * thread (strace), while the socket reads waited. Node and Bun run them on a
+ * thread pool. Deno's own `FsFile` writes run off the main thread, but
+ * `Deno.open` cannot ask for O_DIRECT. So on Deno a Web Worker holds its own
+ * O_DIRECT descriptor per data file and writes the receiver's shared memory
+ * (a SharedArrayBuffer, posted, not copied) in place; the event loop only
+ * posts where the bytes are and waits for the answer.
+ *
+ * Like the hash thread, a Web Worker keeps the process alive: it ends once no
+ * write has been waiting for IDLE_MS, and the next write starts another
+ * (which opens its files again by path).
+ */
+
+/** What the thread did: bytes written directly, and whether the kernel refused direct I/O (EINVAL). */
+export interface ThreadWrite {
+  done: number
+  refused: boolean
+}
+
+const WORKER_SOURCE = `
+import { closeSync, constants, openSync, writeSync } from 'node:fs'
+const ALIGN = 4096
+const files = new Map()
+const fdOf = (m) => {
+  let fd = files.get(m.file)
+  if (fd === undefined) files.set(m.file, (fd = openSync(m.path, constants.O_RDWR | constants.O_DIRECT)))
+  return fd
+}
+self.onmessage = ({ data: m }) => {
+  if (m.close) {
+    const fd = files.get(m.file)
+    files.delete(m.file)
+    if (fd !== undefined) try { closeSync(fd) } catch {}
+    return
+  }
+  let fd
+  try {
+    fd = fdOf(m)
+  } catch (error) {
+    // Not opened: the caller writes through its own descriptor (the page cache), as when its own open fails.
+    self.postMessage({ id: m.id, done: 0, openFailed: true, code: error?.code })
+    return
+  }
+  let done = 0
+  try {
+    const bytes = new Uint8Array(m.memory, m.offset, m.length)
+    while (done < m.length) {
+      const n = writeSync(fd, bytes, done, m.length - done, m.position + done)
+      done += n
+      if (n === 0 || n % ALIGN !== 0) break
+    }
+    self.postMessage({ id: m.id, done })
+  } catch (error) {
+    self.postMessage({ id: m.id, done, code: error?.code, message: String(error?.message ?? error) })
+  }
+}
+`
+
+/** How long the thread outlives its last write: a lone peer's writes pause while its next pieces arrive. */
+const IDLE_MS = 100
+
+interface Reply {
+  id: number
+  done: number
+  code?: string
+  message?: string
+  openFailed?: true
+}
+
+interface Waiter {
+  resolve(write: ThreadWrite): void
+  reject(error: unknown): void
+}
+
+interface DenoGlobal {
+  unrefTimer?(id: number): void
+}
+
+export class DenoWriteThread {
+  private worker: { post(message: unknown): void; stop(): void } | null = null
+  private readonly waiting = new Map<number, Waiter>()
+  private nextId = 1
+  private nextFile = 1
+  private idleTimer: ReturnType<typeof setTimeout> | undefined
+  /** Writes the thread has answered since the process started (for tests). */
+  written = 0
+
+  /** A name for one open data file; the thread opens it by path on its first write. */
+  fileId(): number {
+    return this.nextFile++
+  }
+
+  /** Writes `data` (shared memory, whole aligned blocks) at `position` of the file `path`, on the thread. */
+  write(file: number, path: string, data: Uint8Array, position: number): Promise<ThreadWrite> {
+    const worker = this.start()
+    const id = this.nextId++
+    clearTimeout(this.idleTimer)
+    return new Promise<ThreadWrite>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
+      worker.post({ id, file, path, memory: data.buffer, offset: data.byteOffset, length: data.byteLength, position })
+    })
+  }
+
+  /** Closes the thread's descriptor of `file`, after the writes posted before. */
+  close(file: number): void {
+    this.worker?.post({ close: true, file })
+  }
+
+  /** Ends the thread now if no write is waiting (a store closing); a later write starts another. */
+  stopIfIdle(): void {
+    clearTimeout(this.idleTimer)
+    if (!this.waiting.size) this.fail(this.worker, new Error('write thread stopped'))
+  }
+
+  private start(): NonNullable<DenoWriteThread['worker']> {
+    if (this.worker) return this.worker
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'application/javascript' }))
+    const worker = new Worker(url, { type: 'module' })
+    const handle = {
+      post: (message: unknown) => worker.postMessage(message),
+      stop: () => {
+        worker.terminate()
+        URL.revokeObjectURL(url)
+      },
+    }
+    worker.onmessage = (event: MessageEvent<Reply>) => this.answer(event.data)
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault()
+      this.fail(handle, new Error(`write thread: ${event.message}`))
+    }
+    this.worker = handle
+    return handle
+  }
+
+  private answer({ id, done, code, message, openFailed }: Reply): void {
+    const waiter = this.waiting.get(id)
+    this.waiting.delete(id)
+    this.written++
+    if (code === undefined || code === 'EINVAL' || openFailed) waiter?.resolve({ done, refused: code === 'EINVAL' })
+    else waiter?.reject(Object.assign(new Error(message ?? code), { code }))
+    if (this.waiting.size) return
+    const worker = this.worker
+    this.idleTimer = setTimeout(() => {
+      if (this.worker === worker && !this.waiting.size) this.fail(worker, new Error('write thread stopped'))
+    }, IDLE_MS)
+    ;(globalThis as { Deno?: DenoGlobal }).Deno?.unrefTimer?.(this.idleTimer as unknown as number)
+  }
+
+  /** Ends the thread; writes still waiting are rejected (the caller's write fails, as a failed pwrite would). */
+  private fail(worker: DenoWriteThread['worker'], error: Error): void {
+    if (!worker || this.worker !== worker) return
+    this.worker = null
+    worker.stop()
+    for (const waiter of this.waiting.values()) waiter.reject(error)
+    this.waiting.clear()
+  }
+}
+
+/** The thread on Deno; undefined elsewhere (Node and Bun write on a thread pool already). */
+export const denoWriteThread: DenoWriteThread | undefined = (globalThis as { Deno?: unknown }).Deno ? new DenoWriteThread() : undefined
