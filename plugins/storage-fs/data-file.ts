@@ -44,7 +44,7 @@ export class DataFile {
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0
     if (this.directWrites.enabled && offset % DIRECT_ALIGN === 0 && data.byteLength % DIRECT_ALIGN === 0) {
-      if (denoWriteThread && data.buffer instanceof SharedArrayBuffer) done = await this.writeOnThread(denoWriteThread, data, offset)
+      if (denoWriteThread && data.buffer instanceof SharedArrayBuffer && denoWriteThread.ready()) done = await this.writeOnThread(denoWriteThread, data, offset)
       else {
         const direct = await this.openDirect()
         if (direct) done = await this.writeDirect(direct, data, offset)

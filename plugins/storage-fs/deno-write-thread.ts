@@ -8,9 +8,11 @@
  * (a SharedArrayBuffer, posted, not copied) in place; the event loop only
  * posts where the bytes are and waits for the answer.
  *
- * Like the hash thread, a Web Worker keeps the process alive: it ends once no
- * write has been waiting for IDLE_MS, and the next write starts another
- * (which opens its files again by path).
+ * A Web Worker takes ~40 ms to start: until it says it is ready, direct
+ * writes stay on the event loop, so a small download never waits for it.
+ * Like the hash thread, it keeps the process alive: it ends once no write has
+ * been waiting for IDLE_MS (or its store closes), and a later write starts
+ * another (which opens its files again by path).
  */
 
 /** What the thread did: bytes written directly, and whether the kernel refused direct I/O (EINVAL). */
@@ -28,6 +30,7 @@ const fdOf = (m) => {
   if (fd === undefined) files.set(m.file, (fd = openSync(m.path, constants.O_RDWR | constants.O_DIRECT)))
   return fd
 }
+self.postMessage({ ready: true })
 self.onmessage = ({ data: m }) => {
   if (m.close) {
     const fd = files.get(m.file)
@@ -62,6 +65,7 @@ self.onmessage = ({ data: m }) => {
 const IDLE_MS = 100
 
 interface Reply {
+  ready?: true
   id: number
   done: number
   code?: string
@@ -79,17 +83,24 @@ interface DenoGlobal {
 }
 
 export class DenoWriteThread {
-  private worker: { post(message: unknown): void; stop(): void } | null = null
+  private worker: { post(message: unknown): void; stop(): void; ready: boolean } | null = null
   private readonly waiting = new Map<number, Waiter>()
   private nextId = 1
   private nextFile = 1
   private idleTimer: ReturnType<typeof setTimeout> | undefined
   /** Writes the thread has answered since the process started (for tests). */
   written = 0
+  /** A thread that failed before it was ready is not started again: the writes stay on the event loop. */
+  private broken = false
 
   /** A name for one open data file; the thread opens it by path on its first write. */
   fileId(): number {
     return this.nextFile++
+  }
+
+  /** Whether the thread is up to take writes; starts it when it is not (writes go elsewhere until it is). */
+  ready(): boolean {
+    return !this.broken && this.start().ready
   }
 
   /** Writes `data` (shared memory, whole aligned blocks) at `position` of the file `path`, on the thread. */
@@ -119,15 +130,22 @@ export class DenoWriteThread {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'application/javascript' }))
     const worker = new Worker(url, { type: 'module' })
     const handle = {
+      ready: false,
       post: (message: unknown) => worker.postMessage(message),
       stop: () => {
         worker.terminate()
         URL.revokeObjectURL(url)
       },
     }
-    worker.onmessage = (event: MessageEvent<Reply>) => this.answer(event.data)
+    worker.onmessage = (event: MessageEvent<Reply>) => {
+      if (!event.data.ready) return this.answer(event.data)
+      handle.ready = true
+      // Started for a write that went elsewhere meanwhile: it ends if none comes.
+      if (!this.waiting.size) this.idleSoon()
+    }
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault()
+      if (!handle.ready) this.broken = true
       this.fail(handle, new Error(`write thread: ${event.message}`))
     }
     this.worker = handle
@@ -140,8 +158,12 @@ export class DenoWriteThread {
     this.written++
     if (code === undefined || code === 'EINVAL' || openFailed) waiter?.resolve({ done, refused: code === 'EINVAL' })
     else waiter?.reject(Object.assign(new Error(message ?? code), { code }))
-    if (this.waiting.size) return
+    if (!this.waiting.size) this.idleSoon()
+  }
+
+  private idleSoon(): void {
     const worker = this.worker
+    clearTimeout(this.idleTimer)
     this.idleTimer = setTimeout(() => {
       if (this.worker === worker && !this.waiting.size) this.fail(worker, new Error('write thread stopped'))
     }, IDLE_MS)

@@ -29,6 +29,7 @@ describe.each(Object.entries(fixtureCommands(join(import.meta.dirname, 'fixtures
     expect(result, output).toEqual({
       runtime,
       direct: true,
+      firstBack: true,
       piecesBack: true,
       tailBack: true,
       onThread: runtime === 'deno',
