@@ -23,7 +23,17 @@ function fakePeer(content: Uint8Array, pieceSize: number) {
   })
   const task = { taskId: TASK, layout, have: new Bitset(layout.pieceCount), pieceDigests } as unknown as LocalTask
   const tasks = new Map<string, LocalTask>()
-  const storage = { readAt: async (_key: string, at: number, length: number) => content.slice(at, at + length) }
+  // Reads into given memory (the lent path) take longer for earlier pieces, so read-ahead finishes out of order.
+  const reads = { running: 0, most: 0 }
+  const storage = {
+    readAt: async (_key: string, at: number, length: number) => content.slice(at, at + length),
+    readInto: async (_key: string, at: number, target: Uint8Array) => {
+      reads.most = Math.max(reads.most, ++reads.running)
+      await new Promise((r) => setTimeout(r, Math.max(1, 20 - at / 50)))
+      target.set(content.subarray(at, at + target.byteLength))
+      reads.running--
+    },
+  }
   const peer = { progress, tasks, options: { storage, createHash: createSha256 } } as unknown as Peer
   let settle!: { resolve: () => void; reject: (e: unknown) => void }
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }))
@@ -31,6 +41,7 @@ function fakePeer(content: Uint8Array, pieceSize: number) {
     peer,
     done,
     settle,
+    reads,
     adopt: () => (tasks.set(TASK, task), progress.notify(TASK)),
     verify: (n: number) => (task.have.set(n), progress.notify(TASK)),
   }
@@ -153,5 +164,43 @@ describe('reading a download while it runs', () => {
     f.settle.resolve()
     expect(await reading).toBe(1000)
     expect(f.peer.progress.waiting(TASK)).toBe(0)
+  })
+
+  // The lent body (what a daemon sends): pieces are read back and checked READ_AHEAD at a time while the last
+  // one is sent, and still go out whole and in order; a changed piece still stops it there.
+  it('lends pieces read ahead, side by side, in order; a piece changed on disk ends it (E_IO)', async () => {
+    const collect = async (lent: NonNullable<Awaited<ReturnType<typeof openContentStream>>['lent']>): Promise<Uint8Array[]> => {
+      const got: Uint8Array[] = []
+      for await (const chunk of lent.chunks) {
+        got.push(chunk.slice())
+        lent.release(chunk)
+      }
+      return got
+    }
+    const f = fakePeer(content, 250)
+    f.adopt()
+    for (let n = 0; n < 4; n++) f.verify(n)
+    f.settle.resolve()
+    const stream = await openContentStream({ peer: f.peer, taskId: TASK, done: f.done })
+    const got = await collect(stream.lent!)
+    expect(got.map((c) => c.byteLength)).toEqual([250, 250, 250, 250])
+    expect(Buffer.compare(Buffer.concat(got), content)).toBe(0)
+    expect(f.reads.most).toBe(2)
+
+    const changed = content.slice()
+    const g = fakePeer(changed, 250)
+    g.adopt()
+    for (let n = 0; n < 4; n++) g.verify(n)
+    g.settle.resolve()
+    changed[600] = changed[600]! ^ 0xff
+    const sent: Uint8Array[] = []
+    const broken = await openContentStream({ peer: g.peer, taskId: TASK, done: g.done })
+    await expect(
+      (async () => {
+        for await (const chunk of broken.lent!.chunks) sent.push(chunk.slice())
+      })(),
+    ).rejects.toMatchObject({ code: 'E_IO' })
+    expect(sent.map((c) => c.byteLength)).toEqual([250, 250])
+    expect(g.peer.progress.waiting(TASK)).toBe(0)
   })
 })
