@@ -209,7 +209,8 @@ export async function openContentStream(options: ContentStreamOptions): Promise<
       } finally {
         stop.abort()
         // Pieces read ahead and never sent go back to the pool.
-        for (const next of ahead) void next.then((bytes) => bytes && pool.give(bytes), () => {})
+        const giveBack = (bytes: Uint8Array | undefined): void => bytes && pool.give(bytes)
+        for (const next of ahead) void next.then(giveBack, () => {})
       }
     }
     lent = { chunks: chunks(), release: (chunk) => pool.give(chunk), cancel: () => stop.abort() }
