@@ -100,7 +100,14 @@ export class DenoWriteThread {
 
   /** Whether the thread is up to take writes; starts it when it is not (writes go elsewhere until it is). */
   ready(): boolean {
-    return !this.broken && this.start().ready
+    if (this.broken) return false
+    try {
+      return this.start().ready
+    } catch {
+      // A Worker that cannot be made (a runtime that refuses it): the writes stay on the event loop.
+      this.broken = true
+      return false
+    }
   }
 
   /** Writes `data` (shared memory, whole aligned blocks) at `position` of the file `path`, on the thread. */
