@@ -1,7 +1,9 @@
 import type { ServeFn } from '../core/contract/serve.ts'
 import { createError } from '../core/errors.ts'
+import { createBunPieceHasher } from './bun-hash-thread.ts'
 import { bunPieceGet } from './bun-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
+import { allocatePages } from './page-memory.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
 
@@ -37,4 +39,13 @@ const bunServe: ServeFn = async (fetch, options) => {
 
 const errnoCode = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? 'error')
 
-export const bunRuntime: Runtime = { name: 'bun', serve: bunServe, createHash: createSha256, pieceGet: bunPieceGet, guardedFetch: resolvingFetch }
+export const bunRuntime: Runtime = {
+  name: 'bun',
+  serve: bunServe,
+  createHash: createSha256,
+  pieceGet: bunPieceGet,
+  // Shared, page-aligned receive buffers: the hash thread reads them in place, and direct writes take them.
+  allocate: (bytes) => allocatePages(bytes, true),
+  createPieceHasher: createBunPieceHasher,
+  guardedFetch: resolvingFetch,
+}
