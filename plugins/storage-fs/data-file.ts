@@ -44,7 +44,11 @@ export class DataFile {
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0
     if (this.directWrites.enabled && offset % DIRECT_ALIGN === 0 && data.byteLength % DIRECT_ALIGN === 0) {
-      if (denoWriteThread && data.buffer instanceof SharedArrayBuffer && denoWriteThread.ready()) done = await this.writeOnThread(denoWriteThread, data, offset)
+      const onThread =
+        denoWriteThread && data.buffer instanceof SharedArrayBuffer && denoWriteThread.ready()
+          ? await this.writeOnThread(denoWriteThread, data, offset)
+          : undefined
+      if (onThread !== undefined) done = onThread
       else {
         const direct = await this.openDirect()
         if (direct) done = await this.writeDirect(direct, data, offset)
@@ -90,11 +94,12 @@ export class DataFile {
     )
   }
 
-  private async writeOnThread(thread: NonNullable<typeof denoWriteThread>, data: Uint8Array, offset: number): Promise<number> {
+  /** Bytes written directly on Deno's write thread; undefined when the thread went before it answered. */
+  private async writeOnThread(thread: NonNullable<typeof denoWriteThread>, data: Uint8Array, offset: number): Promise<number | undefined> {
     this.threadFile ??= thread.fileId()
-    const { done, refused } = await thread.write(this.threadFile, this.path, data, offset)
+    const { done, refused, gone } = await thread.write(this.threadFile, this.path, data, offset)
     if (refused) this.directWrites.enabled = false
-    return done
+    return gone ? undefined : done
   }
 
   /** Bytes read directly; stops early at the file's end, or for the page cache to go on where the kernel refuses. */

@@ -11,14 +11,20 @@
  * A Web Worker takes ~40 ms to start: until it says it is ready, direct
  * writes stay on the event loop, so a small download never waits for it.
  * Like the hash thread, it keeps the process alive: it ends once no write has
- * been waiting for IDLE_MS (or its store closes), and a later write starts
- * another (which opens its files again by path).
+ * been waiting for IDLE_MS, or when the last store that may use it closes,
+ * and a later write starts another (which opens its files again by path). A
+ * thread that goes while writes wait hands them back unwritten (`gone`), and
+ * their callers write them on the event loop.
  */
 
-/** What the thread did: bytes written directly, and whether the kernel refused direct I/O (EINVAL). */
+/**
+ * What the thread did: bytes written directly, and whether the kernel refused direct I/O (EINVAL). `gone`: the
+ * thread stopped or failed before it answered, and the caller writes the bytes itself.
+ */
 export interface ThreadWrite {
   done: number
   refused: boolean
+  gone?: true
 }
 
 const WORKER_SOURCE = `
@@ -61,6 +67,8 @@ self.onmessage = ({ data: m }) => {
 }
 `
 
+const GONE: ThreadWrite = { done: 0, refused: false, gone: true }
+
 /** How long the thread outlives its last write: a lone peer's writes pause while its next pieces arrive. */
 const IDLE_MS = 100
 
@@ -92,6 +100,8 @@ export class DenoWriteThread {
   written = 0
   /** A thread that failed before it was ready is not started again: the writes stay on the event loop. */
   private broken = false
+  /** Stores open that may write here (`openStore`); the last one to close ends the thread. */
+  private stores = 0
 
   /** A name for one open data file; the thread opens it by path on its first write. */
   fileId(): number {
@@ -117,7 +127,13 @@ export class DenoWriteThread {
     clearTimeout(this.idleTimer)
     return new Promise<ThreadWrite>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject })
-      worker.post({ id, file, path, memory: data.buffer, offset: data.byteOffset, length: data.byteLength, position })
+      try {
+        worker.post({ id, file, path, memory: data.buffer, offset: data.byteOffset, length: data.byteLength, position })
+      } catch {
+        // Not posted (memory the runtime will not share): the caller writes it.
+        this.waiting.delete(id)
+        resolve(GONE)
+      }
     })
   }
 
@@ -126,10 +142,17 @@ export class DenoWriteThread {
     this.worker?.post({ close: true, file })
   }
 
-  /** Ends the thread now if no write is waiting (a store closing); a later write starts another. */
-  stopIfIdle(): void {
+  /** A store that may write here opened. */
+  openStore(): void {
+    this.stores++
+  }
+
+  /** A store closed: once none is left, the thread ends now if no write is waiting (else after its idle time). */
+  closeStore(): void {
+    this.stores = Math.max(0, this.stores - 1)
+    if (this.stores > 0 || this.waiting.size) return
     clearTimeout(this.idleTimer)
-    if (!this.waiting.size) this.fail(this.worker, new Error('write thread stopped'))
+    this.fail(this.worker)
   }
 
   private start(): NonNullable<DenoWriteThread['worker']> {
@@ -153,8 +176,10 @@ export class DenoWriteThread {
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault()
       if (!handle.ready) this.broken = true
-      this.fail(handle, new Error(`write thread: ${event.message}`))
+      this.fail(handle)
     }
+    // A message the thread could not read would leave its write waiting: the thread goes, the writes come back.
+    worker.onmessageerror = () => this.fail(handle)
     this.worker = handle
     return handle
   }
@@ -172,17 +197,17 @@ export class DenoWriteThread {
     const worker = this.worker
     clearTimeout(this.idleTimer)
     this.idleTimer = setTimeout(() => {
-      if (this.worker === worker && !this.waiting.size) this.fail(worker, new Error('write thread stopped'))
+      if (this.worker === worker && !this.waiting.size) this.fail(worker)
     }, IDLE_MS)
     ;(globalThis as { Deno?: DenoGlobal }).Deno?.unrefTimer?.(this.idleTimer as unknown as number)
   }
 
-  /** Ends the thread; writes still waiting are rejected (the caller's write fails, as a failed pwrite would). */
-  private fail(worker: DenoWriteThread['worker'], error: Error): void {
+  /** Ends the thread; writes still waiting come back unwritten (`gone`), for their callers to write themselves. */
+  private fail(worker: DenoWriteThread['worker']): void {
     if (!worker || this.worker !== worker) return
     this.worker = null
     worker.stop()
-    for (const waiter of this.waiting.values()) waiter.reject(error)
+    for (const waiter of this.waiting.values()) waiter.resolve(GONE)
     this.waiting.clear()
   }
 }

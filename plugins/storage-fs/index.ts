@@ -60,6 +60,10 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
 
   /** Only writes create a data file (a read of a removed key must not bring back an empty file). */
   const directWrites: DirectWrites = { enabled: options.direct ?? false }
+  // Deno's write thread ends when the last store that may use it closes.
+  const threadUser = directWrites.enabled ? denoWriteThread : undefined
+  threadUser?.openStore()
+  let closed = false
   const files = new OpenFiles(MAX_OPEN_FILES, async (key, create) => {
     const path = dataPath(key)
     const handle = await open(path, 'r+').catch(async (error: NodeJS.ErrnoException) => {
@@ -185,8 +189,9 @@ export function createFsStorage(dir: string, options: Pick<StorageFsOptions, 'di
     },
     async close() {
       await files.closeAll()
-      // Deno's write thread would otherwise hold the process open for its idle time.
-      denoWriteThread?.stopIfIdle()
+      // Else Deno's write thread would hold the process open for its idle time.
+      if (!closed) threadUser?.closeStore()
+      closed = true
     },
   }
 }

@@ -33,6 +33,7 @@ describe.each(Object.entries(fixtureCommands(join(import.meta.dirname, 'fixtures
       piecesBack: true,
       tailBack: true,
       onThread: runtime === 'deno',
+      threadKept: runtime === 'deno' ? true : 'n/a',
       refusedBack: true,
       fullDisk: isRoot ? 'E_NO_SPACE' : 'not tried',
     })
