@@ -78,7 +78,7 @@ export class DataFile {
   }
 
   async close(): Promise<void> {
-    if (this.threadFile !== undefined) denoWriteThread?.close(this.threadFile)
+    if (this.threadFile !== undefined) await denoWriteThread?.close(this.threadFile)
     const direct = await this.direct?.catch(() => null)
     await Promise.allSettled([direct?.close(), this.handle.close()])
   }

@@ -42,6 +42,7 @@ self.onmessage = ({ data: m }) => {
     const fd = files.get(m.file)
     files.delete(m.file)
     if (fd !== undefined) try { closeSync(fd) } catch {}
+    self.postMessage({ id: m.id, done: 0, closed: true })
     return
   }
   let fd
@@ -79,6 +80,7 @@ interface Reply {
   code?: string
   message?: string
   openFailed?: true
+  closed?: true
 }
 
 interface Waiter {
@@ -137,9 +139,25 @@ export class DenoWriteThread {
     })
   }
 
-  /** Closes the thread's descriptor of `file`, after the writes posted before. */
-  close(file: number): void {
-    this.worker?.post({ close: true, file })
+  /**
+   * Closes the thread's descriptor of `file`, after the writes posted before; resolves once it is closed, so a
+   * store removes or renames the file only after the last write into it landed.
+   */
+  close(file: number): Promise<void> {
+    const worker = this.worker
+    if (!worker) return Promise.resolve()
+    const id = this.nextId++
+    clearTimeout(this.idleTimer)
+    return new Promise<void>((resolve) => {
+      const done = (): void => resolve()
+      this.waiting.set(id, { resolve: done, reject: done })
+      try {
+        worker.post({ id, close: true, file })
+      } catch {
+        this.waiting.delete(id)
+        resolve()
+      }
+    })
   }
 
   /** A store that may write here opened. */
@@ -184,10 +202,10 @@ export class DenoWriteThread {
     return handle
   }
 
-  private answer({ id, done, code, message, openFailed }: Reply): void {
+  private answer({ id, done, code, message, openFailed, closed }: Reply): void {
     const waiter = this.waiting.get(id)
     this.waiting.delete(id)
-    this.written++
+    if (!closed) this.written++
     if (code === undefined || code === 'EINVAL' || openFailed) waiter?.resolve({ done, refused: code === 'EINVAL' })
     else waiter?.reject(Object.assign(new Error(message ?? code), { code }))
     if (!this.waiting.size) this.idleSoon()
