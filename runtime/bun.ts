@@ -3,7 +3,7 @@ import { createError } from '../core/errors.ts'
 import { createBunPieceHasher } from './bun-hash-thread.ts'
 import { bunPieceGet } from './bun-piece-get.ts'
 import { createSha256 } from './node-hash.ts'
-import { allocatePages } from './page-memory.ts'
+import { allocateShared } from './page-memory.ts'
 import { resolvingFetch } from './resolving-fetch.ts'
 import type { Runtime } from './types.ts'
 
@@ -45,7 +45,7 @@ export const bunRuntime: Runtime = {
   createHash: createSha256,
   pieceGet: bunPieceGet,
   // Shared, page-aligned receive buffers: the hash thread reads them in place, and direct writes take them.
-  allocate: (bytes) => allocatePages(bytes, true),
+  allocate: allocateShared,
   createPieceHasher: createBunPieceHasher,
   guardedFetch: resolvingFetch,
 }

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import type { TunnelGuard } from '../core/contract/serve.ts'
 import { parseConnectTarget, TUNNEL_ANSWER } from './connect-target.ts'
+import { type DenoConn, writeAll } from './deno-response-writer.ts'
 
 /**
  * CONNECT on the Deno adapter's server (the daemon's forward proxy, as
@@ -12,20 +13,14 @@ import { parseConnectTarget, TUNNEL_ANSWER } from './connect-target.ts'
  * when its sender ends.
  */
 
-interface TunnelConn {
-  read(p: Uint8Array): Promise<number | null>
-  write(p: Uint8Array): Promise<number>
-  closeWrite?(): Promise<void>
-  close(): void
-}
-declare const Deno: { connect(options: { hostname: string; port: number }): Promise<TunnelConn> }
+declare const Deno: { connect(options: { hostname: string; port: number }): Promise<DenoConn> }
 
 const encoder = new TextEncoder()
 /** How long one address may take to accept before the next checked one is tried. */
 const CONNECT_MS = 10_000
 
 /** Answers the CONNECT of `target` on `client` and passes bytes until both sides end; `early` are bytes the client sent after its head. */
-export async function denoTunnel(client: TunnelConn, target: string, early: Uint8Array, guard: TunnelGuard | undefined): Promise<void> {
+export async function denoTunnel(client: DenoConn, target: string, early: Uint8Array, guard: TunnelGuard | undefined): Promise<void> {
   const parsed = parseConnectTarget(target)
   if (!parsed) return answer(client, TUNNEL_ANSWER.badTarget)
   try {
@@ -55,7 +50,7 @@ export async function denoTunnel(client: TunnelConn, target: string, early: Uint
 }
 
 /** The first of `addresses` (in the resolver's order) that accepts within CONNECT_MS, else undefined. */
-async function connectFirst(addresses: string[], port: number): Promise<TunnelConn | undefined> {
+async function connectFirst(addresses: string[], port: number): Promise<DenoConn | undefined> {
   for (const hostname of addresses) {
     const attempt = Deno.connect({ hostname, port })
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -70,7 +65,7 @@ async function connectFirst(addresses: string[], port: number): Promise<TunnelCo
 }
 
 /** Copies `from` to `to` until `from` ends, then half-closes `to`; a failure closes both. */
-async function pass(from: TunnelConn, to: TunnelConn): Promise<void> {
+async function pass(from: DenoConn, to: DenoConn): Promise<void> {
   const buffer = new Uint8Array(64 * 1024)
   try {
     for (;;) {
@@ -87,17 +82,13 @@ async function pass(from: TunnelConn, to: TunnelConn): Promise<void> {
 }
 
 /** Deno's close throws on a connection already closed. */
-function closeQuietly(conn: TunnelConn): void {
+function closeQuietly(conn: DenoConn): void {
   try {
     conn.close()
   } catch {}
 }
 
-async function writeAll(to: TunnelConn, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.byteLength; ) done += await to.write(bytes.subarray(done))
-}
-
 /** A refusal; the server closes the connection after it. */
-async function answer(client: TunnelConn, refusal: string): Promise<void> {
+async function answer(client: DenoConn, refusal: string): Promise<void> {
   await writeAll(client, encoder.encode(refusal)).catch(() => {})
 }

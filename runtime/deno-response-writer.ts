@@ -255,6 +255,7 @@ function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader 
   }
 }
 
-async function writeAll(conn: DenoConn, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes` (Deno's `write` may take fewer). */
+export async function writeAll(conn: DenoConn, bytes: Uint8Array): Promise<void> {
   for (let sent = 0; sent < bytes.byteLength; ) sent += await conn.write(bytes.subarray(sent))
 }

@@ -2,7 +2,7 @@ import type { PieceHasher } from '../core/contract/hash.ts'
 
 /**
  * sha256 of received pieces on another thread, so the peer's event loop only
- * moves bytes. Receive buffers are shared memory (`allocatePages(…, true)`):
+ * moves bytes. Receive buffers are shared memory (`allocateShared`):
  * `update` posts where the bytes are, not the bytes. The thread is the
  * runtime's own (`node:worker_threads` on Node, a Web Worker on Deno); a
  * `ThreadPort` wraps it.

@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { PieceHasher } from '../core/contract/hash.ts'
 import { HASH_THREAD_BODY, HashThread } from './hash-thread.ts'
-import { allocatePages } from './page-memory.ts'
 
 /**
  * The hash thread on Node (`hash-thread.ts`): a `node:worker_threads` Worker.
@@ -32,6 +31,3 @@ export const hashThread = new HashThread(({ reply, fail }) => {
 })
 
 export const createPieceHasher = (): PieceHasher => hashThread.hasher()
-
-/** Receive-buffer memory the hash thread reads in place and direct I/O takes. */
-export const allocateShared = (bytes: number): Uint8Array => allocatePages(bytes, true)

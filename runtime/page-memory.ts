@@ -14,3 +14,6 @@ export function allocatePages(bytes: number, shared: boolean): Uint8Array {
     return new Uint8Array(bytes)
   }
 }
+
+/** Shared page-aligned memory: what every runtime's receive buffers are (the hash thread reads them in place). */
+export const allocateShared = (bytes: number): Uint8Array => allocatePages(bytes, true)

@@ -15,7 +15,7 @@ const LENT_BUFFERS = 6
 /**
  * Pieces read back and checked at once ahead of the one the runtime is sending: each waits on the disk, then on
  * the hash thread. A 1 GiB answer through the proxy, alternating (`bench:throughput --via proxy`, 3 rounds each,
- * twice): one ahead 2.72-2.88 s, two 2.14-2.42 s, three 2.15-2.23 s (daemon peak RSS 126, 140 and 142-147 MiB).
+ * twice): one ahead 2.72-2.86 s, two 2.17-2.25 s with the daemon's peak RSS unchanged (125-127 MiB), three 2.15-2.23 s.
  */
 const READ_AHEAD = 2
 const lentPools = new WeakMap<Peer, BufferPool>()

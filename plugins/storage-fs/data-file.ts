@@ -44,15 +44,7 @@ export class DataFile {
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0
     if (this.directWrites.enabled && offset % DIRECT_ALIGN === 0 && data.byteLength % DIRECT_ALIGN === 0) {
-      const onThread =
-        denoWriteThread && data.buffer instanceof SharedArrayBuffer && denoWriteThread.ready()
-          ? await this.writeOnThread(denoWriteThread, data, offset)
-          : undefined
-      if (onThread !== undefined) done = onThread
-      else {
-        const direct = await this.openDirect()
-        if (direct) done = await this.writeDirect(direct, data, offset)
-      }
+      done = (await this.writeOnThread(data, offset)) ?? (await this.writeDirect(data, offset))
     }
     while (done < data.byteLength) done += (await this.handle.write(data, done, data.byteLength - done, offset + done)).bytesWritten
   }
@@ -84,7 +76,9 @@ export class DataFile {
   }
 
   /** Bytes written directly; stops early (for the page cache to finish) when the kernel refuses direct I/O here. */
-  private writeDirect(direct: FileHandle, data: Uint8Array, offset: number): Promise<number> {
+  private async writeDirect(data: Uint8Array, offset: number): Promise<number> {
+    const direct = await this.openDirect()
+    if (!direct) return 0
     return directly(
       data.byteLength,
       async (done) => (await direct.write(data, done, data.byteLength - done, offset + done)).bytesWritten,
@@ -94,8 +88,13 @@ export class DataFile {
     )
   }
 
-  /** Bytes written directly on Deno's write thread; undefined when the thread went before it answered. */
-  private async writeOnThread(thread: NonNullable<typeof denoWriteThread>, data: Uint8Array, offset: number): Promise<number | undefined> {
+  /**
+   * Bytes written directly on Deno's write thread; undefined where it does not take them (not Deno, memory that
+   * is not shared, the thread not ready yet, or gone before it answered).
+   */
+  private async writeOnThread(data: Uint8Array, offset: number): Promise<number | undefined> {
+    const thread = denoWriteThread
+    if (!thread || !(data.buffer instanceof SharedArrayBuffer) || !thread.ready()) return undefined
     this.threadFile ??= thread.fileId()
     const { done, refused, gone } = await thread.write(this.threadFile, this.path, data, offset)
     if (refused) this.directWrites.enabled = false

@@ -42,7 +42,7 @@ self.onmessage = ({ data: m }) => {
     const fd = files.get(m.file)
     files.delete(m.file)
     if (fd !== undefined) try { closeSync(fd) } catch {}
-    self.postMessage({ id: m.id, done: 0, closed: true })
+    self.postMessage({ id: m.id, done: 0 })
     return
   }
   let fd
@@ -80,13 +80,10 @@ interface Reply {
   code?: string
   message?: string
   openFailed?: true
-  closed?: true
 }
 
-interface Waiter {
-  resolve(write: ThreadWrite): void
-  reject(error: unknown): void
-}
+/** Called with the thread's answer, or with nothing when the thread went before it answered. */
+type Waiter = (reply: Reply | undefined) => void
 
 interface DenoGlobal {
   unrefTimer?(id: number): void
@@ -123,41 +120,21 @@ export class DenoWriteThread {
   }
 
   /** Writes `data` (shared memory, whole aligned blocks) at `position` of the file `path`, on the thread. */
-  write(file: number, path: string, data: Uint8Array, position: number): Promise<ThreadWrite> {
-    const worker = this.start()
-    const id = this.nextId++
-    clearTimeout(this.idleTimer)
-    return new Promise<ThreadWrite>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject })
-      try {
-        worker.post({ id, file, path, memory: data.buffer, offset: data.byteOffset, length: data.byteLength, position })
-      } catch {
-        // Not posted (memory the runtime will not share): the caller writes it.
-        this.waiting.delete(id)
-        resolve(GONE)
-      }
-    })
+  async write(file: number, path: string, data: Uint8Array, position: number): Promise<ThreadWrite> {
+    const reply = await this.send({ file, path, memory: data.buffer, offset: data.byteOffset, length: data.byteLength, position })
+    if (!reply) return GONE
+    this.written++
+    const { done, code, message, openFailed } = reply
+    if (code === undefined || code === 'EINVAL' || openFailed) return { done, refused: code === 'EINVAL' }
+    throw Object.assign(new Error(message ?? code), { code })
   }
 
   /**
    * Closes the thread's descriptor of `file`, after the writes posted before; resolves once it is closed, so a
    * store removes or renames the file only after the last write into it landed.
    */
-  close(file: number): Promise<void> {
-    const worker = this.worker
-    if (!worker) return Promise.resolve()
-    const id = this.nextId++
-    clearTimeout(this.idleTimer)
-    return new Promise<void>((resolve) => {
-      const done = (): void => resolve()
-      this.waiting.set(id, { resolve: done, reject: done })
-      try {
-        worker.post({ id, close: true, file })
-      } catch {
-        this.waiting.delete(id)
-        resolve()
-      }
-    })
+  async close(file: number): Promise<void> {
+    if (this.worker) await this.send({ close: true, file })
   }
 
   /** A store that may write here opened. */
@@ -202,12 +179,27 @@ export class DenoWriteThread {
     return handle
   }
 
-  private answer({ id, done, code, message, openFailed, closed }: Reply): void {
-    const waiter = this.waiting.get(id)
-    this.waiting.delete(id)
-    if (!closed) this.written++
-    if (code === undefined || code === 'EINVAL' || openFailed) waiter?.resolve({ done, refused: code === 'EINVAL' })
-    else waiter?.reject(Object.assign(new Error(message ?? code), { code }))
+  /** Posts a request and waits for its answer; undefined when the thread went first, or the request could not go. */
+  private send(message: Record<string, unknown>): Promise<Reply | undefined> {
+    const worker = this.start()
+    const id = this.nextId++
+    clearTimeout(this.idleTimer)
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve)
+      try {
+        worker.post({ id, ...message })
+      } catch {
+        // Not posted (memory the runtime will not share): the caller does it itself.
+        this.waiting.delete(id)
+        resolve(undefined)
+      }
+    })
+  }
+
+  private answer(reply: Reply): void {
+    const waiter = this.waiting.get(reply.id)
+    this.waiting.delete(reply.id)
+    waiter?.(reply)
     if (!this.waiting.size) this.idleSoon()
   }
 
@@ -225,7 +217,7 @@ export class DenoWriteThread {
     if (!worker || this.worker !== worker) return
     this.worker = null
     worker.stop()
-    for (const waiter of this.waiting.values()) waiter.resolve(GONE)
+    for (const waiter of this.waiting.values()) waiter(undefined)
     this.waiting.clear()
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { allocateShared, createPieceHasher, hashThread } from '../../runtime/node-hash-thread.ts'
+import { createPieceHasher, hashThread } from '../../runtime/node-hash-thread.ts'
+import { allocateShared } from '../../runtime/page-memory.ts'
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 const fill = (bytes: Uint8Array, seed: number): Uint8Array => bytes.map((_, i) => (i * seed + (i >> 9)) & 0xff)

@@ -10,7 +10,7 @@ import compress from '../../plugins/compress/index.ts'
 import encrypt from '../../plugins/encrypt/index.ts'
 import { createMemoryStorage } from '../../plugins/storage-memory/index.ts'
 import { createSha256 } from '../../runtime/node-hash.ts'
-import { allocateShared } from '../../runtime/node-hash-thread.ts'
+import { allocateShared } from '../../runtime/page-memory.ts'
 
 const KEY = 'a'.repeat(64)
 
